@@ -1,0 +1,104 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseRules(t *testing.T) {
+	t.Setenv("TEST_UNDERSTUDY_KEY", "from-the-environment")
+	cfg, err := Parse("understudy.yaml", []byte(`
+source: postgres://u:pw@prod/db
+key: ${TEST_UNDERSTUDY_KEY}
+jobs: 3
+tables:
+  public.customers:
+    columns:
+      email: hash
+      notes: null
+      country: {transform: constant, value: "US"}
+      city: keep
+  audit_log: skip
+  '"Mixed Case"."Order Lines"':
+    columns:
+      "Unit Price": null
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Key.Value() != "from-the-environment" || cfg.Jobs != 3 || cfg.Source.Value() != "postgres://u:pw@prod/db" {
+		t.Errorf("settings: key %q jobs %d source %q", cfg.Key.Value(), cfg.Jobs, cfg.Source.Value())
+	}
+	if len(cfg.Tables) != 3 {
+		t.Fatalf("%d tables, want 3", len(cfg.Tables))
+	}
+	c := cfg.Tables[0]
+	want := []string{"email=hash", "notes=null", "country=constant", "city=keep"}
+	for i, w := range want {
+		if got := c.Columns[i].Column + "=" + c.Columns[i].Transform; got != w {
+			t.Errorf("rule %d: %s, want %s", i, got, w)
+		}
+	}
+	if c.Columns[2].Params == nil || c.Columns[0].Line != 8 {
+		t.Errorf("constant rule lost its parameters or line (%d)", c.Columns[0].Line)
+	}
+	if s := cfg.Tables[1]; !s.Skip || s.Schema != "public" || s.Name != "audit_log" {
+		t.Errorf("skip table parsed as %+v", s)
+	}
+	if m := cfg.Tables[2]; m.Schema != "Mixed Case" || m.Name != "Order Lines" || m.Columns[0].Column != "Unit Price" {
+		t.Errorf("quoted names parsed as %+v", m)
+	}
+}
+
+func TestParseErrorsNameFileLineAndPath(t *testing.T) {
+	cases := []struct{ src, want string }{
+		{"tabels: {}\n", `cfg.yaml:1: unknown key "tabels" (did you mean "tables"?)`},
+		{"jobs: many\n", `cfg.yaml:1: jobs: must be a whole number`},
+		{"tables:\n  public.t:\n    colums: {}\n", `cfg.yaml:3: tables.public.t: unknown key "colums" (did you mean "columns"?)`},
+		{"tables:\n  public.t:\n    columns:\n      a: {value: 1}\n", `cfg.yaml:4: tables.public.t.columns.a: a rule mapping needs a 'transform' key`},
+		{"tables:\n  public.t: 3\n", `cfg.yaml:2: tables.public.t: must be 'skip' or a mapping`},
+		{"tables:\n  a.b.c: skip\n", `tables.a.b.c: bad table name`},
+		{"tables:\n  public.t: skip\n  t: skip\n", `cfg.yaml:3: tables.t: table listed twice`},
+		{"key: [1, 2]\n", `cfg.yaml:1: key: must be a single value`},
+		{"source: 'x\n", `cfg.yaml: `},
+	}
+	for _, tc := range cases {
+		_, err := Parse("cfg.yaml", []byte(tc.src))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.src, err, tc.want)
+		}
+	}
+}
+
+func TestSecretsNeverPrint(t *testing.T) {
+	cases := map[string]string{
+		"postgres://bob:hunter2@db:5432/prod":               "postgres://bob:***@db:5432/prod",
+		"postgresql://db/prod?user=bob&password=hunter2":    "postgresql://db/prod?password=***&user=bob",
+		"host=db user=bob password=hunter2 dbname=prod":     "host=db user=bob password=*** dbname=prod",
+		"host=db password='hunter2 with space' dbname=prod": "host=db password=*** dbname=prod",
+	}
+	for in, want := range cases {
+		got := DSN(in).String()
+		if got != want || strings.Contains(got, "hunter2") {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if s := Secret("hunter2").String(); strings.Contains(s, "hunter2") {
+		t.Errorf("secret printed as %q", s)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("tables:\n  public.t:\n    columns:\n      a: hash\n"))
+	f.Add([]byte("source: x\ntarget: y\njobs: 2\n"))
+	f.Add([]byte(`tables: {'"a""b".c': skip}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse("f.yaml", data)
+		if err == nil && cfg == nil {
+			t.Fatal("nil config without error")
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "f.yaml") {
+			t.Fatalf("error does not name the file: %v", err)
+		}
+	})
+}

@@ -1,0 +1,265 @@
+package schemas
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// PgDump is a pg_dump binary of a known major version.
+type PgDump struct {
+	Path  string
+	Major int
+}
+
+// ErrPgDumpMissing is returned when no pg_dump can be found.
+var ErrPgDumpMissing = errors.New("pg_dump not found")
+
+// PgDumpTooOldError says pg_dump is older than the server it must dump.
+type PgDumpTooOldError struct {
+	Path               string
+	Major, ServerMajor int
+}
+
+func (e *PgDumpTooOldError) Error() string {
+	return fmt.Sprintf("%s is version %d but the source server is version %d: pg_dump must be at least as new as the server",
+		e.Path, e.Major, e.ServerMajor)
+}
+
+// FindPgDump locates pg_dump: the explicit path if given, else the newest one under
+// /usr/lib/postgresql/*/bin, else the one on PATH.
+func FindPgDump(explicit string) (PgDump, error) {
+	var candidates []string
+	if explicit != "" {
+		candidates = []string{explicit}
+	} else {
+		dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_dump")
+		sort.Slice(dirs, func(i, j int) bool { return versionOfPath(dirs[i]) > versionOfPath(dirs[j]) })
+		candidates = append(candidates, dirs...)
+		if p, err := exec.LookPath("pg_dump"); err == nil {
+			candidates = append(candidates, p)
+		}
+	}
+	var best PgDump
+	for _, p := range candidates {
+		major, err := pgDumpMajor(p)
+		if err != nil {
+			if explicit != "" {
+				return PgDump{}, fmt.Errorf("%w: %s: %v", ErrPgDumpMissing, p, err)
+			}
+			continue
+		}
+		if major > best.Major {
+			best = PgDump{Path: p, Major: major}
+		}
+	}
+	if best.Path == "" {
+		return PgDump{}, ErrPgDumpMissing
+	}
+	return best, nil
+}
+
+func versionOfPath(p string) int {
+	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(p))))
+	return v
+}
+
+var pgDumpVersion = regexp.MustCompile(`\(PostgreSQL\) (\d+)`)
+
+func pgDumpMajor(path string) (int, error) {
+	out, err := exec.Command(path, "--version").Output()
+	if err != nil {
+		return 0, err
+	}
+	m := pgDumpVersion.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("unrecognised version %q", strings.TrimSpace(string(out)))
+	}
+	return strconv.Atoi(string(m[1]))
+}
+
+// CheckServer fails when this pg_dump is older than the server (serverVersionNum as in
+// server_version_num, e.g. 150004).
+func (d PgDump) CheckServer(serverVersionNum int) error {
+	if sm := serverVersionNum / 10000; sm > d.Major {
+		return &PgDumpTooOldError{Path: d.Path, Major: d.Major, ServerMajor: sm}
+	}
+	return nil
+}
+
+// DumpOptions shape the DDL pg_dump writes.
+type DumpOptions struct {
+	Snapshot     string // exported snapshot to dump from (pg_dump --snapshot)
+	NoOwner      bool   // leave out ALTER ... OWNER TO
+	NoPrivileges bool   // leave out GRANT/REVOKE
+	Exclude      []Name // tables whose definition is left out
+}
+
+// DDL is a database's schema as pg_dump writes it.
+type DDL struct {
+	// PreData creates types, tables, functions, views, sequences...: everything the rows need.
+	PreData string
+	// Preamble holds the session settings that precede post-data entries; run it before any.
+	Preamble string
+	// PostData holds indexes, constraints, triggers, rules, policies... in pg_dump's order.
+	PostData []Entry
+}
+
+// Entry is one post-data object, as pg_dump's "-- Name: …; Type: …" header describes it.
+type Entry struct {
+	Name   Name   // for table-owned objects pg_dump writes "table object" as the name
+	Type   string // INDEX, CONSTRAINT, FK CONSTRAINT, TRIGGER, INDEX ATTACH, RULE, POLICY, ...
+	SQL    string
+	Header string // the header line, for messages
+}
+
+// Dump runs pg_dump --schema-only twice (pre-data and post-data sections) and splits the
+// post-data section into entries. The password is passed through PGPASSWORD, never on the
+// command line.
+func (d PgDump) Dump(ctx context.Context, dsn string, opts DumpOptions) (*DDL, error) {
+	args := []string{"--schema-only", "--no-password"}
+	if opts.Snapshot != "" {
+		args = append(args, "--snapshot="+opts.Snapshot)
+	}
+	if opts.NoOwner {
+		args = append(args, "--no-owner")
+	}
+	if opts.NoPrivileges {
+		args = append(args, "--no-privileges")
+	}
+	for _, t := range opts.Exclude {
+		args = append(args, "--exclude-table="+patternQuote(t))
+	}
+	pre, err := d.run(ctx, dsn, append(args, "--section=pre-data"))
+	if err != nil {
+		return nil, err
+	}
+	post, err := d.run(ctx, dsn, append(args, "--section=post-data"))
+	if err != nil {
+		return nil, err
+	}
+	ddl := &DDL{PreData: stripMeta(pre)}
+	ddl.Preamble, ddl.PostData = splitEntries(stripMeta(post))
+	return ddl, nil
+}
+
+// patternQuote makes pg_dump's pattern syntax match exactly this name.
+func patternQuote(n Name) string {
+	return QuoteIdent(n.Schema) + "." + QuoteIdent(n.Name)
+}
+
+func (d PgDump) run(ctx context.Context, dsn string, args []string) (string, error) {
+	conn, password, err := splitPassword(dsn)
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, d.Path, append(args, "--dbname="+conn)...)
+	cmd.Env = os.Environ()
+	if password != "" {
+		cmd.Env = append(cmd.Env, "PGPASSWORD="+password)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if password != "" {
+			msg = strings.ReplaceAll(msg, password, "***")
+		}
+		return "", fmt.Errorf("pg_dump %s: %v: %s", strings.Join(args[len(args)-1:], " "), err, msg)
+	}
+	return stdout.String(), nil
+}
+
+// splitPassword removes the password from a DSN (URL or keyword/value form), so that it can
+// travel in PGPASSWORD instead of a command line anyone can read.
+func splitPassword(dsn string) (string, string, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "", "", errors.New("cannot parse the DSN as a URL")
+		}
+		if u.User == nil {
+			return dsn, "", nil
+		}
+		pw, _ := u.User.Password()
+		u.User = url.User(u.User.Username())
+		return u.String(), pw, nil
+	}
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return "", "", errors.New("cannot parse the DSN")
+	}
+	kv := regexp.MustCompile(`(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`)
+	return strings.TrimSpace(kv.ReplaceAllString(dsn, " ")), cfg.Password, nil
+}
+
+// stripMeta drops psql meta-commands (pg_dump 15.14+ writes \restrict and \unrestrict
+// lines), which no server would accept.
+func stripMeta(sql string) string {
+	var b strings.Builder
+	sc := bufio.NewScanner(strings.NewReader(sql))
+	sc.Buffer(make([]byte, 1<<20), 1<<30)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, `\restrict `) || strings.HasPrefix(line, `\unrestrict `) {
+			continue
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+var entryHeader = regexp.MustCompile(`(?m)^-- Name: (.*); Type: (.*); Schema: (.*); Owner: .*$`)
+
+// splitEntries cuts pg_dump's plain output at its "-- Name:" headers.
+func splitEntries(sql string) (string, []Entry) {
+	locs := entryHeader.FindAllStringSubmatchIndex(sql, -1)
+	if len(locs) == 0 {
+		return sql, nil
+	}
+	preamble := trimComment(sql[:locs[0][0]])
+	entries := make([]Entry, 0, len(locs))
+	for i, l := range locs {
+		end := len(sql)
+		if i+1 < len(locs) {
+			end = locs[i+1][0]
+		}
+		schema := sql[l[6]:l[7]]
+		if schema == "-" {
+			schema = ""
+		}
+		entries = append(entries, Entry{
+			Name:   Name{schema, sql[l[2]:l[3]]},
+			Type:   sql[l[4]:l[5]],
+			SQL:    strings.TrimSpace(trimComment(sql[l[1]:end])),
+			Header: sql[l[0]:l[1]],
+		})
+	}
+	return preamble, entries
+}
+
+// trimComment removes the "--" lines pg_dump frames headers with.
+func trimComment(s string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(s, "\n") {
+		if strings.HasPrefix(line, "--") {
+			continue
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}

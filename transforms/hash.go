@@ -1,0 +1,162 @@
+package transforms
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+)
+
+// PostgreSQL type OIDs the built-in transformers need.
+const (
+	oidBytea   = 17
+	oidName    = 19
+	oidInt8    = 20
+	oidInt2    = 21
+	oidInt4    = 23
+	oidText    = 25
+	oidBpchar  = 1042
+	oidVarchar = 1043
+	oidUUID    = 2950
+)
+
+// hashTransformer replaces each value with HMAC-SHA256(domain sub-key, value), shaped to the
+// column's type: hex text, a UUID, a non-negative integer, or 32 bytes. NULL stays NULL.
+type hashTransformer struct {
+	subkey []byte
+	out    hashOutput
+	length int // hex characters, for text output
+}
+
+var _ Transformer = (*hashTransformer)(nil)
+
+type hashOutput int
+
+const (
+	hashHex hashOutput = iota
+	hashUUID
+	hashInt2
+	hashInt4
+	hashInt8
+	hashBytes
+)
+
+type hashParams struct {
+	Domain string `yaml:"domain"`
+	Length int    `yaml:"length"`
+}
+
+// defaultHashLength keeps 128 bits of the HMAC: collisions are out of reach at any table size.
+const defaultHashLength = 32
+
+func newHash(env Env) (Transformer, error) {
+	var p hashParams
+	if err := env.Params.Decode(&p); err != nil {
+		return nil, err
+	}
+	if env.Key == nil {
+		return nil, errors.New("hash is keyed: set UNDERSTUDY_KEY, key: in the config, or --key-file")
+	}
+	if p.Domain == "" {
+		p.Domain = "hash"
+	}
+	t := &hashTransformer{subkey: env.Key.Derive(p.Domain), length: defaultHashLength}
+	if p.Length != 0 {
+		if p.Length < 8 || p.Length > 64 {
+			return nil, fmt.Errorf("hash length %d: must be between 8 and 64 hex characters", p.Length)
+		}
+		t.length = p.Length
+	}
+	switch c := env.Column; {
+	case c.BaseOID == oidText || c.BaseOID == oidName || isCitext(c.TypeName):
+	case c.BaseOID == oidVarchar || c.BaseOID == oidBpchar:
+		if c.Typmod > 4 && int(c.Typmod-4) < t.length {
+			t.length = int(c.Typmod - 4)
+		}
+	case c.BaseOID == oidUUID:
+		t.out = hashUUID
+	case c.BaseOID == oidInt2:
+		t.out = hashInt2
+	case c.BaseOID == oidInt4:
+		t.out = hashInt4
+	case c.BaseOID == oidInt8:
+		t.out = hashInt8
+	case c.BaseOID == oidBytea:
+		t.out = hashBytes
+	default:
+		return nil, fmt.Errorf("hash does not support type %s (it hashes text, varchar, char, uuid, integers and bytea); use null or constant", c.TypeName)
+	}
+	return t, nil
+}
+
+func isCitext(typeName string) bool {
+	return typeName == "citext" || strings.HasSuffix(typeName, ".citext")
+}
+
+func (t *hashTransformer) Transform(rec arrow.Record, col int, mem memory.Allocator) (arrow.Array, error) {
+	in, err := asBytes(rec.Column(col))
+	if err != nil {
+		return nil, fmt.Errorf("hash: %w", err)
+	}
+	arr := rec.Column(col)
+	n := arr.Len()
+	b := newByteBuilder(mem, arr.DataType(), n, n*t.width())
+	m := hmac.New(sha256.New, t.subkey)
+	var sum [sha256.Size]byte
+	var out [64]byte
+	for i := 0; i < n; i++ {
+		if arr.IsNull(i) {
+			b.appendNull()
+			continue
+		}
+		m.Reset()
+		m.Write(in.value(i))
+		d := m.Sum(sum[:0])
+		b.append(t.shape(d, out[:0]))
+	}
+	return b.finish(), nil
+}
+
+func (t *hashTransformer) width() int {
+	switch t.out {
+	case hashUUID:
+		return 16
+	case hashInt2:
+		return 2
+	case hashInt4:
+		return 4
+	case hashInt8:
+		return 8
+	case hashBytes:
+		return sha256.Size
+	}
+	return t.length
+}
+
+// shape turns a digest into the output value's wire bytes (appended to dst).
+func (t *hashTransformer) shape(d, dst []byte) []byte {
+	switch t.out {
+	case hashUUID:
+		dst = append(dst, d[:16]...)
+		dst[6] = dst[6]&0x0f | 0x40 // version 4 layout: any UUID-typed consumer accepts it
+		dst[8] = dst[8]&0x3f | 0x80
+		return dst
+	case hashInt2:
+		return binary.BigEndian.AppendUint16(dst, binary.BigEndian.Uint16(d)>>1)
+	case hashInt4:
+		return binary.BigEndian.AppendUint32(dst, binary.BigEndian.Uint32(d)>>1)
+	case hashInt8:
+		return binary.BigEndian.AppendUint64(dst, binary.BigEndian.Uint64(d)>>1)
+	case hashBytes:
+		return append(dst, d...)
+	}
+	dst = dst[:2*sha256.Size]
+	hex.Encode(dst, d)
+	return dst[:t.length]
+}
