@@ -1,0 +1,217 @@
+// Command understudy copies a production PostgreSQL database into staging, anonymizing it on
+// the way. This file is only flags and configuration in, one library call, errors out; the
+// work is in package pipeline/job.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/job"
+	"github.com/understudy-dev/understudy/transforms"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `understudy: a staging database that behaves like production, without its secrets.
+
+Usage:
+  understudy sync --source DSN --target DSN [--config FILE] [--jobs N] [flags]
+  understudy transformers        list the built-in transformers
+  understudy version
+
+Run 'understudy sync -h' for the sync flags. Exit codes: 0 done, 1 failed part-way (target
+marked incomplete), 2 bad flags or config, 3 cannot connect, 4 refused as unsafe (target not
+empty, unfinished earlier run, target is the source), 5 pg_dump missing or too old,
+130 interrupted.
+`
+
+func main() {
+	os.Exit(int(run(os.Args[1:], os.Stdout, os.Stderr)))
+}
+
+func run(args []string, stdout, stderr io.Writer) pipeline.ExitCode {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return pipeline.ExitUsage
+	}
+	switch args[0] {
+	case "sync":
+		return report(stderr, runSync(args[1:], stdout, stderr))
+	case "transformers":
+		reg := transforms.Default()
+		for _, n := range reg.Names() {
+			e, _ := reg.Lookup(n)
+			fmt.Fprintf(stdout, "%-10s %s\n           e.g. %s\n", e.Name, e.Summary, e.Example)
+		}
+		return pipeline.ExitOK
+	case "version", "--version":
+		fmt.Fprintf(stdout, "understudy %s (%s)\n", version, runtime.Version())
+		return pipeline.ExitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return pipeline.ExitOK
+	}
+	fmt.Fprintf(stderr, "understudy: unknown command %q\n\n%s", args[0], usage)
+	return pipeline.ExitUsage
+}
+
+// report prints err once, with its hint, and returns its exit code.
+func report(stderr io.Writer, err error) pipeline.ExitCode {
+	if err == nil {
+		return pipeline.ExitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return pipeline.ExitOK
+	}
+	code := pipeline.ExitFailed
+	var ue *pipeline.UserError
+	var ce *config.Error
+	switch {
+	case errors.As(err, &ue):
+		code = ue.Code
+	case errors.As(err, &ce):
+		code = pipeline.ExitUsage
+	case errors.Is(err, context.Canceled):
+		code = pipeline.ExitInterrupted
+	}
+	fmt.Fprintf(stderr, "understudy: %v\n", err)
+	if ue != nil && ue.Hint != "" {
+		fmt.Fprintf(stderr, "hint: %s\n", ue.Hint)
+	}
+	return code
+}
+
+func runSync(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		source       = fs.String("source", "", "source DSN (or source: in the config, or UNDERSTUDY_SOURCE)")
+		target       = fs.String("target", "", "target DSN (or target: in the config, or UNDERSTUDY_TARGET)")
+		configPath   = fs.String("config", "", "config file (YAML)")
+		jobs         = fs.Int("jobs", 0, "parallel workers (default: jobs: in the config, else the number of CPUs, at least 2)")
+		replace      = fs.Bool("replace", false, "drop what understudy manages in the target (the source's schemas) and load again")
+		keyFile      = fs.String("key-file", "", "file holding the anonymization key (else key: in the config, or UNDERSTUDY_KEY)")
+		reportPath   = fs.String("report", "", "write a JSON run report to this file")
+		logFormat    = fs.String("log-format", "text", "log format: text or json")
+		noOwner      = fs.Bool("no-owner", false, "do not set object owners (for a target without the source's roles)")
+		noPrivileges = fs.Bool("no-privileges", false, "do not copy GRANTs")
+		pgDump       = fs.String("pg-dump", "", "path of pg_dump (default: the newest found)")
+		interval     = fs.Duration("progress-interval", 10*time.Second, "without a terminal, log progress this often (0: never)")
+		chunk        = fs.Int64("chunk-mib", pipeline.DefaultChunkBytes>>20, "cut tables into chunks of this many MiB of heap")
+	)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: understudy sync --source DSN --target DSN [--config FILE] [--jobs N] [flags]\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return pipeline.WithCode(pipeline.ExitUsage, "see 'understudy sync -h'", err)
+	}
+	if fs.NArg() > 0 {
+		return pipeline.Errorf(pipeline.ExitUsage, "see 'understudy sync -h'", "unexpected argument %q", fs.Arg(0))
+	}
+	var log *slog.Logger
+	switch *logFormat {
+	case "text":
+		log = slog.New(slog.NewTextHandler(stderr, nil))
+	case "json":
+		log = slog.New(slog.NewJSONHandler(stderr, nil))
+	default:
+		return pipeline.Errorf(pipeline.ExitUsage, "", "--log-format must be text or json, not %q", *logFormat)
+	}
+
+	cfg := &config.Config{}
+	if *configPath != "" {
+		var err error
+		if cfg, err = config.Load(*configPath); err != nil {
+			return pipeline.WithCode(pipeline.ExitUsage, "", err)
+		}
+	}
+	src := firstNonEmpty(*source, cfg.Source.Value(), os.Getenv("UNDERSTUDY_SOURCE"))
+	dst := firstNonEmpty(*target, cfg.Target.Value(), os.Getenv("UNDERSTUDY_TARGET"))
+	if src == "" || dst == "" {
+		return pipeline.Errorf(pipeline.ExitUsage, "give --source and --target (or source:/target: in the config, or UNDERSTUDY_SOURCE/UNDERSTUDY_TARGET)",
+			"missing %s DSN", map[bool]string{true: "source", false: "target"}[src == ""])
+	}
+	key, err := loadKey(*keyFile, cfg)
+	if err != nil {
+		return err
+	}
+	n := firstPositive(*jobs, cfg.Jobs, max(runtime.NumCPU(), 2))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opts := job.SyncOptions{
+		Source: config.DSN(src), Target: config.DSN(dst), Config: cfg, Jobs: n, Replace: *replace,
+		NoOwner: *noOwner, NoPrivileges: *noPrivileges, PgDump: *pgDump, Key: key,
+		ChunkBytes: *chunk << 20, Log: log, ProgressInterval: *interval, SummaryTo: stdout, ReportPath: *reportPath,
+	}
+	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
+		opts.ProgressTo = f
+	}
+	_, err = job.Sync(ctx, opts)
+	return err
+}
+
+func loadKey(keyFile string, cfg *config.Config) (*transforms.Key, error) {
+	secret := ""
+	switch {
+	case keyFile != "":
+		data, err := os.ReadFile(keyFile)
+		if err != nil {
+			return nil, pipeline.Errorf(pipeline.ExitUsage, "", "--key-file: %v", err)
+		}
+		secret = strings.TrimRight(string(data), "\r\n")
+	case cfg.Key.Value() != "":
+		secret = cfg.Key.Value()
+	default:
+		secret = os.Getenv("UNDERSTUDY_KEY")
+	}
+	if secret == "" {
+		return nil, nil
+	}
+	k, err := transforms.NewKey(secret)
+	if err != nil {
+		return nil, pipeline.Errorf(pipeline.ExitUsage, "", "key: %v", err)
+	}
+	return k, nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func firstPositive(vals ...int) int {
+	for _, v := range vals {
+		if v > 0 {
+			return v
+		}
+	}
+	return 1
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/understudy-dev/understudy/fixtures/pgtest"
+	"github.com/understudy-dev/understudy/pipeline"
+)
+
+func runCLI(t *testing.T, args ...string) (pipeline.ExitCode, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestExitCodesAndMessages(t *testing.T) {
+	dir := t.TempDir()
+	badCfg := filepath.Join(dir, "understudy.yaml")
+	os.WriteFile(badCfg, []byte("tables:\n  public.t:\n    columns:\n      a: hash\n  oops: {colums: {}}\n"), 0o644)
+	cases := []struct {
+		name string
+		args []string
+		code pipeline.ExitCode
+		want string
+	}{
+		{"no command", nil, pipeline.ExitUsage, "Usage:"},
+		{"unknown command", []string{"snyc"}, pipeline.ExitUsage, `unknown command "snyc"`},
+		{"unknown flag", []string{"sync", "--sorce", "x"}, pipeline.ExitUsage, "flag provided but not defined: -sorce"},
+		{"missing target", []string{"sync", "--source", "postgres://a@h/db"}, pipeline.ExitUsage, "missing target DSN"},
+		{"config error names file and line", []string{"sync", "--config", badCfg, "--source", "x", "--target", "y"}, pipeline.ExitUsage,
+			badCfg + `:5: tables.oops: unknown key "colums" (did you mean "columns"?)`},
+		{"unreachable server", []string{"sync", "--source", "postgres://u:topsecret@127.0.0.1:1/db?connect_timeout=5", "--target", "postgres://u@127.0.0.1:1/db2"},
+			pipeline.ExitConnect, "source 127.0.0.1:1/db as u: cannot connect"},
+		{"short key", []string{"sync", "--source", "x", "--target", "y", "--key-file", writeFile(t, dir, "k", "short")}, pipeline.ExitUsage, "at least 16 bytes"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr:\n%s\nwant exit %d and %q", code, stderr, tc.code, tc.want)
+			}
+			if strings.Contains(stderr, "topsecret") {
+				t.Errorf("password printed: %s", stderr)
+			}
+			if strings.Count(stderr, "understudy: ") > 1 {
+				t.Errorf("error printed more than once:\n%s", stderr)
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestSyncCommandEndToEnd(t *testing.T) {
+	src := pgtest.NewDB(t)
+	pgtest.Exec(t, pgtest.Connect(t, src), `CREATE TABLE people (id int PRIMARY KEY, email text UNIQUE, note text);
+INSERT INTO people SELECT g, 'user' || g || '@example.com', 'secret note ' || g FROM generate_series(1, 500) g;`)
+	dst := pgtest.NewDB(t)
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "understudy.yaml", "tables:\n  public.people:\n    columns:\n      email: hash\n      note: null\n")
+	report := filepath.Join(dir, "report.json")
+	t.Setenv("UNDERSTUDY_KEY", "cli-test-key-0123456789")
+	t.Setenv("UNDERSTUDY_SOURCE", src)
+	code, stdout, stderr := runCLI(t, "sync", "--target", dst, "--config", cfg, "--report", report, "--log-format", "json")
+	if code != pipeline.ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "public.people") || !strings.Contains(stdout, "email=hash") {
+		t.Errorf("summary does not list the table and its rules:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, `"msg":"sync complete"`) {
+		t.Errorf("no JSON completion log line:\n%s", stderr)
+	}
+	pw := src[strings.LastIndex(src[:strings.Index(src, "@")], ":")+1 : strings.Index(src, "@")]
+	rep, _ := os.ReadFile(report)
+	for _, s := range []string{stdout, stderr, string(rep)} {
+		if strings.Contains(s, pw) || strings.Contains(s, "cli-test-key") {
+			t.Errorf("a secret reached the output or report:\n%s", s)
+		}
+	}
+	var leaked int
+	pgtest.Connect(t, dst).QueryRow(t.Context(), "SELECT count(*) FROM people WHERE note IS NOT NULL OR email LIKE '%@example.com'").Scan(&leaked)
+	if leaked != 0 {
+		t.Errorf("%d rows kept their email or note", leaked)
+	}
+}

@@ -1,0 +1,268 @@
+package pipeline
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"golang.org/x/sync/errgroup"
+)
+
+// Source streams the rows of units.
+type Source interface {
+	// NewReader opens a reader for one worker (its own connection, in the run's snapshot).
+	NewReader(ctx context.Context) (Reader, error)
+}
+
+// Reader reads units for one worker; it is not safe for concurrent use.
+type Reader interface {
+	// CopyOut writes unit u's rows, columns u.Table.Columns, to w as one binary COPY stream
+	// (header, tuples, trailer) and returns the number of rows. On error the reader is unusable.
+	CopyOut(ctx context.Context, u Unit, w io.Writer) (int64, error)
+	Close() error
+}
+
+// Sink receives units.
+type Sink interface {
+	// NewWriter opens a writer for one worker.
+	NewWriter(ctx context.Context) (Writer, error)
+	// TableLoaded is called once, from a worker, when every unit of t has landed. The tasks
+	// it returns run on workers (with priority over copying) before the run finishes.
+	TableLoaded(t *TablePlan) []Task
+}
+
+// Writer writes units for one worker; it is not safe for concurrent use.
+type Writer interface {
+	// CopyIn loads one binary COPY stream read from r into unit u's table and returns the
+	// number of rows. It reads r to the end or fails.
+	CopyIn(ctx context.Context, u Unit, r io.Reader) (int64, error)
+	Close() error
+}
+
+// Task is follow-up work on a writer's connection, such as building an index.
+type Task struct {
+	Name string
+	Run  func(ctx context.Context, w Writer) error
+}
+
+// RunOptions tune Run.
+type RunOptions struct {
+	Jobs     int              // parallel workers; at least 1
+	Mem      memory.Allocator // for Arrow batches; nil means the Go allocator
+	Progress *Progress        // optional
+	// BatchRows and BatchBytes bound one Arrow batch on the transform path. The memory a
+	// run holds in batches is at most Jobs × (BatchBytes of input + BatchBytes of output),
+	// plus Jobs × 3 × PipeBuffer of stream buffers.
+	BatchRows, BatchBytes int
+	// DecodeAll sends every table through decode → transform → encode, even one without
+	// rules (tests use it to prove that path lossless).
+	DecodeAll bool
+}
+
+// PipeBuffer is the size of each buffer between a source, the transform stage and a sink.
+const PipeBuffer = 256 << 10
+
+// Run copies every unit of the plan from src to dst on opts.Jobs workers. On the first
+// error every worker stops and Run returns that error; the sink's data is then incomplete
+// and it is the caller's job to leave it marked so.
+func Run(ctx context.Context, plan *Plan, src Source, dst Sink, opts RunOptions) error {
+	if opts.Jobs < 1 {
+		opts.Jobs = 1
+	}
+	if opts.Mem == nil {
+		opts.Mem = memory.NewGoAllocator()
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	s := newScheduler(plan)
+	stop := context.AfterFunc(ctx, s.stop)
+	defer stop()
+	for i := 0; i < opts.Jobs; i++ {
+		g.Go(func() error {
+			r, err := src.NewReader(ctx)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			w, err := dst.NewWriter(ctx)
+			if err != nil {
+				return err
+			}
+			defer w.Close()
+			for {
+				it, ok := s.next()
+				if !ok {
+					return ctx.Err()
+				}
+				if it.task != nil {
+					if err := it.task.Run(ctx, w); err != nil {
+						return fmt.Errorf("%s: %w", it.task.Name, err)
+					}
+					s.taskDone()
+					continue
+				}
+				if err := copyUnit(ctx, r, w, it.unit, opts); err != nil {
+					return err
+				}
+				var tasks []Task
+				if t := s.lastOfTable(it.unit); t != nil {
+					opts.Progress.tableDone(t.Name)
+					tasks = dst.TableLoaded(t)
+				}
+				s.unitDone(tasks)
+			}
+		})
+	}
+	return g.Wait()
+}
+
+// copyUnit streams one unit: source → (transform) → sink, each stage in its own goroutine,
+// joined by pipes with PipeBuffer-sized buffers.
+func copyUnit(ctx context.Context, r Reader, w Writer, u Unit, opts RunOptions) error {
+	g, gctx := errgroup.WithContext(ctx)
+	outR, outW := io.Pipe()
+	var srcRows, dstRows int64
+	tracker := opts.Progress.table(u.Table.Name)
+	g.Go(func() error {
+		bw := bufio.NewWriterSize(countingWriter{outW, tracker}, PipeBuffer)
+		n, err := r.CopyOut(gctx, u, bw)
+		if err == nil {
+			err = bw.Flush()
+		}
+		srcRows = n
+		outW.CloseWithError(err)
+		return err
+	})
+	in := outR
+	if len(u.Table.Rules) > 0 || opts.DecodeAll {
+		tr, tw := io.Pipe()
+		g.Go(func() error {
+			bw := bufio.NewWriterSize(tw, PipeBuffer)
+			err := transformStream(outR, bw, u.Table, opts)
+			if err == nil {
+				err = bw.Flush()
+			}
+			outR.CloseWithError(err)
+			tw.CloseWithError(err)
+			return err
+		})
+		in = tr
+	}
+	g.Go(func() error {
+		n, err := w.CopyIn(gctx, u, in)
+		dstRows = n
+		if err != nil {
+			in.CloseWithError(err)
+		}
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("copy %s: %w", u, err)
+	}
+	if srcRows != dstRows {
+		return fmt.Errorf("copy %s: read %d rows but wrote %d", u, srcRows, dstRows)
+	}
+	tracker.addRows(dstRows)
+	return nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	t *tableProgress
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.t.addBytes(int64(n))
+	return n, err
+}
+
+// scheduler hands out work: tasks (index builds of tables already loaded) first, then units.
+type scheduler struct {
+	mu        sync.Mutex
+	cond      *sync.Cond
+	units     []Unit
+	tasks     []Task
+	remaining map[*TablePlan]int
+	inFlight  int // units and tasks handed out and not yet done
+	stopped   bool
+}
+
+type item struct {
+	unit Unit
+	task *Task
+}
+
+func newScheduler(p *Plan) *scheduler {
+	s := &scheduler{units: append([]Unit(nil), p.Units...), remaining: map[*TablePlan]int{}}
+	s.cond = sync.NewCond(&s.mu)
+	for _, u := range p.Units {
+		s.remaining[u.Table]++
+	}
+	return s
+}
+
+// next blocks until there is work, or returns false when there is none left (or the run
+// stopped).
+func (s *scheduler) next() (item, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		switch {
+		case s.stopped:
+			return item{}, false
+		case len(s.tasks) > 0:
+			t := s.tasks[0]
+			s.tasks = s.tasks[1:]
+			s.inFlight++
+			return item{task: &t}, true
+		case len(s.units) > 0:
+			u := s.units[0]
+			s.units = s.units[1:]
+			s.inFlight++
+			return item{unit: u}, true
+		case s.inFlight == 0:
+			return item{}, false
+		}
+		// Units in flight may still add tasks.
+		s.cond.Wait()
+	}
+}
+
+// lastOfTable counts a finished unit against its table and returns the table if that was
+// its last unit.
+func (s *scheduler) lastOfTable(u Unit) *TablePlan {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.remaining[u.Table]--
+	if s.remaining[u.Table] == 0 {
+		return u.Table
+	}
+	return nil
+}
+
+// unitDone records a finished unit and queues the follow-up tasks it unlocked, in one step
+// so that no worker sees an idle scheduler in between and quits early.
+func (s *scheduler) unitDone(tasks []Task) {
+	s.mu.Lock()
+	s.inFlight--
+	s.tasks = append(s.tasks, tasks...)
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
+func (s *scheduler) taskDone() {
+	s.mu.Lock()
+	s.inFlight--
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
+func (s *scheduler) stop() {
+	s.mu.Lock()
+	s.stopped = true
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}

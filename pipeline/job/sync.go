@@ -1,0 +1,180 @@
+// Package job runs understudy's commands end to end by wiring the pipeline's parts: a source,
+// a plan, the engine and a sink. It is the library entry point the CLI calls; it holds no
+// copy logic of its own.
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/pgsink"
+	"github.com/understudy-dev/understudy/pipeline/pgsource"
+	"github.com/understudy-dev/understudy/schemas"
+	"github.com/understudy-dev/understudy/transforms"
+)
+
+// SyncOptions configure a sync.
+type SyncOptions struct {
+	Source, Target config.DSN
+	Config         *config.Config // nil: no rules
+	Jobs           int
+	Replace        bool
+	NoOwner        bool
+	NoPrivileges   bool
+	PgDump         string // pg_dump path; empty: found automatically
+	Key            *transforms.Key
+	Registry       *transforms.Registry // nil: transforms.Default()
+	ChunkBytes     int64
+	BatchRows      int
+	BatchBytes     int
+	Mem            memory.Allocator
+	DecodeAll      bool // see pipeline.RunOptions
+
+	Log              *slog.Logger
+	ProgressTo       *os.File      // live progress (a terminal) or nil
+	ProgressInterval time.Duration // log line interval without a terminal; 0: none
+	SummaryTo        io.Writer     // final summary table, or nil
+	ReportPath       string        // JSON run report, or ""
+}
+
+// Result is what a sync did.
+type Result struct {
+	Plan   *pipeline.Plan
+	Tables []pipeline.TableStats
+	Rows   int64
+	Bytes  int64
+}
+
+// Sync copies the source database into the empty target, applying the config's rules.
+// On failure the target keeps its incomplete marker and the error says so.
+func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Jobs < 1 {
+		o.Jobs = 1
+	}
+	started := time.Now()
+	var progress *pipeline.Progress
+	if o.ReportPath != "" {
+		defer func() {
+			rep := pipeline.Report{Command: "sync", Status: "ok", Started: started, Seconds: time.Since(started).Seconds(),
+				Source: o.Source.String(), Target: o.Target.String(), Jobs: o.Jobs, Tables: []pipeline.TableStats{}}
+			if o.Key != nil {
+				rep.KeyFingerprint = o.Key.Fingerprint()
+			}
+			if err != nil {
+				rep.Status, rep.Error = "failed", err.Error()
+			}
+			if progress != nil {
+				rep.Tables = progress.Stats()
+				rep.Rows, rep.Bytes = progress.Totals()
+			}
+			if werr := pipeline.WriteReport(o.ReportPath, rep); werr != nil && err == nil {
+				err = fmt.Errorf("write report %s: %w", o.ReportPath, werr)
+			}
+		}()
+	}
+
+	src, err := pgsource.Open(ctx, o.Source.Value())
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close(context.WithoutCancel(ctx))
+	dst, err := pgsink.Open(ctx, o.Target.Value(), pgsink.Options{Replace: o.Replace, Jobs: o.Jobs, SourceInfo: o.Source.String()})
+	if err != nil {
+		return nil, err
+	}
+	defer dst.Close()
+	dstID, err := dst.Identity(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	if src.Identity.Same(dstID) {
+		return nil, pipeline.Errorf(pipeline.ExitUnsafe, "point --target at another database",
+			"source and target are the same database (%s)", dstID.Database)
+	}
+
+	dump, err := schemas.FindPgDump(o.PgDump)
+	if err != nil {
+		return nil, pipeline.WithCode(pipeline.ExitTooling, "install the PostgreSQL client (Debian: apt-get install postgresql-client-15 or newer) or pass --pg-dump PATH", err)
+	}
+	if err := dump.CheckServer(src.ServerVersionNum); err != nil {
+		return nil, pipeline.WithCode(pipeline.ExitTooling, "install a pg_dump at least as new as the source server and pass --pg-dump PATH", err)
+	}
+
+	plan, err := pipeline.BuildPlan(src.Catalog(), o.Config, pipeline.PlanOptions{
+		ChunkBytes: o.ChunkBytes, Registry: o.Registry, Key: o.Key,
+		Literal: func(col schemas.Column, text string) ([]byte, error) { return src.Literal(ctx, col, text) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := src.Lock(ctx, plan.Tables); err != nil {
+		return nil, err
+	}
+	o.Log.Info("planned", "tables", len(plan.Tables), "units", len(plan.Units), "skipped", len(plan.Skipped), "jobs", o.Jobs, "snapshot", src.Snapshot())
+
+	ddl, err := dump.Dump(ctx, o.Source.Value(), schemas.DumpOptions{Snapshot: src.Snapshot(), NoOwner: o.NoOwner, NoPrivileges: o.NoPrivileges})
+	if err != nil {
+		return nil, pipeline.WithCode(pipeline.ExitTooling, "", err)
+	}
+	if err := dst.Prepare(ctx, ddl, src.Catalog()); err != nil {
+		var ne *pgsink.NotEmptyError
+		if errors.As(err, &ne) {
+			return nil, pipeline.WithCode(pipeline.ExitUnsafe, "pass --replace to drop what understudy manages and load again", err)
+		}
+		return nil, incomplete(err)
+	}
+
+	progress = pipeline.NewProgress(plan)
+	repCtx, stopReport := context.WithCancel(ctx)
+	reportDone := make(chan struct{})
+	go func() {
+		defer close(reportDone)
+		if o.ProgressTo != nil || o.ProgressInterval > 0 {
+			out := o.ProgressTo
+			if out == nil {
+				out = os.Stderr
+			}
+			progress.Report(repCtx, out, o.Log, o.ProgressInterval)
+		}
+	}()
+	err = pipeline.Run(ctx, plan, src, dst, pipeline.RunOptions{Jobs: o.Jobs, Mem: o.Mem, Progress: progress,
+		BatchRows: o.BatchRows, BatchBytes: o.BatchBytes, DecodeAll: o.DecodeAll})
+	if err == nil {
+		var seqs []pipeline.SequenceValue
+		if seqs, err = src.Sequences(ctx); err == nil {
+			err = dst.Finish(ctx, seqs)
+		}
+	}
+	stopReport()
+	<-reportDone
+	if err != nil {
+		return nil, incomplete(err)
+	}
+	res = &Result{Plan: plan, Tables: progress.Stats()}
+	res.Rows, res.Bytes = progress.Totals()
+	if o.SummaryTo != nil {
+		progress.Summary(o.SummaryTo)
+	}
+	o.Log.Info("sync complete", "tables", len(plan.Tables), "rows", res.Rows, "bytes", res.Bytes, "seconds", time.Since(started).Seconds())
+	return res, nil
+}
+
+// incomplete marks err as a failed run that left the target marked unfinished.
+func incomplete(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return pipeline.WithCode(pipeline.ExitInterrupted, "the target is marked incomplete; run again with --replace", err)
+	}
+	return pipeline.WithCode(pipeline.ExitFailed, "the target is marked incomplete (schema "+pgsink.MarkerSchema+"); fix the cause and run again with --replace", err)
+}

@@ -1,0 +1,367 @@
+// Package pgsink loads a copy into a PostgreSQL database: it refuses a target that is not
+// empty (or that holds an earlier run's leftovers) unless asked to replace, marks the target
+// incomplete for the whole run, creates the schema from pg_dump's pre-data section, takes
+// rows as binary COPY streams, builds each table's indexes and keys as soon as its rows have
+// landed, then adds foreign keys (validated), triggers and the rest of post-data, sets
+// sequences, refreshes materialized views, and only then removes the incomplete marker.
+//
+// It knows nothing of where rows come from or of transformers.
+package pgsink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/schemas"
+)
+
+// MarkerSchema exists in a target for as long as a run is loading it. A target that has it
+// is incomplete: the next run refuses it unless told to replace.
+const MarkerSchema = "_understudy_incomplete"
+
+// Options shape the load.
+type Options struct {
+	// Replace drops, before loading, every schema of the target that the source also has
+	// (and an earlier run's marker). Without it the target must hold no tables.
+	Replace bool
+	Jobs    int
+	// SourceInfo is recorded in the marker (it must not hold a password).
+	SourceInfo string
+}
+
+// Sink is an open target database.
+type Sink struct {
+	dsn   string
+	admin *pgx.Conn
+	ddl   *schemas.DDL
+	cat   *schemas.Catalog
+	opts  Options
+
+	perTable map[*schemas.Table][]schemas.Entry // phase A: built when the table has landed
+	later    []schemas.Entry                    // phase B: after all rows, in pg_dump order
+}
+
+var _ pipeline.Sink = (*Sink)(nil)
+
+// NotEmptyError says the target already holds tables.
+type NotEmptyError struct {
+	Tables     []string
+	Incomplete string // when set, an earlier run left the target unfinished (started at ...)
+}
+
+func (e *NotEmptyError) Error() string {
+	if e.Incomplete != "" {
+		return fmt.Sprintf("target holds an unfinished copy (a run started %s did not complete)", e.Incomplete)
+	}
+	more := ""
+	if len(e.Tables) > 5 {
+		more = fmt.Sprintf(" and %d more", len(e.Tables)-5)
+	}
+	return fmt.Sprintf("target is not empty: it has %s%s", strings.Join(e.Tables[:min(5, len(e.Tables))], ", "), more)
+}
+
+// Open connects to the target and checks it can be loaded. It changes nothing.
+func Open(ctx context.Context, dsn string, opts Options) (*Sink, error) {
+	conn, err := pipeline.Connect(ctx, dsn, "target")
+	if err != nil {
+		return nil, err
+	}
+	if opts.Jobs < 1 {
+		opts.Jobs = 1
+	}
+	return &Sink{dsn: dsn, admin: conn, opts: opts}, nil
+}
+
+// Identity says which database the sink reached.
+func (s *Sink) Identity(ctx context.Context) (pipeline.DBIdentity, error) {
+	return pipeline.Identify(ctx, s.admin)
+}
+
+// Prepare checks the target is empty (or replaces it), marks it incomplete, and creates the
+// schema from the pre-data DDL.
+func (s *Sink) Prepare(ctx context.Context, ddl *schemas.DDL, cat *schemas.Catalog) error {
+	s.ddl, s.cat = ddl, cat
+	s.classify()
+	if err := s.checkEmpty(ctx); err != nil {
+		var ne *NotEmptyError
+		if !errors.As(err, &ne) || !s.opts.Replace {
+			return err
+		}
+		if err := s.dropManaged(ctx); err != nil {
+			return err
+		}
+		if err := s.checkEmpty(ctx); err != nil {
+			return pipeline.WithCode(pipeline.ExitUnsafe, "drop them by hand or load into another database", fmt.Errorf("after --replace: %w", err))
+		}
+	}
+	if _, err := s.admin.Exec(ctx, "CREATE SCHEMA "+schemas.QuoteIdent(MarkerSchema)+"; CREATE TABLE "+
+		schemas.QuoteIdent(MarkerSchema)+".run (started timestamptz NOT NULL DEFAULT now(), source text NOT NULL)"); err != nil {
+		return fmt.Errorf("target: mark incomplete: %w", err)
+	}
+	if _, err := s.admin.Exec(ctx, "INSERT INTO "+schemas.QuoteIdent(MarkerSchema)+".run (source) VALUES ($1)", s.opts.SourceInfo); err != nil {
+		return fmt.Errorf("target: mark incomplete: %w", err)
+	}
+	if _, err := s.admin.Exec(ctx, ddl.PreData); err != nil {
+		return pipeline.WithCode(pipeline.ExitFailed, preDataHint(err), fmt.Errorf("target: create schema (pre-data): %w", err))
+	}
+	return nil
+}
+
+func preDataHint(err error) string {
+	if strings.Contains(err.Error(), "role") && strings.Contains(err.Error(), "does not exist") {
+		return "the target lacks a role the source's objects belong to: create it, or pass --no-owner (and --no-privileges)"
+	}
+	if strings.Contains(err.Error(), "extension") {
+		return "the target server lacks an extension the source uses: install its package on the target server"
+	}
+	return ""
+}
+
+// checkEmpty fails with a NotEmptyError if the target has tables, views or sequences of its
+// own, or an unfinished earlier run.
+func (s *Sink) checkEmpty(ctx context.Context) error {
+	var hasMarker, hasRun bool
+	if err := s.admin.QueryRow(ctx, "SELECT to_regnamespace($1) IS NOT NULL, to_regclass($2) IS NOT NULL",
+		schemas.QuoteIdent(MarkerSchema), schemas.QuoteIdent(MarkerSchema)+".run").Scan(&hasMarker, &hasRun); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	if hasMarker {
+		// Without its table the run was killed between creating the two: still unfinished.
+		when := "at an unknown time"
+		var started *time.Time
+		if hasRun && s.admin.QueryRow(ctx, "SELECT min(started) FROM "+schemas.QuoteIdent(MarkerSchema)+".run").Scan(&started) == nil && started != nil {
+			when = "at " + started.Format(time.RFC3339)
+		}
+		return &NotEmptyError{Incomplete: when}
+	}
+	rows, err := s.admin.Query(ctx, `
+SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY 1`)
+	if err != nil {
+		return fmt.Errorf("target: list tables: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("target: list tables: %w", err)
+	}
+	if len(names) > 0 {
+		return &NotEmptyError{Tables: names}
+	}
+	return nil
+}
+
+// dropManaged drops the marker and every target schema the source also has; public is
+// recreated as initdb makes it.
+func (s *Sink) dropManaged(ctx context.Context) error {
+	schemaSet := map[string]bool{MarkerSchema: true, "public": true}
+	for _, t := range s.cat.Tables {
+		schemaSet[t.Schema] = true
+	}
+	for _, n := range append(append([]schemas.Name{}, s.cat.Sequences...), s.cat.MatViews...) {
+		schemaSet[n.Schema] = true
+	}
+	names := make([]string, 0, len(schemaSet))
+	for n := range schemaSet {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, "DROP SCHEMA IF EXISTS %s CASCADE;\n", schemas.QuoteIdent(n))
+	}
+	b.WriteString("CREATE SCHEMA public; ALTER SCHEMA public OWNER TO pg_database_owner; GRANT USAGE ON SCHEMA public TO PUBLIC;\n")
+	b.WriteString("COMMENT ON SCHEMA public IS 'standard public schema';\n")
+	if _, err := s.admin.Exec(ctx, b.String()); err != nil {
+		return fmt.Errorf("target: --replace: %w", err)
+	}
+	return nil
+}
+
+// classify splits post-data into what can run as soon as one table has landed (its own
+// indexes and primary, unique, check and exclusion constraints) and what must wait for all
+// rows (foreign keys, triggers, partitioned parents' indexes and attachments, rules, ...).
+func (s *Sink) classify() {
+	s.perTable = map[*schemas.Table][]schemas.Entry{}
+	s.later = nil
+	for _, e := range s.ddl.PostData {
+		var t *schemas.Table
+		switch e.Type {
+		case "INDEX":
+			t = s.cat.Indexes[e.Name]
+		case "CONSTRAINT":
+			t = s.cat.Constraints[e.Name]
+		}
+		if t != nil && t.Kind == 'r' {
+			s.perTable[t] = append(s.perTable[t], e)
+			continue
+		}
+		s.later = append(s.later, e)
+	}
+}
+
+// TableLoaded returns the table's own index and key builds.
+func (s *Sink) TableLoaded(t *pipeline.TablePlan) []pipeline.Task {
+	entries := s.perTable[t.Table]
+	delete(s.perTable, t.Table) // a table lands once; anything left runs in Finish
+	tasks := make([]pipeline.Task, 0, len(entries))
+	for _, e := range entries {
+		tasks = append(tasks, pipeline.Task{
+			Name: fmt.Sprintf("create %s %s", strings.ToLower(e.Type), e.Name),
+			Run: func(ctx context.Context, w pipeline.Writer) error {
+				return w.(*writer).exec(ctx, s.ddl.Preamble, e)
+			},
+		})
+	}
+	return tasks
+}
+
+// Finish runs what waits for all rows: post-data entries not yet run (foreign keys in
+// parallel, the rest in pg_dump's order), sequence values, materialized view refreshes;
+// then it removes the incomplete marker, durably.
+func (s *Sink) Finish(ctx context.Context, seqs []pipeline.SequenceValue) error {
+	var pending []schemas.Entry
+	for _, es := range s.perTable {
+		pending = append(pending, es...) // tables that had no rows to copy (skipped)
+	}
+	pending = append(pending, s.later...)
+	w := &writer{conn: s.admin}
+	if _, err := s.admin.Exec(ctx, s.ddl.Preamble); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	for i := 0; i < len(pending); {
+		if pending[i].Type != "FK CONSTRAINT" {
+			if err := w.exec(ctx, "", pending[i]); err != nil {
+				return err
+			}
+			i++
+			continue
+		}
+		j := i
+		for j < len(pending) && pending[j].Type == "FK CONSTRAINT" {
+			j++
+		}
+		if err := s.parallel(ctx, pending[i:j]); err != nil {
+			return err
+		}
+		i = j
+	}
+	var b strings.Builder
+	for _, sv := range seqs {
+		fmt.Fprintf(&b, "SELECT pg_catalog.setval(%s, %d, %t);\n", quoteLiteral(sv.Name.Quoted()), sv.LastValue, sv.IsCalled)
+	}
+	if b.Len() > 0 {
+		if _, err := s.admin.Exec(ctx, b.String()); err != nil {
+			return fmt.Errorf("target: set sequences: %w", err)
+		}
+	}
+	for _, mv := range s.cat.MatViews {
+		if _, err := s.admin.Exec(ctx, "REFRESH MATERIALIZED VIEW "+mv.Quoted()); err != nil {
+			return fmt.Errorf("target: refresh materialized view %s: %w", mv, err)
+		}
+	}
+	// Everything before this commit is durable once it is (WAL is flushed in order).
+	if _, err := s.admin.Exec(ctx, "SET synchronous_commit = on; DROP SCHEMA "+schemas.QuoteIdent(MarkerSchema)+" CASCADE"); err != nil {
+		return fmt.Errorf("target: remove the incomplete marker: %w", err)
+	}
+	return nil
+}
+
+// parallel runs entries on up to Jobs connections.
+func (s *Sink) parallel(ctx context.Context, entries []schemas.Entry) error {
+	g, ctx := errgroup.WithContext(ctx)
+	next := make(chan schemas.Entry)
+	g.Go(func() error {
+		defer close(next)
+		for _, e := range entries {
+			select {
+			case next <- e:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	})
+	for i := 0; i < min(s.opts.Jobs, len(entries)); i++ {
+		g.Go(func() error {
+			wr, err := s.NewWriter(ctx)
+			if err != nil {
+				return err
+			}
+			defer wr.Close()
+			for e := range next {
+				if err := wr.(*writer).exec(ctx, s.ddl.Preamble, e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// Close closes the admin connection. After a failure the marker stays in place.
+func (s *Sink) Close() error {
+	return s.admin.Close(context.Background())
+}
+
+// NewWriter opens a worker connection.
+func (s *Sink) NewWriter(ctx context.Context) (pipeline.Writer, error) {
+	conn, err := pipeline.Connect(ctx, s.dsn, "target")
+	if err != nil {
+		return nil, err
+	}
+	// Commits need not wait for the disk: the marker's removal at the end is a synchronous
+	// commit, and WAL is flushed in order, so everything before it is durable with it.
+	if _, err := conn.Exec(ctx, "SET synchronous_commit = off; SET statement_timeout = 0"); err != nil {
+		conn.Close(ctx)
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	return &writer{conn: conn}, nil
+}
+
+type writer struct {
+	conn     *pgx.Conn
+	preamble bool
+}
+
+func (w *writer) CopyIn(ctx context.Context, u pipeline.Unit, r io.Reader) (int64, error) {
+	sql := "COPY " + u.Table.Name.Quoted() + " (" + pipeline.QuotedColumns(u.Table.Columns) + ") FROM STDIN (FORMAT binary)"
+	tag, err := w.conn.PgConn().CopyFrom(ctx, r, sql)
+	if err != nil {
+		return 0, fmt.Errorf("write to target: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// exec runs one post-data entry, after the preamble once per connection.
+func (w *writer) exec(ctx context.Context, preamble string, e schemas.Entry) error {
+	if !w.preamble && preamble != "" {
+		if _, err := w.conn.Exec(ctx, preamble); err != nil {
+			return fmt.Errorf("target: %w", err)
+		}
+		w.preamble = true
+	}
+	if _, err := w.conn.Exec(ctx, e.SQL); err != nil {
+		return fmt.Errorf("target: create %s %s: %w", strings.ToLower(e.Type), e.Name, err)
+	}
+	return nil
+}
+
+func (w *writer) Close() error {
+	return w.conn.Close(context.Background())
+}
+
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

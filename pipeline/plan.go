@@ -1,0 +1,185 @@
+package pipeline
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/schemas"
+	"github.com/understudy-dev/understudy/transforms"
+)
+
+// Plan is the work of one run: the tables to copy, with their rules and chunks.
+type Plan struct {
+	Catalog *schemas.Catalog
+	Tables  []*TablePlan // tables whose rows are copied, largest first
+	Skipped []schemas.Name
+	Units   []Unit // every chunk of every table, largest tables first
+}
+
+// TablePlan is one table's part of the plan.
+type TablePlan struct {
+	*schemas.Table
+	Columns []schemas.Column // the columns COPY moves (generated columns left out)
+	Rules   []ColumnRule     // the transformed columns, by position in Columns
+	Units   int
+}
+
+// ColumnRule is a transformer bound to one column.
+type ColumnRule struct {
+	Index       int // position in TablePlan.Columns
+	Column      schemas.Column
+	Rule        string
+	Transformer transforms.Transformer
+}
+
+// Unit is one chunk of a table: the heap pages [FromPage, ToPage) or, when ToPage < 0,
+// everything from FromPage on. A table in one chunk has Of == 1.
+type Unit struct {
+	Table            *TablePlan
+	Seq, Of          int
+	FromPage, ToPage int64
+}
+
+func (u Unit) String() string {
+	if u.Of == 1 {
+		return u.Table.Name.String()
+	}
+	return fmt.Sprintf("%s (chunk %d/%d)", u.Table.Name.String(), u.Seq+1, u.Of)
+}
+
+// PlanOptions shape a plan.
+type PlanOptions struct {
+	ChunkBytes int64 // heap bytes per chunk; 0 means 64 MiB
+	Registry   *transforms.Registry
+	Key        *transforms.Key
+	// Literal encodes a config value as a column's binary wire form (see transforms.Env).
+	Literal func(col schemas.Column, text string) ([]byte, error)
+}
+
+// DefaultChunkBytes cuts big tables so that every worker gets a share of them.
+const DefaultChunkBytes = 64 << 20
+
+const pageSize = 8192
+
+// BuildPlan checks the config against the catalog and plans the copy. Every problem in the
+// config is reported with its file, line and path.
+func BuildPlan(cat *schemas.Catalog, cfg *config.Config, opts PlanOptions) (*Plan, error) {
+	if opts.ChunkBytes <= 0 {
+		opts.ChunkBytes = DefaultChunkBytes
+	}
+	if opts.Registry == nil {
+		opts.Registry = transforms.Default()
+	}
+	if cfg == nil {
+		cfg = &config.Config{}
+	}
+	p := &Plan{Catalog: cat}
+	rules := map[string]config.TableRules{}
+	var names []string
+	for _, t := range cat.Tables {
+		names = append(names, t.Name.String())
+	}
+	for _, tr := range cfg.Tables {
+		n := schemas.Name{Schema: tr.Schema, Name: tr.Name}
+		t := cat.Table(n)
+		if t == nil {
+			return nil, cfgErr(cfg, tr.Line, tr.Path(), "no such table%s", didYouMean(n.String(), names))
+		}
+		if t.Kind == 'p' && len(tr.Columns) > 0 {
+			return nil, cfgErr(cfg, tr.Line, tr.Path(), "is a partitioned table: its rows live in its partitions; put the rules on each partition")
+		}
+		rules[n.String()] = tr
+	}
+	for _, t := range cat.Tables {
+		if t.Kind != 'r' {
+			continue
+		}
+		tr := rules[t.Name.String()]
+		if tr.Skip {
+			p.Skipped = append(p.Skipped, t.Name)
+			continue
+		}
+		tp := &TablePlan{Table: t, Columns: t.CopyColumns()}
+		for _, cr := range tr.Columns {
+			if err := bindRule(cfg, tp, tr, cr, opts); err != nil {
+				return nil, err
+			}
+		}
+		p.Tables = append(p.Tables, tp)
+	}
+	sort.SliceStable(p.Tables, func(i, j int) bool { return p.Tables[i].TotalBytes > p.Tables[j].TotalBytes })
+	chunkPages := max(opts.ChunkBytes/pageSize, 1)
+	for _, tp := range p.Tables {
+		n := int(min((tp.Pages+chunkPages-1)/chunkPages, 1<<20))
+		if n <= 1 {
+			tp.Units = 1
+			p.Units = append(p.Units, Unit{Table: tp, Of: 1, ToPage: -1})
+			continue
+		}
+		tp.Units = n
+		for i := 0; i < n; i++ {
+			u := Unit{Table: tp, Seq: i, Of: n, FromPage: int64(i) * chunkPages, ToPage: int64(i+1) * chunkPages}
+			if i == n-1 {
+				u.ToPage = -1 // the last chunk takes whatever lies beyond: pages added since sizing
+			}
+			p.Units = append(p.Units, u)
+		}
+	}
+	return p, nil
+}
+
+func bindRule(cfg *config.Config, tp *TablePlan, tr config.TableRules, cr config.ColumnRule, opts PlanOptions) error {
+	path := tr.Path() + ".columns." + cr.Column
+	col := tp.Table.Column(cr.Column)
+	if col == nil {
+		var cols []string
+		for _, c := range tp.Table.Columns {
+			cols = append(cols, c.Name)
+		}
+		return cfgErr(cfg, cr.Line, path, "no such column%s", didYouMean(cr.Column, cols))
+	}
+	if cr.Transform == "keep" {
+		return nil
+	}
+	if col.Generated {
+		return cfgErr(cfg, cr.Line, path, "is a generated column: the target computes it from the other columns, so it takes no rule")
+	}
+	idx := -1
+	for i, c := range tp.Columns {
+		if c.Name == col.Name {
+			idx = i
+		}
+	}
+	env := transforms.Env{
+		Column: transforms.Column{Table: tp.Name.String(), Name: col.Name, TypeName: col.TypeName,
+			BaseOID: col.BaseOID, Typmod: col.Typmod, NotNull: col.NotNull, Unique: tp.Table.IsUnique(col.Name)},
+		Params: transforms.YAMLParams(cr.Params),
+		Key:    opts.Key,
+	}
+	if opts.Literal != nil {
+		c := *col
+		env.Literal = func(text string) ([]byte, error) { return opts.Literal(c, text) }
+	}
+	t, err := opts.Registry.New(cr.Transform, env)
+	if err != nil {
+		return cfgErr(cfg, cr.Line, path, "%v", err)
+	}
+	tp.Rules = append(tp.Rules, ColumnRule{Index: idx, Column: *col, Rule: cr.Transform, Transformer: t})
+	return nil
+}
+
+func cfgErr(cfg *config.Config, line int, path, format string, args ...any) error {
+	return &UserError{Code: ExitUsage, Err: &config.Error{File: cfg.File, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)}}
+}
+
+func didYouMean(s string, candidates []string) string {
+	if n := transforms.Nearest(s, candidates); n != "" {
+		return fmt.Sprintf(" (did you mean %q?)", n)
+	}
+	if len(candidates) > 0 && len(candidates) <= 12 {
+		return " (there are: " + strings.Join(candidates, ", ") + ")"
+	}
+	return ""
+}

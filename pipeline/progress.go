@@ -1,0 +1,259 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/understudy-dev/understudy/schemas"
+)
+
+// Progress tracks a run per table. A nil *Progress tracks nothing.
+type Progress struct {
+	start  time.Time
+	mu     sync.Mutex
+	tables map[schemas.Name]*tableProgress
+	order  []*tableProgress
+}
+
+type tableProgress struct {
+	name       schemas.Name
+	estBytes   int64 // heap+TOAST size: a rough total for the COPY stream
+	estRows    int64
+	rules      []string
+	bytes      atomic.Int64
+	rows       atomic.Int64
+	started    atomic.Int64 // unix nanos of the first byte
+	finished   atomic.Int64 // unix nanos when the last unit landed
+	unitsTotal int
+}
+
+// NewProgress starts tracking the plan's tables.
+func NewProgress(p *Plan) *Progress {
+	pr := &Progress{start: time.Now(), tables: map[schemas.Name]*tableProgress{}}
+	for _, t := range p.Tables {
+		tp := &tableProgress{name: t.Name, estBytes: t.TotalBytes, estRows: max(t.EstRows, 0), unitsTotal: t.Units}
+		for _, r := range t.Rules {
+			tp.rules = append(tp.rules, r.Column.Name+"="+r.Rule)
+		}
+		pr.tables[t.Name] = tp
+		pr.order = append(pr.order, tp)
+	}
+	return pr
+}
+
+func (p *Progress) table(n schemas.Name) *tableProgress {
+	if p == nil {
+		return nil
+	}
+	return p.tables[n]
+}
+
+func (p *Progress) tableDone(n schemas.Name) {
+	if t := p.table(n); t != nil {
+		t.finished.Store(time.Now().UnixNano())
+	}
+}
+
+func (t *tableProgress) addBytes(n int64) {
+	if t == nil {
+		return
+	}
+	if t.bytes.Add(n) == n {
+		t.started.CompareAndSwap(0, time.Now().UnixNano())
+	}
+}
+
+func (t *tableProgress) addRows(n int64) {
+	if t != nil {
+		t.rows.Add(n)
+	}
+}
+
+// TableStats is one table's line of the summary and the JSON report.
+type TableStats struct {
+	Table        string   `json:"table"`
+	Rows         int64    `json:"rows"`
+	Bytes        int64    `json:"bytes"`
+	Seconds      float64  `json:"seconds"`
+	Transformers []string `json:"transformers"`
+}
+
+// Stats returns per-table figures, biggest first.
+func (p *Progress) Stats() []TableStats {
+	var out []TableStats
+	for _, t := range p.order {
+		s := TableStats{Table: t.name.String(), Rows: t.rows.Load(), Bytes: t.bytes.Load(), Transformers: t.rules}
+		if s.Transformers == nil {
+			s.Transformers = []string{}
+		}
+		if st, fin := t.started.Load(), t.finished.Load(); st > 0 && fin > st {
+			s.Seconds = time.Duration(fin - st).Seconds()
+		}
+		out = append(out, s)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Bytes > out[j].Bytes })
+	return out
+}
+
+// Totals sums rows and bytes over all tables.
+func (p *Progress) Totals() (rows, bytes int64) {
+	for _, t := range p.order {
+		rows += t.rows.Load()
+		bytes += t.bytes.Load()
+	}
+	return rows, bytes
+}
+
+// Report runs until ctx ends: on a terminal it redraws a live table every half second;
+// otherwise it logs a line every interval.
+func (p *Progress) Report(ctx context.Context, w *os.File, log *slog.Logger, interval time.Duration) {
+	tty := isTerminal(w)
+	if !tty && interval <= 0 {
+		return
+	}
+	every := interval
+	if tty {
+		every = 500 * time.Millisecond
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	lines := 0
+	for {
+		select {
+		case <-ctx.Done():
+			if tty && lines > 0 {
+				fmt.Fprintf(w, "\x1b[%dA\x1b[J", lines)
+			}
+			return
+		case <-tick.C:
+		}
+		if tty {
+			var b strings.Builder
+			if lines > 0 {
+				fmt.Fprintf(&b, "\x1b[%dA\x1b[J", lines)
+			}
+			text := p.live()
+			b.WriteString(text)
+			lines = strings.Count(text, "\n")
+			io.WriteString(w, b.String())
+			continue
+		}
+		rows, bytes := p.Totals()
+		done := 0
+		for _, t := range p.order {
+			if t.finished.Load() > 0 {
+				done++
+			}
+		}
+		log.Info("progress", "tables_done", done, "tables", len(p.order), "rows", rows,
+			"bytes", bytes, "elapsed", time.Since(p.start).Round(time.Second).String())
+	}
+}
+
+// live renders the tables being copied now plus a total line.
+func (p *Progress) live() string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "table\trows\tbytes\trate\tETA\t")
+	now := time.Now()
+	shown := 0
+	for _, t := range p.order {
+		st, fin := t.started.Load(), t.finished.Load()
+		if st == 0 || fin > 0 || shown >= 10 {
+			continue
+		}
+		shown++
+		bytes := t.bytes.Load()
+		el := now.Sub(time.Unix(0, st)).Seconds()
+		rate := float64(bytes) / max(el, 0.001)
+		eta := "?"
+		if rate > 0 && t.estBytes > bytes {
+			eta = (time.Duration(float64(t.estBytes-bytes)/rate) * time.Second).Round(time.Second).String()
+		}
+		rows := t.rows.Load()
+		if t.estBytes > 0 && t.estRows > 0 {
+			rows = int64(float64(t.estRows) * min(float64(bytes)/float64(t.estBytes), 1))
+		}
+		fmt.Fprintf(tw, "%s\t~%d\t%s\t%s/s\t%s\t\n", t.name, rows, HumanBytes(bytes), HumanBytes(int64(rate)), eta)
+	}
+	rows, bytes := p.Totals()
+	done := 0
+	for _, t := range p.order {
+		if t.finished.Load() > 0 {
+			done++
+		}
+	}
+	fmt.Fprintf(tw, "total: %d/%d tables\t%d\t%s\t\t%s\t\n", done, len(p.order), rows, HumanBytes(bytes), time.Since(p.start).Round(time.Second))
+	tw.Flush()
+	return b.String()
+}
+
+// Summary writes the final per-table table.
+func (p *Progress) Summary(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TABLE\tROWS\tBYTES\tSECONDS\tTRANSFORMERS")
+	for _, s := range p.Stats() {
+		rules := strings.Join(s.Transformers, ", ")
+		if rules == "" {
+			rules = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.2f\t%s\n", s.Table, s.Rows, HumanBytes(s.Bytes), s.Seconds, rules)
+	}
+	rows, bytes := p.Totals()
+	fmt.Fprintf(tw, "total (%d tables)\t%d\t%s\t%.2f\t\n", len(p.order), rows, HumanBytes(bytes), time.Since(p.start).Seconds())
+	tw.Flush()
+}
+
+// Report is the JSON run report written by --report.
+type Report struct {
+	Command        string       `json:"command"`
+	Status         string       `json:"status"` // "ok" or "failed"
+	Error          string       `json:"error,omitempty"`
+	Started        time.Time    `json:"started"`
+	Seconds        float64      `json:"seconds"`
+	Source         string       `json:"source"` // password hidden
+	Target         string       `json:"target"`
+	KeyFingerprint string       `json:"key_fingerprint,omitempty"`
+	Jobs           int          `json:"jobs"`
+	Rows           int64        `json:"rows"`
+	Bytes          int64        `json:"bytes"`
+	Tables         []TableStats `json:"tables"`
+}
+
+// WriteReport writes r as indented JSON to path.
+func WriteReport(path string, r Report) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
+
+// HumanBytes formats a byte count with binary units.
+func HumanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

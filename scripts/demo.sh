@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# make demo: a throwaway PostgreSQL, a generated "production" shop database, and an
+# understudy sync of it into staging with anonymization rules; prints what it did.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/ensure-go.sh
+export GOFLAGS=-buildvcs=false
+rows=${ROWS:-200000}
+
+echo "== building understudy"
+go build -o bin/understudy ./cmd/understudy
+go build -o bin/shopgen ./fixtures/cmd/shopgen
+
+pgdir=$(mktemp -d /tmp/understudy-demo.XXXXXX)
+trap 'scripts/pg.sh stop "$pgdir"' EXIT
+echo "== starting a throwaway PostgreSQL"
+admin=$(scripts/pg.sh start "$pgdir")
+export PATH="$(cat "$pgdir/bin"):$PATH"
+db() { sed -E "s#^(postgres://[^/]*)/[^?]*#\1/$1#" <<<"$admin"; }
+prod=$(db prod)
+stage=$(db stage)
+
+echo "== generating a production-like shop database ($rows rows)"
+bin/shopgen --dsn "$admin" --create-db prod --rows "$rows"
+psql -X -q "$admin" -c "CREATE DATABASE stage"
+
+echo
+echo "== understudy sync --source …/prod --target …/stage --config fixtures/demo.yaml"
+export UNDERSTUDY_KEY=demo-key-only-for-the-throwaway-demo
+bin/understudy sync --source "$prod" --target "$stage" --config fixtures/demo.yaml \
+  --report "$pgdir/report.json" --progress-interval 5s
+
+q="SELECT id, first_name, last_name, email, phone, street, left(coalesce(notes, 'NULL'), 20) AS notes FROM customers ORDER BY id LIMIT 3"
+echo
+echo "== production customers (first 3)"
+psql -X "$prod" -c "$q"
+echo "== staging customers (first 3): the same people, their contact data replaced"
+psql -X "$stage" -c "$q"
+echo "== checks on staging"
+psql -X -At "$prod" -c "COPY (SELECT email FROM customers) TO STDOUT" >"$pgdir/prod-emails"
+psql -X -At -v ON_ERROR_STOP=1 "$stage" <<SQL
+CREATE TEMP TABLE prod_emails (email text);
+\copy prod_emails FROM '$pgdir/prod-emails'
+SELECT 'production emails found in staging: ' || count(*) FROM customers WHERE email IN (SELECT email FROM prod_emails);
+SQL
+psql -X -At "$stage" -c "SELECT 'foreign keys in staging (all validated): ' || count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated"
+psql -X -At "$stage" -c "SELECT 'orders / order_items / payments: ' || (SELECT count(*) FROM orders) || ' / ' || (SELECT count(*) FROM order_items) || ' / ' || (SELECT count(*) FROM payments)"
+echo "== run report: $pgdir/report.json (removed with the demo server)"
+head -c 600 "$pgdir/report.json"; echo " …"
