@@ -104,3 +104,12 @@ type SequenceValue struct {
 	LastValue int64
 	IsCalled  bool
 }
+
+// CopyFormat is the COPY option for the unit's table: binary, or text for the few types
+// that cannot round-trip through binary.
+func CopyFormat(t *TablePlan) string {
+	if t.TextFormat {
+		return "(FORMAT text)"
+	}
+	return "(FORMAT binary)"
+}

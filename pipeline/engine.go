@@ -19,8 +19,9 @@ type Source interface {
 
 // Reader reads units for one worker; it is not safe for concurrent use.
 type Reader interface {
-	// CopyOut writes unit u's rows, columns u.Table.Columns, to w as one binary COPY stream
-	// (header, tuples, trailer) and returns the number of rows. On error the reader is unusable.
+	// CopyOut writes unit u's rows, columns u.Table.Columns, to w as one COPY stream (binary
+	// format with header and trailer, or text format when u.Table.TextFormat) and returns the
+	// number of rows. On error the reader is unusable.
 	CopyOut(ctx context.Context, u Unit, w io.Writer) (int64, error)
 	Close() error
 }
@@ -36,8 +37,8 @@ type Sink interface {
 
 // Writer writes units for one worker; it is not safe for concurrent use.
 type Writer interface {
-	// CopyIn loads one binary COPY stream read from r into unit u's table and returns the
-	// number of rows. It reads r to the end or fails.
+	// CopyIn loads one COPY stream (in the format CopyOut wrote) read from r into unit u's
+	// table and returns the number of rows. It reads r to the end or fails.
 	CopyIn(ctx context.Context, u Unit, r io.Reader) (int64, error)
 	Close() error
 }
@@ -136,7 +137,7 @@ func copyUnit(ctx context.Context, r Reader, w Writer, u Unit, opts RunOptions) 
 		return err
 	})
 	in := outR
-	if len(u.Table.Rules) > 0 || opts.DecodeAll {
+	if !u.Table.TextFormat && (len(u.Table.Rules) > 0 || opts.DecodeAll) {
 		tr, tw := io.Pipe()
 		g.Go(func() error {
 			bw := bufio.NewWriterSize(tw, PipeBuffer)

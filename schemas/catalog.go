@@ -78,6 +78,9 @@ type Column struct {
 	NotNull   bool
 	Generated bool // a stored generated column: never copied, the target computes it
 	Identity  byte // 'a' always, 'd' by default, 0 none
+	// NoBinary: the type (or its array element) has no binary send/receive functions, so
+	// COPY cannot move it in binary format.
+	NoBinary bool
 }
 
 // ForeignKey is a foreign key constraint on a table.
@@ -221,7 +224,36 @@ ORDER BY a.attrelid, a.attnum`)
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read columns: %w", err)
 	}
-	return resolveDomainBases(ctx, q, byOID)
+	if err := resolveDomainBases(ctx, q, byOID); err != nil {
+		return err
+	}
+	return markNoBinary(ctx, q, byOID)
+}
+
+// markNoBinary flags columns whose type lacks binary I/O (some extension types do).
+func markNoBinary(ctx context.Context, q Querier, byOID map[uint32]*Table) error {
+	rows, err := q.Query(ctx, `
+SELECT t.oid FROM pg_type t
+WHERE t.typsend = 0 OR t.typreceive = 0
+   OR (t.typelem <> 0 AND t.typlen = -1 AND EXISTS (
+         SELECT 1 FROM pg_type e WHERE e.oid = t.typelem AND (e.typsend = 0 OR e.typreceive = 0)))`)
+	if err != nil {
+		return fmt.Errorf("read types: %w", err)
+	}
+	oids, err := pgx.CollectRows(rows, pgx.RowTo[uint32])
+	if err != nil {
+		return fmt.Errorf("read types: %w", err)
+	}
+	none := map[uint32]bool{}
+	for _, o := range oids {
+		none[o] = true
+	}
+	for _, t := range byOID {
+		for i := range t.Columns {
+			t.Columns[i].NoBinary = none[t.Columns[i].BaseOID]
+		}
+	}
+	return nil
 }
 
 // resolveDomainBases follows domains over domains down to a non-domain base type.

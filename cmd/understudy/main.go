@@ -26,7 +26,7 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-const usage = `understudy: a staging database that behaves like production, without its secrets.
+const usage = `understudy — a staging database that behaves like production, without its secrets.
 
 Usage:
   understudy sync --source DSN --target DSN [--config FILE] [--jobs N] [flags]

@@ -338,7 +338,7 @@ type writer struct {
 }
 
 func (w *writer) CopyIn(ctx context.Context, u pipeline.Unit, r io.Reader) (int64, error) {
-	sql := "COPY " + u.Table.Name.Quoted() + " (" + pipeline.QuotedColumns(u.Table.Columns) + ") FROM STDIN (FORMAT binary)"
+	sql := "COPY " + u.Table.Name.Quoted() + " (" + pipeline.QuotedColumns(u.Table.Columns) + ") FROM STDIN " + pipeline.CopyFormat(u.Table)
 	tag, err := w.conn.PgConn().CopyFrom(ctx, r, sql)
 	if err != nil {
 		return 0, fmt.Errorf("write to target: %w", err)

@@ -183,14 +183,46 @@ func (r *reader) Close() error {
 
 // CopyOutSQL is the COPY statement that reads one unit.
 func CopyOutSQL(u pipeline.Unit) string {
-	cols := pipeline.QuotedColumns(u.Table.Columns)
-	if u.Of == 1 {
+	cols, cast := selectList(u.Table)
+	if u.Of == 1 && !cast {
 		// COPY of a table name reads that table only, never its inheritance children.
-		return "COPY " + u.Table.Name.Quoted() + " (" + cols + ") TO STDOUT (FORMAT binary)"
+		return "COPY " + u.Table.Name.Quoted() + " (" + cols + ") TO STDOUT " + pipeline.CopyFormat(u.Table)
 	}
-	where := fmt.Sprintf("ctid >= '(%d,0)'::tid", u.FromPage)
-	if u.ToPage >= 0 {
-		where += fmt.Sprintf(" AND ctid < '(%d,0)'::tid", u.ToPage)
+	q := "COPY (SELECT " + cols + " FROM ONLY " + u.Table.Name.Quoted()
+	if u.Of > 1 {
+		q += fmt.Sprintf(" WHERE ctid >= '(%d,0)'::tid", u.FromPage)
+		if u.ToPage >= 0 {
+			q += fmt.Sprintf(" AND ctid < '(%d,0)'::tid", u.ToPage)
+		}
 	}
-	return "COPY (SELECT " + cols + " FROM ONLY " + u.Table.Name.Quoted() + " WHERE " + where + ") TO STDOUT (FORMAT binary)"
+	return q + ") TO STDOUT " + pipeline.CopyFormat(u.Table)
 }
+
+// selectList lists the unit's columns. xml goes out as its stored text: xml's output
+// functions drop an encoding declaration (<?xml ... encoding="UTF-8"?>), its input function
+// keeps it, so the text cast is the only lossless way across.
+func selectList(t *pipeline.TablePlan) (string, bool) {
+	var b strings.Builder
+	cast := false
+	for i, c := range t.Columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(schemas.QuoteIdent(c.Name))
+		switch {
+		case !t.TextFormat:
+		case c.BaseOID == oidXML:
+			b.WriteString("::text")
+			cast = true
+		case c.BaseOID == oidXMLArray:
+			b.WriteString("::text[]")
+			cast = true
+		}
+	}
+	return b.String(), cast
+}
+
+const (
+	oidXML      = 142
+	oidXMLArray = 143
+)
