@@ -1,0 +1,145 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/schemas"
+)
+
+// The engine's scheduling is tested with in-memory stages: they stand in for PostgreSQL
+// only to record the order of events, which a real server does not expose. Copying itself is
+// tested against a real server in package job.
+
+type memSource struct {
+	fail string // unit name whose read fails
+}
+
+// copyStream is an empty binary COPY stream: header and trailer, no rows.
+var copyStream = append([]byte("PGCOPY\n\xff\r\n\x00"), 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff)
+
+func (s *memSource) NewReader(context.Context) (Reader, error) { return s, nil }
+func (s *memSource) Close() error                             { return nil }
+func (s *memSource) CopyOut(_ context.Context, u Unit, w io.Writer) (int64, error) {
+	if u.String() == s.fail {
+		return 0, errors.New("connection reset")
+	}
+	_, err := w.Write(copyStream)
+	return 0, err
+}
+
+type memSink struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (s *memSink) record(e string) {
+	s.mu.Lock()
+	s.events = append(s.events, e)
+	s.mu.Unlock()
+}
+func (s *memSink) NewWriter(context.Context) (Writer, error) { return s, nil }
+func (s *memSink) Close() error                              { return nil }
+func (s *memSink) CopyIn(_ context.Context, u Unit, r io.Reader) (int64, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return 0, err
+	}
+	if !bytes.Equal(data, copyStream) {
+		return 0, fmt.Errorf("stream changed on the way: %q", data)
+	}
+	s.record("copy " + u.String())
+	return 0, nil
+}
+func (s *memSink) TableLoaded(t *TablePlan) []Task {
+	return []Task{{Name: "index " + t.Name.Name, Run: func(context.Context, Writer) error {
+		s.record("index " + t.Name.Name)
+		return nil
+	}}}
+}
+
+func testPlan(t *testing.T, pages map[string]int64) *Plan {
+	t.Helper()
+	cat := &schemas.Catalog{}
+	for name, p := range pages {
+		cat.Tables = append(cat.Tables, &schemas.Table{Name: schemas.Name{Schema: "public", Name: name}, Kind: 'r',
+			Pages: p, TotalBytes: p * pageSize, Columns: []schemas.Column{{Name: "id", TypeOID: 23, BaseOID: 23}}})
+	}
+	plan, err := BuildPlan(cat, &config.Config{}, PlanOptions{ChunkBytes: 10 * pageSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
+func TestPlanCutsBigTablesIntoChunks(t *testing.T) {
+	plan := testPlan(t, map[string]int64{"big": 35, "small": 3, "empty": 0})
+	var got []string
+	for _, u := range plan.Units {
+		got = append(got, fmt.Sprintf("%s[%d,%d)", u, u.FromPage, u.ToPage))
+	}
+	want := "public.big (chunk 1/4)[0,10) public.big (chunk 2/4)[10,20) public.big (chunk 3/4)[20,30) public.big (chunk 4/4)[30,-1) public.small[0,-1) public.empty[0,-1)"
+	if strings.Join(got, " ") != want {
+		t.Errorf("units:\n%s\nwant\n%s", strings.Join(got, " "), want)
+	}
+}
+
+// A table's follow-up work (its indexes) runs as soon as its own rows have landed, before
+// the next table's copy starts on the same worker.
+func TestIndexesBuildWhileOtherTablesCopy(t *testing.T) {
+	plan := testPlan(t, map[string]int64{"big": 25, "small": 3})
+	sink := &memSink{}
+	if err := Run(context.Background(), plan, &memSource{}, sink, RunOptions{Jobs: 1}); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(sink.events, ", ")
+	want := "copy public.big (chunk 1/3), copy public.big (chunk 2/3), copy public.big (chunk 3/3), index big, copy public.small, index small"
+	if got != want {
+		t.Errorf("events:\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestEveryUnitAndTaskRunsOnceAcrossWorkers(t *testing.T) {
+	pages := map[string]int64{}
+	for i := 0; i < 30; i++ {
+		pages[fmt.Sprintf("t%02d", i)] = int64(i * 3)
+	}
+	plan := testPlan(t, pages)
+	sink := &memSink{}
+	if err := Run(context.Background(), plan, &memSource{}, sink, RunOptions{Jobs: 4, DecodeAll: true}); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range sink.events {
+		seen[e]++
+	}
+	if len(sink.events) != len(plan.Units)+len(plan.Tables) {
+		t.Errorf("%d events for %d units and %d tables", len(sink.events), len(plan.Units), len(plan.Tables))
+	}
+	for e, n := range seen {
+		if n != 1 {
+			t.Errorf("%s ran %d times", e, n)
+		}
+	}
+}
+
+func TestFirstErrorStopsTheRun(t *testing.T) {
+	plan := testPlan(t, map[string]int64{"a": 1, "b": 1, "c": 1, "d": 1})
+	sink := &memSink{}
+	err := Run(context.Background(), plan, &memSource{fail: "public.b"}, sink, RunOptions{Jobs: 1})
+	if err == nil || !strings.Contains(err.Error(), "copy public.b: connection reset") {
+		t.Fatalf("error %v, want one naming public.b", err)
+	}
+	for _, e := range sink.events {
+		if strings.Contains(e, "public.c") || strings.Contains(e, "public.d") {
+			t.Errorf("work went on after the failure: %v", sink.events)
+		}
+	}
+}
