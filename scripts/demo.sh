@@ -38,7 +38,7 @@ echo "== staging customers (first 3): the same people, their contact data replac
 psql -X "$stage" -c "$q"
 echo "== checks on staging"
 psql -X -At "$prod" -c "COPY (SELECT email FROM customers) TO STDOUT" >"$pgdir/prod-emails"
-psql -X -At -v ON_ERROR_STOP=1 "$stage" <<SQL
+psql -X -q -At -v ON_ERROR_STOP=1 "$stage" <<SQL
 CREATE TEMP TABLE prod_emails (email text);
 \copy prod_emails FROM '$pgdir/prod-emails'
 SELECT 'production emails found in staging: ' || count(*) FROM customers WHERE email IN (SELECT email FROM prod_emails);

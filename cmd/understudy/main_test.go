@@ -96,3 +96,20 @@ INSERT INTO people SELECT g, 'user' || g || '@example.com', 'secret note ' || g 
 		t.Errorf("%d rows kept their email or note", leaked)
 	}
 }
+
+func TestMissingOrOldPgDumpIsExitCode5(t *testing.T) {
+	src, dst := pgtest.NewDB(t), pgtest.NewDB(t)
+	dir := t.TempDir()
+	// No PostgreSQL 9 client exists here; a script reporting that version stands in for one.
+	old := writeFile(t, dir, "pg_dump", "#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.24'\n")
+	os.Chmod(old, 0o755)
+	for _, tc := range []struct{ path, want string }{
+		{filepath.Join(dir, "nowhere", "pg_dump"), "pg_dump not found"},
+		{old, "version 9 but the source server is version"},
+	} {
+		code, _, stderr := runCLI(t, "sync", "--source", src, "--target", dst, "--pg-dump", tc.path)
+		if code != pipeline.ExitTooling || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "hint: ") {
+			t.Errorf("exit %d, stderr %s; want exit 5 with %q and a hint", code, stderr, tc.want)
+		}
+	}
+}
