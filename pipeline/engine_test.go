@@ -131,7 +131,7 @@ func TestEveryUnitAndTaskRunsOnceAcrossWorkers(t *testing.T) {
 }
 
 func TestFirstErrorStopsTheRun(t *testing.T) {
-	plan := testPlan(t, map[string]int64{"a": 1, "b": 1, "c": 1, "d": 1})
+	plan := testPlan(t, map[string]int64{"a": 4, "b": 3, "c": 2, "d": 1}) // copied in this order
 	sink := &memSink{}
 	err := Run(context.Background(), plan, &memSource{fail: "public.b"}, sink, RunOptions{Jobs: 1})
 	if err == nil || !strings.Contains(err.Error(), "copy public.b: connection reset") {

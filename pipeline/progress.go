@@ -20,6 +20,7 @@ import (
 // Progress tracks a run per table. A nil *Progress tracks nothing.
 type Progress struct {
 	start  time.Time
+	phase  atomic.Value // string: what the run is doing now
 	mu     sync.Mutex
 	tables map[schemas.Name]*tableProgress
 	order  []*tableProgress
@@ -49,6 +50,13 @@ func NewProgress(p *Plan) *Progress {
 		pr.order = append(pr.order, tp)
 	}
 	return pr
+}
+
+// SetPhase says what the run is doing now ("copying", "foreign keys and triggers", ...).
+func (p *Progress) SetPhase(s string) {
+	if p != nil {
+		p.phase.Store(s)
+	}
 }
 
 func (p *Progress) table(n schemas.Name) *tableProgress {
@@ -163,8 +171,8 @@ func (p *Progress) Report(ctx context.Context, w *os.File, log *slog.Logger, int
 // live renders the tables being copied now plus a total line.
 func (p *Progress) live() string {
 	var b strings.Builder
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "table\trows\tbytes\trate\tETA\t")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TABLE\tROWS\tBYTES\tRATE\tETA")
 	now := time.Now()
 	shown := 0
 	for _, t := range p.order {
@@ -184,17 +192,30 @@ func (p *Progress) live() string {
 		if t.estBytes > 0 && t.estRows > 0 {
 			rows = int64(float64(t.estRows) * min(float64(bytes)/float64(t.estBytes), 1))
 		}
-		fmt.Fprintf(tw, "%s\t~%d\t%s\t%s/s\t%s\t\n", t.name, rows, HumanBytes(bytes), HumanBytes(int64(rate)), eta)
+		fmt.Fprintf(tw, "%s\t~%d\t%s\t%s/s\t%s\n", t.name, rows, HumanBytes(bytes), HumanBytes(int64(rate)), eta)
 	}
 	rows, bytes := p.Totals()
 	done := 0
+	var est int64
 	for _, t := range p.order {
 		if t.finished.Load() > 0 {
 			done++
 		}
+		est += max(t.estBytes, t.bytes.Load())
 	}
-	fmt.Fprintf(tw, "total: %d/%d tables\t%d\t%s\t\t%s\t\n", done, len(p.order), rows, HumanBytes(bytes), time.Since(p.start).Round(time.Second))
+	el := time.Since(p.start)
+	rate := float64(bytes) / max(el.Seconds(), 0.001)
+	eta := "?"
+	if rate > 0 {
+		eta = (time.Duration(float64(est-bytes)/rate) * time.Second).Round(time.Second).String()
+	}
+	fmt.Fprintf(tw, "total: %d/%d tables\t%d\t%s\t%s/s\t%s\n", done, len(p.order), rows, HumanBytes(bytes), HumanBytes(int64(rate)), eta)
 	tw.Flush()
+	phase, _ := p.phase.Load().(string)
+	if phase == "" {
+		phase = "copying"
+	}
+	fmt.Fprintf(&b, "%s, %s elapsed\n", phase, el.Round(time.Second))
 	return b.String()
 }
 

@@ -153,6 +153,7 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 		BatchRows: o.BatchRows, BatchBytes: o.BatchBytes, DecodeAll: o.DecodeAll})
 	if err == nil {
 		var seqs []pipeline.SequenceValue
+		progress.SetPhase("all rows copied; adding foreign keys, triggers, sequences, materialized views")
 		if seqs, err = src.Sequences(ctx); err == nil {
 			err = dst.Finish(ctx, seqs)
 		}
