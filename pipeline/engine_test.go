@@ -26,7 +26,7 @@ type memSource struct {
 var copyStream = append([]byte("PGCOPY\n\xff\r\n\x00"), 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff)
 
 func (s *memSource) NewReader(context.Context) (Reader, error) { return s, nil }
-func (s *memSource) Close() error                             { return nil }
+func (s *memSource) Close() error                              { return nil }
 func (s *memSource) CopyOut(_ context.Context, u Unit, w io.Writer) (int64, error) {
 	if u.String() == s.fail {
 		return 0, errors.New("connection reset")
