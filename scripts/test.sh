@@ -23,5 +23,5 @@ if [ -n "$unformatted" ]; then
   echo "gofmt would change: $unformatted" >&2
   exit 1
 fi
-echo "== go test (PostgreSQL at ${UNDERSTUDY_TEST_PG//:*@/:***@})"
+echo "== go test (PostgreSQL at $(sed -E 's#(://[^:/@]*:)[^@]*@#\1***@#' <<<"$UNDERSTUDY_TEST_PG"))"
 go test -count=1 -timeout 20m ./... 2>&1 | tee .cache/test.log
