@@ -43,10 +43,12 @@ type Writer interface {
 	Close() error
 }
 
-// Task is follow-up work on a writer's connection, such as building an index.
+// Task is follow-up work on a writer's connection, such as building an index. Run may
+// return further tasks that its completion made ready (a foreign key once both of its
+// tables are indexed).
 type Task struct {
 	Name string
-	Run  func(ctx context.Context, w Writer) error
+	Run  func(ctx context.Context, w Writer) ([]Task, error)
 }
 
 // RunOptions tune Run.
@@ -98,10 +100,11 @@ func Run(ctx context.Context, plan *Plan, src Source, dst Sink, opts RunOptions)
 					return ctx.Err()
 				}
 				if it.task != nil {
-					if err := it.task.Run(ctx, w); err != nil {
+					more, err := it.task.Run(ctx, w)
+					if err != nil {
 						return fmt.Errorf("%s: %w", it.task.Name, err)
 					}
-					s.taskDone()
+					s.done(more)
 					continue
 				}
 				if err := copyUnit(ctx, r, w, it.unit, opts); err != nil {
@@ -112,7 +115,7 @@ func Run(ctx context.Context, plan *Plan, src Source, dst Sink, opts RunOptions)
 					opts.Progress.tableDone(t.Name)
 					tasks = dst.TableLoaded(t)
 				}
-				s.unitDone(tasks)
+				s.done(tasks)
 			}
 		})
 	}
@@ -244,19 +247,12 @@ func (s *scheduler) lastOfTable(u Unit) *TablePlan {
 	return nil
 }
 
-// unitDone records a finished unit and queues the follow-up tasks it unlocked, in one step
-// so that no worker sees an idle scheduler in between and quits early.
-func (s *scheduler) unitDone(tasks []Task) {
+// done records a finished unit or task and queues the follow-up tasks it unlocked, in one
+// step so that no worker sees an idle scheduler in between and quits early.
+func (s *scheduler) done(tasks []Task) {
 	s.mu.Lock()
 	s.inFlight--
 	s.tasks = append(s.tasks, tasks...)
-	s.cond.Broadcast()
-	s.mu.Unlock()
-}
-
-func (s *scheduler) taskDone() {
-	s.mu.Lock()
-	s.inFlight--
 	s.cond.Broadcast()
 	s.mu.Unlock()
 }

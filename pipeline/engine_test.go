@@ -59,9 +59,9 @@ func (s *memSink) CopyIn(_ context.Context, u Unit, r io.Reader) (int64, error) 
 	return 0, nil
 }
 func (s *memSink) TableLoaded(t *TablePlan) []Task {
-	return []Task{{Name: "index " + t.Name.Name, Run: func(context.Context, Writer) error {
+	return []Task{{Name: "index " + t.Name.Name, Run: func(context.Context, Writer) ([]Task, error) {
 		s.record("index " + t.Name.Name)
-		return nil
+		return nil, nil
 	}}}
 }
 

@@ -11,11 +11,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/sync/errgroup"
 )
 
 // PgDump is a pg_dump binary of a known major version.
@@ -142,12 +144,18 @@ func (d PgDump) Dump(ctx context.Context, dsn string, opts DumpOptions) (*DDL, e
 	for _, t := range opts.Exclude {
 		args = append(args, "--exclude-table="+patternQuote(t))
 	}
-	pre, err := d.run(ctx, dsn, append(args, "--section=pre-data"))
-	if err != nil {
-		return nil, err
-	}
-	post, err := d.run(ctx, dsn, append(args, "--section=post-data"))
-	if err != nil {
+	// Two sections, two pg_dump processes, run side by side: both read the same snapshot.
+	var pre, post string
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		pre, err = d.run(gctx, dsn, append(slices.Clone(args), "--section=pre-data"))
+		return err
+	})
+	g.Go(func() (err error) {
+		post, err = d.run(gctx, dsn, append(slices.Clone(args), "--section=post-data"))
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	ddl := &DDL{PreData: stripMeta(pre)}

@@ -128,6 +128,7 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 	if err != nil {
 		return nil, pipeline.WithCode(pipeline.ExitTooling, "", err)
 	}
+	o.Log.Info("schema dumped", "seconds", since(started))
 	if err := dst.Prepare(ctx, ddl, src.Catalog()); err != nil {
 		var ne *pgsink.NotEmptyError
 		if errors.As(err, &ne) {
@@ -136,6 +137,7 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 		return nil, incomplete(err)
 	}
 
+	o.Log.Info("target prepared", "seconds", since(started))
 	progress = pipeline.NewProgress(plan)
 	repCtx, stopReport := context.WithCancel(ctx)
 	reportDone := make(chan struct{})
@@ -153,6 +155,7 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 		BatchRows: o.BatchRows, BatchBytes: o.BatchBytes, DecodeAll: o.DecodeAll})
 	if err == nil {
 		var seqs []pipeline.SequenceValue
+		o.Log.Info("rows copied", "seconds", since(started))
 		progress.SetPhase("all rows copied; adding foreign keys, triggers, sequences, materialized views")
 		if seqs, err = src.Sequences(ctx); err == nil {
 			err = dst.Finish(ctx, seqs)
@@ -168,9 +171,11 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 	if o.SummaryTo != nil {
 		progress.Summary(o.SummaryTo)
 	}
-	o.Log.Info("sync complete", "tables", len(plan.Tables), "rows", res.Rows, "bytes", res.Bytes, "seconds", time.Since(started).Seconds())
+	o.Log.Info("sync complete", "tables", len(plan.Tables), "rows", res.Rows, "bytes", res.Bytes, "seconds", since(started))
 	return res, nil
 }
+
+func since(t time.Time) float64 { return float64(time.Since(t).Milliseconds()) / 1000 }
 
 // incomplete marks err as a failed run that left the target marked unfinished.
 func incomplete(err error) error {

@@ -15,6 +15,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,8 +47,12 @@ type Sink struct {
 	cat   *schemas.Catalog
 	opts  Options
 
-	perTable map[*schemas.Table][]schemas.Entry // phase A: built when the table has landed
-	later    []schemas.Entry                    // phase B: after all rows, in pg_dump order
+	mu      sync.Mutex
+	own     map[*schemas.Table][]int // a table's own post-data entries (by index in ddl.PostData)
+	pending map[*schemas.Table]int   // own entries of a loaded table not yet built
+	ready   map[*schemas.Table]bool  // loaded and indexed
+	fks     []*earlyFK
+	done    []bool // post-data entries already run
 }
 
 var _ pipeline.Sink = (*Sink)(nil)
@@ -190,40 +195,103 @@ func (s *Sink) dropManaged(ctx context.Context) error {
 	return nil
 }
 
-// classify splits post-data into what can run as soon as one table has landed (its own
-// indexes and primary, unique, check and exclusion constraints) and what must wait for all
-// rows (foreign keys, triggers, partitioned parents' indexes and attachments, rules, ...).
+// classify sorts post-data by when it can run. A table's own indexes and primary, unique,
+// check and exclusion constraints run as soon as its rows have landed; a foreign key between
+// two plain tables runs once both are loaded and indexed; everything else (triggers,
+// partitioned parents' indexes and attachments, rules, policies, ...) waits for all rows.
 func (s *Sink) classify() {
-	s.perTable = map[*schemas.Table][]schemas.Entry{}
-	s.later = nil
-	for _, e := range s.ddl.PostData {
-		var t *schemas.Table
+	s.own = map[*schemas.Table][]int{}
+	s.pending = map[*schemas.Table]int{}
+	s.ready = map[*schemas.Table]bool{}
+	s.done = make([]bool, len(s.ddl.PostData))
+	s.fks = nil
+	for i, e := range s.ddl.PostData {
 		switch e.Type {
-		case "INDEX":
-			t = s.cat.Indexes[e.Name]
-		case "CONSTRAINT":
-			t = s.cat.Constraints[e.Name]
+		case "INDEX", "CONSTRAINT":
+			t := s.cat.Indexes[e.Name]
+			if e.Type == "CONSTRAINT" {
+				t = s.cat.Constraints[e.Name]
+			}
+			if t != nil && t.Kind == 'r' {
+				s.own[t] = append(s.own[t], i)
+			}
+		case "FK CONSTRAINT":
+			child := s.cat.Constraints[e.Name]
+			if child == nil || child.Kind != 'r' {
+				continue
+			}
+			for _, fk := range child.ForeignKeys {
+				if child.Name.Name+" "+fk.Name != e.Name.Name {
+					continue
+				}
+				if parent := s.cat.Table(fk.Ref); parent != nil && parent.Kind == 'r' {
+					s.fks = append(s.fks, &earlyFK{entry: i, child: child, parent: parent})
+				}
+			}
 		}
-		if t != nil && t.Kind == 'r' {
-			s.perTable[t] = append(s.perTable[t], e)
-			continue
-		}
-		s.later = append(s.later, e)
 	}
 }
 
-// TableLoaded returns the table's own index and key builds.
+// earlyFK is a foreign key that can be added before all rows are in.
+type earlyFK struct {
+	entry         int
+	child, parent *schemas.Table
+	queued        bool
+}
+
+// TableLoaded returns the table's own index and key builds (or, if it has none, the foreign
+// keys it was the last to wait for).
 func (s *Sink) TableLoaded(t *pipeline.TablePlan) []pipeline.Task {
-	entries := s.perTable[t.Table]
-	delete(s.perTable, t.Table) // a table lands once; anything left runs in Finish
-	tasks := make([]pipeline.Task, 0, len(entries))
-	for _, e := range entries {
-		tasks = append(tasks, pipeline.Task{
-			Name: fmt.Sprintf("create %s %s", strings.ToLower(e.Type), e.Name),
-			Run: func(ctx context.Context, w pipeline.Writer) error {
-				return w.(*writer).exec(ctx, s.ddl.Preamble, e)
-			},
-		})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	own := s.own[t.Table]
+	if len(own) == 0 {
+		return s.markReady(t.Table)
+	}
+	s.pending[t.Table] = len(own)
+	tasks := make([]pipeline.Task, 0, len(own))
+	for _, i := range own {
+		tasks = append(tasks, s.task(i, func() []pipeline.Task {
+			s.pending[t.Table]--
+			if s.pending[t.Table] == 0 {
+				return s.markReady(t.Table)
+			}
+			return nil
+		}))
+	}
+	return tasks
+}
+
+// task runs post-data entry i; then, under the lock, it marks it done and calls after.
+func (s *Sink) task(i int, after func() []pipeline.Task) pipeline.Task {
+	e := s.ddl.PostData[i]
+	return pipeline.Task{
+		Name: fmt.Sprintf("create %s %s", strings.ToLower(e.Type), e.Name),
+		Run: func(ctx context.Context, w pipeline.Writer) ([]pipeline.Task, error) {
+			if err := w.(*writer).exec(ctx, s.ddl.Preamble, e); err != nil {
+				return nil, err
+			}
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.done[i] = true
+			if after == nil {
+				return nil, nil
+			}
+			return after(), nil
+		},
+	}
+}
+
+// markReady records that t is loaded and indexed and returns the foreign keys that were
+// waiting only for that. Call with s.mu held.
+func (s *Sink) markReady(t *schemas.Table) []pipeline.Task {
+	s.ready[t] = true
+	var tasks []pipeline.Task
+	for _, fk := range s.fks {
+		if !fk.queued && s.ready[fk.child] && s.ready[fk.parent] {
+			fk.queued = true
+			tasks = append(tasks, s.task(fk.entry, nil))
+		}
 	}
 	return tasks
 }
@@ -233,10 +301,11 @@ func (s *Sink) TableLoaded(t *pipeline.TablePlan) []pipeline.Task {
 // then it removes the incomplete marker, durably.
 func (s *Sink) Finish(ctx context.Context, seqs []pipeline.SequenceValue) error {
 	var pending []schemas.Entry
-	for _, es := range s.perTable {
-		pending = append(pending, es...) // tables that had no rows to copy (skipped)
+	for i, e := range s.ddl.PostData {
+		if !s.done[i] {
+			pending = append(pending, e)
+		}
 	}
-	pending = append(pending, s.later...)
 	w := &writer{conn: s.admin}
 	if _, err := s.admin.Exec(ctx, s.ddl.Preamble); err != nil {
 		return fmt.Errorf("target: %w", err)
