@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/understudy-dev/understudy/pipeline/config"
 	"github.com/understudy-dev/understudy/schemas"
 	"github.com/understudy-dev/understudy/transforms"
@@ -33,7 +34,7 @@ type TablePlan struct {
 // sent as bytes that tsqueryrecv rejects ("malformed tsquery: operand not found"), and xml's
 // binary receive drops the <?xml ...?> declaration. Tables holding them (or types without
 // binary I/O at all) move in text format, as pg_dump moves every table.
-var textOnlyTypes = map[uint32]string{3615: "tsquery", 3645: "tsquery[]", 142: "xml", 143: "xml[]"}
+var textOnlyTypes = map[uint32]string{3615: "tsquery", 3645: "tsquery[]", pgtype.XMLOID: "xml", pgtype.XMLArrayOID: "xml[]"}
 
 // ColumnRule is a transformer bound to one column.
 type ColumnRule struct {

@@ -11,19 +11,7 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
-)
-
-// PostgreSQL type OIDs the built-in transformers need.
-const (
-	oidBytea   = 17
-	oidName    = 19
-	oidInt8    = 20
-	oidInt2    = 21
-	oidInt4    = 23
-	oidText    = 25
-	oidBpchar  = 1042
-	oidVarchar = 1043
-	oidUUID    = 2950
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // hashTransformer replaces each value with HMAC-SHA256(domain sub-key, value), shaped to the
@@ -74,20 +62,20 @@ func newHash(env Env) (Transformer, error) {
 		t.length = p.Length
 	}
 	switch c := env.Column; {
-	case c.BaseOID == oidText || c.BaseOID == oidName || isCitext(c.TypeName):
-	case c.BaseOID == oidVarchar || c.BaseOID == oidBpchar:
+	case c.BaseOID == pgtype.TextOID || c.BaseOID == pgtype.NameOID || isCitext(c.TypeName):
+	case c.BaseOID == pgtype.VarcharOID || c.BaseOID == pgtype.BPCharOID:
 		if c.Typmod > 4 && int(c.Typmod-4) < t.length {
 			t.length = int(c.Typmod - 4)
 		}
-	case c.BaseOID == oidUUID:
+	case c.BaseOID == pgtype.UUIDOID:
 		t.out = hashUUID
-	case c.BaseOID == oidInt2:
+	case c.BaseOID == pgtype.Int2OID:
 		t.out = hashInt2
-	case c.BaseOID == oidInt4:
+	case c.BaseOID == pgtype.Int4OID:
 		t.out = hashInt4
-	case c.BaseOID == oidInt8:
+	case c.BaseOID == pgtype.Int8OID:
 		t.out = hashInt8
-	case c.BaseOID == oidBytea:
+	case c.BaseOID == pgtype.ByteaOID:
 		t.out = hashBytes
 	default:
 		return nil, fmt.Errorf("hash does not support type %s (it hashes text, varchar, char, uuid, integers and bytea); use null or constant", c.TypeName)

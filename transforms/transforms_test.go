@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/jackc/pgx/v5/pgtype"
 	"gopkg.in/yaml.v3"
 )
 
@@ -92,7 +93,7 @@ func TestHashIsKeyedAndDeterministic(t *testing.T) {
 	key1, key2 := testKey(t, "0123456789abcdef-one"), testKey(t, "0123456789abcdef-two")
 	in := [][]byte{[]byte("alice@example.com"), nil, []byte("bob@example.com"), []byte("alice@example.com"), {}}
 	mk := func(k *Key, p string) Transformer {
-		tr, err := Default().New("hash", Env{Column: textCol("text", oidText, -1), Key: k, Params: params(t, p)})
+		tr, err := Default().New("hash", Env{Column: textCol("text", pgtype.TextOID, -1), Key: k, Params: params(t, p)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,42 +135,42 @@ func TestHashShapesOutputToColumnType(t *testing.T) {
 		in    []byte
 		check func(out []byte) string
 	}{
-		{"varchar(10) is capped", textCol("character varying(10)", oidVarchar, 14), []byte("someone@x.org"),
+		{"varchar(10) is capped", textCol("character varying(10)", pgtype.VarcharOID, 14), []byte("someone@x.org"),
 			func(out []byte) string {
 				if len(out) != 10 {
 					return "want 10 characters"
 				}
 				return ""
 			}},
-		{"uuid keeps version 4 layout", textCol("uuid", oidUUID, -1), bytes.Repeat([]byte{7}, 16),
+		{"uuid keeps version 4 layout", textCol("uuid", pgtype.UUIDOID, -1), bytes.Repeat([]byte{7}, 16),
 			func(out []byte) string {
 				if len(out) != 16 || out[6]>>4 != 4 || out[8]>>6 != 2 {
 					return "not a version 4 uuid"
 				}
 				return ""
 			}},
-		{"int4 non-negative", textCol("integer", oidInt4, -1), []byte{0, 0, 0, 42},
+		{"int4 non-negative", textCol("integer", pgtype.Int4OID, -1), []byte{0, 0, 0, 42},
 			func(out []byte) string {
 				if len(out) != 4 || int32(binary.BigEndian.Uint32(out)) < 0 {
 					return "not a non-negative int4"
 				}
 				return ""
 			}},
-		{"int8 non-negative", textCol("bigint", oidInt8, -1), []byte{0, 0, 0, 0, 0, 0, 0, 42},
+		{"int8 non-negative", textCol("bigint", pgtype.Int8OID, -1), []byte{0, 0, 0, 0, 0, 0, 0, 42},
 			func(out []byte) string {
 				if len(out) != 8 || int64(binary.BigEndian.Uint64(out)) < 0 {
 					return "not a non-negative int8"
 				}
 				return ""
 			}},
-		{"int2 non-negative", textCol("smallint", oidInt2, -1), []byte{0, 42},
+		{"int2 non-negative", textCol("smallint", pgtype.Int2OID, -1), []byte{0, 42},
 			func(out []byte) string {
 				if len(out) != 2 || int16(binary.BigEndian.Uint16(out)) < 0 {
 					return "not a non-negative int2"
 				}
 				return ""
 			}},
-		{"bytea gets 32 bytes", textCol("bytea", oidBytea, -1), []byte{1, 2, 3},
+		{"bytea gets 32 bytes", textCol("bytea", pgtype.ByteaOID, -1), []byte{1, 2, 3},
 			func(out []byte) string {
 				if len(out) != 32 {
 					return "not 32 bytes"
@@ -198,10 +199,10 @@ func TestHashRefusals(t *testing.T) {
 		env  Env
 		want string
 	}{
-		{"no key", Env{Column: textCol("text", oidText, -1), Params: params(t, "")}, "UNDERSTUDY_KEY"},
+		{"no key", Env{Column: textCol("text", pgtype.TextOID, -1), Params: params(t, "")}, "UNDERSTUDY_KEY"},
 		{"unsupported type", Env{Column: textCol("inet", 869, -1), Key: key, Params: params(t, "")}, "does not support type inet"},
-		{"typo in parameter", Env{Column: textCol("text", oidText, -1), Key: key, Params: params(t, "{transform: hash, lenght: 12}")}, `did you mean "length"`},
-		{"length out of range", Env{Column: textCol("text", oidText, -1), Key: key, Params: params(t, "{transform: hash, length: 4}")}, "between 8 and 64"},
+		{"typo in parameter", Env{Column: textCol("text", pgtype.TextOID, -1), Key: key, Params: params(t, "{transform: hash, lenght: 12}")}, `did you mean "length"`},
+		{"length out of range", Env{Column: textCol("text", pgtype.TextOID, -1), Key: key, Params: params(t, "{transform: hash, length: 4}")}, "between 8 and 64"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -217,7 +218,7 @@ func TestNullAndConstant(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	in := [][]byte{[]byte("DE"), nil, []byte("FR")}
-	nt, err := Default().New("null", Env{Column: textCol("text", oidText, -1), Params: params(t, "")})
+	nt, err := Default().New("null", Env{Column: textCol("text", pgtype.TextOID, -1), Params: params(t, "")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +232,7 @@ func TestNullAndConstant(t *testing.T) {
 	}
 
 	literal := func(s string) ([]byte, error) { return []byte("wire:" + s), nil }
-	ct, err := Default().New("constant", Env{Column: textCol("text", oidText, -1), Literal: literal,
+	ct, err := Default().New("constant", Env{Column: textCol("text", pgtype.TextOID, -1), Literal: literal,
 		Params: params(t, `{transform: constant, value: "US"}`)})
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +245,7 @@ func TestNullAndConstant(t *testing.T) {
 	if string(txt[0]) != "US" || txt[1] != nil {
 		t.Errorf("constant on text column gave %q", txt)
 	}
-	fill, err := Default().New("constant", Env{Column: textCol("text", oidText, -1), Literal: literal,
+	fill, err := Default().New("constant", Env{Column: textCol("text", pgtype.TextOID, -1), Literal: literal,
 		Params: params(t, `{transform: constant, value: "US", keep_null: false}`)})
 	if err != nil {
 		t.Fatal(err)
@@ -253,12 +254,12 @@ func TestNullAndConstant(t *testing.T) {
 		t.Errorf("keep_null: false left NULL: %q", got)
 	}
 	bad := func(string) ([]byte, error) { return nil, errors.New("value too long for type character(2)") }
-	_, err = Default().New("constant", Env{Column: textCol("character(2)", oidBpchar, 6), Literal: bad,
+	_, err = Default().New("constant", Env{Column: textCol("character(2)", pgtype.BPCharOID, 6), Literal: bad,
 		Params: params(t, `{transform: constant, value: "USA"}`)})
 	if err == nil || !strings.Contains(err.Error(), `"USA" is not a valid character(2)`) {
 		t.Errorf("bad constant: %v", err)
 	}
-	if _, err := Default().New("constant", Env{Column: textCol("text", oidText, -1), Literal: literal, Params: params(t, "")}); err == nil {
+	if _, err := Default().New("constant", Env{Column: textCol("text", pgtype.TextOID, -1), Literal: literal, Params: params(t, "")}); err == nil {
 		t.Error("constant without a value accepted")
 	}
 }
@@ -297,7 +298,7 @@ func TestKeyNeverPrints(t *testing.T) {
 func BenchmarkHashText(b *testing.B) {
 	mem := memory.NewGoAllocator()
 	key, _ := NewKey("0123456789abcdef-bench")
-	tr, err := Default().New("hash", Env{Column: textCol("text", oidText, -1), Key: key, Params: YAMLParams(nil)})
+	tr, err := Default().New("hash", Env{Column: textCol("text", pgtype.TextOID, -1), Key: key, Params: YAMLParams(nil)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/understudy-dev/understudy/transforms"
 )
 
 // Config is a parsed configuration file.
@@ -245,41 +247,10 @@ func expandEnv(s string) string {
 }
 
 func unknownKey(k string, valid []string) string {
-	if s := nearest(k, valid); s != "" {
+	if s := transforms.Nearest(k, valid); s != "" {
 		return fmt.Sprintf("unknown key %q (did you mean %q?)", k, s)
 	}
 	return fmt.Sprintf("unknown key %q (valid: %s)", k, strings.Join(valid, ", "))
-}
-
-// nearest mirrors transforms.Nearest; config sits below transforms and must not import it.
-func nearest(s string, candidates []string) string {
-	best, bestD := "", len(s)/2+2
-	for _, c := range candidates {
-		if d := levenshtein(s, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // SplitTableName splits schema.table (identifiers may be double-quoted; an unqualified name

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/schemas"
@@ -211,18 +212,13 @@ func selectList(t *pipeline.TablePlan) (string, bool) {
 		b.WriteString(schemas.QuoteIdent(c.Name))
 		switch {
 		case !t.TextFormat:
-		case c.BaseOID == oidXML:
+		case c.BaseOID == pgtype.XMLOID:
 			b.WriteString("::text")
 			cast = true
-		case c.BaseOID == oidXMLArray:
+		case c.BaseOID == pgtype.XMLArrayOID:
 			b.WriteString("::text[]")
 			cast = true
 		}
 	}
 	return b.String(), cast
 }
-
-const (
-	oidXML      = 142
-	oidXMLArray = 143
-)

@@ -8,23 +8,24 @@ import (
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // benchStream is a table of the shape the copy path sees most: keys, a few scalars, short
 // strings, a numeric, timestamps, a uuid, a small jsonb and one raw interval.
 func benchStream(rows int) ([]Column, []byte) {
 	cols := []Column{
-		{Name: "id", TypeOID: oidInt8},
-		{Name: "account_id", TypeOID: oidInt4},
-		{Name: "active", TypeOID: oidBool},
-		{Name: "score", TypeOID: oidFloat8},
-		{Name: "email", TypeOID: oidVarchar},
-		{Name: "name", TypeOID: oidText},
-		{Name: "balance", TypeOID: oidNumeric},
-		{Name: "created_at", TypeOID: oidTimestamptz},
-		{Name: "born", TypeOID: oidDate},
-		{Name: "token", TypeOID: oidUUID},
-		{Name: "prefs", TypeOID: oidJSONB},
+		{Name: "id", TypeOID: pgtype.Int8OID},
+		{Name: "account_id", TypeOID: pgtype.Int4OID},
+		{Name: "active", TypeOID: pgtype.BoolOID},
+		{Name: "score", TypeOID: pgtype.Float8OID},
+		{Name: "email", TypeOID: pgtype.VarcharOID},
+		{Name: "name", TypeOID: pgtype.TextOID},
+		{Name: "balance", TypeOID: pgtype.NumericOID},
+		{Name: "created_at", TypeOID: pgtype.TimestamptzOID},
+		{Name: "born", TypeOID: pgtype.DateOID},
+		{Name: "token", TypeOID: pgtype.UUIDOID},
+		{Name: "prefs", TypeOID: pgtype.JSONBOID},
 		{Name: "ttl", TypeOID: 1186},
 	}
 	var p numParser

@@ -12,6 +12,7 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 func mustHex(s string) []byte {
@@ -34,42 +35,42 @@ var typeCases = []struct {
 }{
 	{
 		name:   "bool",
-		col:    Column{TypeOID: oidBool, TypeName: "boolean"},
+		col:    Column{TypeOID: pgtype.BoolOID, TypeName: "boolean"},
 		typ:    arrow.FixedWidthTypes.Boolean,
 		fields: [][]byte{{1}, {0}, nil},
 		want:   []any{true, false, nil},
 	},
 	{
 		name:   "int2",
-		col:    Column{TypeOID: oidInt2, TypeName: "smallint"},
+		col:    Column{TypeOID: pgtype.Int2OID, TypeName: "smallint"},
 		typ:    arrow.PrimitiveTypes.Int16,
 		fields: [][]byte{be16(0), be16(-1), be16(math.MaxInt16), be16(math.MinInt16), nil},
 		want:   []any{int16(0), int16(-1), int16(math.MaxInt16), int16(math.MinInt16), nil},
 	},
 	{
 		name:   "int4",
-		col:    Column{TypeOID: oidInt4, TypeName: "integer"},
+		col:    Column{TypeOID: pgtype.Int4OID, TypeName: "integer"},
 		typ:    arrow.PrimitiveTypes.Int32,
 		fields: [][]byte{be32(0), be32(-1), be32(math.MaxInt32), be32(math.MinInt32), nil},
 		want:   []any{int32(0), int32(-1), int32(math.MaxInt32), int32(math.MinInt32), nil},
 	},
 	{
 		name:   "int8",
-		col:    Column{TypeOID: oidInt8, TypeName: "bigint"},
+		col:    Column{TypeOID: pgtype.Int8OID, TypeName: "bigint"},
 		typ:    arrow.PrimitiveTypes.Int64,
 		fields: [][]byte{be64(0), be64(-1), be64(math.MaxInt64), be64(math.MinInt64), nil},
 		want:   []any{int64(0), int64(-1), int64(math.MaxInt64), int64(math.MinInt64), nil},
 	},
 	{
 		name:   "oid",
-		col:    Column{TypeOID: oidOID, TypeName: "oid"},
+		col:    Column{TypeOID: pgtype.OIDOID, TypeName: "oid"},
 		typ:    arrow.PrimitiveTypes.Uint32,
 		fields: [][]byte{be32(0), be32(-1), nil},
 		want:   []any{uint32(0), uint32(math.MaxUint32), nil},
 	},
 	{
 		name: "float4",
-		col:  Column{TypeOID: oidFloat4, TypeName: "real"},
+		col:  Column{TypeOID: pgtype.Float4OID, TypeName: "real"},
 		typ:  arrow.PrimitiveTypes.Float32,
 		fields: [][]byte{f32(1.5), f32(float32(math.NaN())), f32(float32(math.Inf(1))), f32(float32(math.Inf(-1))),
 			f32(float32(math.Copysign(0, -1))), be32(1), be32(0x7FC00001), nil},
@@ -78,7 +79,7 @@ var typeCases = []struct {
 	},
 	{
 		name: "float8",
-		col:  Column{TypeOID: oidFloat8, TypeName: "double precision"},
+		col:  Column{TypeOID: pgtype.Float8OID, TypeName: "double precision"},
 		typ:  arrow.PrimitiveTypes.Float64,
 		fields: [][]byte{f64(1.5), f64(math.NaN()), f64(math.Inf(1)), f64(math.Inf(-1)), f64(math.Copysign(0, -1)),
 			be64(1), be64(0x7FF8000000000ABC), f64(math.MaxFloat64), nil},
@@ -87,49 +88,49 @@ var typeCases = []struct {
 	},
 	{
 		name:   "text",
-		col:    Column{TypeOID: oidText, TypeName: "text"},
+		col:    Column{TypeOID: pgtype.TextOID, TypeName: "text"},
 		typ:    arrow.BinaryTypes.String,
 		fields: [][]byte{[]byte(""), []byte("héllo ☃ 🎉"), []byte("line\nbreak\ttab\\"), nil},
 		want:   []any{"", "héllo ☃ 🎉", "line\nbreak\ttab\\", nil},
 	},
 	{
 		name:   "varchar",
-		col:    Column{TypeOID: oidVarchar, TypeName: "character varying(50)"},
+		col:    Column{TypeOID: pgtype.VarcharOID, TypeName: "character varying(50)"},
 		typ:    arrow.BinaryTypes.String,
 		fields: [][]byte{[]byte("abc"), []byte(""), nil},
 		want:   []any{"abc", "", nil},
 	},
 	{
 		name:   "bpchar keeps padding",
-		col:    Column{TypeOID: oidBpchar, TypeName: "character(5)"},
+		col:    Column{TypeOID: pgtype.BPCharOID, TypeName: "character(5)"},
 		typ:    arrow.BinaryTypes.String,
 		fields: [][]byte{[]byte("ab   "), []byte("     "), nil},
 		want:   []any{"ab   ", "     ", nil},
 	},
 	{
 		name:   "name",
-		col:    Column{TypeOID: oidName, TypeName: "name"},
+		col:    Column{TypeOID: pgtype.NameOID, TypeName: "name"},
 		typ:    arrow.BinaryTypes.String,
 		fields: [][]byte{[]byte("pg_catalog"), nil},
 		want:   []any{"pg_catalog", nil},
 	},
 	{
 		name:   "bytea",
-		col:    Column{TypeOID: oidBytea, TypeName: "bytea"},
+		col:    Column{TypeOID: pgtype.ByteaOID, TypeName: "bytea"},
 		typ:    arrow.BinaryTypes.Binary,
 		fields: [][]byte{{}, {0, 0xFF, '\\'}, nil},
 		want:   []any{"", "\x00\xff\\", nil},
 	},
 	{
 		name:   "uuid",
-		col:    Column{TypeOID: oidUUID, TypeName: "uuid"},
+		col:    Column{TypeOID: pgtype.UUIDOID, TypeName: "uuid"},
 		typ:    uuidType,
 		fields: [][]byte{mustHex("a0eebc999c0b4ef8bb6d6bb9bd380a11"), make([]byte, 16), nil},
 		want:   []any{string(mustHex("a0eebc999c0b4ef8bb6d6bb9bd380a11")), string(make([]byte, 16)), nil},
 	},
 	{
 		name: "date",
-		col:  Column{TypeOID: oidDate, TypeName: "date"},
+		col:  Column{TypeOID: pgtype.DateOID, TypeName: "date"},
 		typ:  arrow.FixedWidthTypes.Date32,
 		fields: [][]byte{be32(0), be32(-pgEpochDays), be32(2145031948) /* 5874897-12-31 */, be32(-2451507), /* 4713-01-01 BC */
 			be32(math.MaxInt32), be32(math.MinInt32), be32(math.MaxInt32 - pgEpochDays - 1), nil},
@@ -138,7 +139,7 @@ var typeCases = []struct {
 	},
 	{
 		name: "timestamp",
-		col:  Column{TypeOID: oidTimestamp, TypeName: "timestamp without time zone"},
+		col:  Column{TypeOID: pgtype.TimestampOID, TypeName: "timestamp without time zone"},
 		typ:  timestampType,
 		fields: [][]byte{be64(0), be64(-pgEpochMicros), mustHex("fd0f7fbdaf17e000") /* 4713-01-01 BC */, be64(math.MaxInt64), be64(math.MinInt64),
 			be64(math.MaxInt64 - pgEpochMicros - 1), be64(math.MinInt64 + 1), nil},
@@ -147,35 +148,35 @@ var typeCases = []struct {
 	},
 	{
 		name:   "timestamptz",
-		col:    Column{TypeOID: oidTimestamptz, TypeName: "timestamp with time zone"},
+		col:    Column{TypeOID: pgtype.TimestamptzOID, TypeName: "timestamp with time zone"},
 		typ:    timestamptzType,
 		fields: [][]byte{be64(1), be64(math.MaxInt64), be64(math.MinInt64), nil},
 		want:   []any{arrow.Timestamp(pgEpochMicros + 1), arrow.Timestamp(math.MaxInt64), arrow.Timestamp(math.MinInt64), nil},
 	},
 	{
 		name:   "time",
-		col:    Column{TypeOID: oidTime, TypeName: "time without time zone"},
+		col:    Column{TypeOID: pgtype.TimeOID, TypeName: "time without time zone"},
 		typ:    arrow.FixedWidthTypes.Time64us,
 		fields: [][]byte{be64(0), be64(86400000000), be64(45296789012), nil},
 		want:   []any{arrow.Time64(0), arrow.Time64(86400000000), arrow.Time64(45296789012), nil},
 	},
 	{
 		name:   "json",
-		col:    Column{TypeOID: oidJSON, TypeName: "json"},
+		col:    Column{TypeOID: pgtype.JSONOID, TypeName: "json"},
 		typ:    arrow.BinaryTypes.String,
 		fields: [][]byte{[]byte(`{"a" : [1,2]}`), []byte(`"☃"`), nil},
 		want:   []any{`{"a" : [1,2]}`, `"☃"`, nil},
 	},
 	{
 		name:   "jsonb",
-		col:    Column{TypeOID: oidJSONB, TypeName: "jsonb"},
+		col:    Column{TypeOID: pgtype.JSONBOID, TypeName: "jsonb"},
 		typ:    arrow.BinaryTypes.String,
 		fields: [][]byte{mustHex("017b2261223a205b312c20325d7d"), []byte("\x01"), []byte("\x01null"), nil},
 		want:   []any{`{"a": [1, 2]}`, "", "null", nil},
 	},
 	{
 		name: "numeric",
-		col:  Column{TypeOID: oidNumeric, TypeName: "numeric"},
+		col:  Column{TypeOID: pgtype.NumericOID, TypeName: "numeric"},
 		typ:  arrow.BinaryTypes.String,
 		fields: [][]byte{
 			num(0, numNaN, 0), num(0, numPInf, 32), num(0, numNInf, 32), num(0, numPos, 0), num(0, numPos, 3),
@@ -194,7 +195,7 @@ var typeCases = []struct {
 	},
 	{
 		name:   "domain over int4",
-		col:    Column{TypeOID: 99999, BaseOID: oidInt4, TypeName: "posint"},
+		col:    Column{TypeOID: 99999, BaseOID: pgtype.Int4OID, TypeName: "posint"},
 		typ:    arrow.PrimitiveTypes.Int32,
 		fields: [][]byte{be32(7), nil},
 		want:   []any{int32(7), nil},
@@ -279,8 +280,8 @@ func allTypesStream(rows int) []byte {
 }
 
 func TestBatchSplitting(t *testing.T) {
-	text := Column{Name: "t", TypeOID: oidText, TypeName: "text", Native: true}
-	id := Column{Name: "id", TypeOID: oidInt4, TypeName: "integer", Native: true}
+	text := Column{Name: "t", TypeOID: pgtype.TextOID, TypeName: "text", Native: true}
+	id := Column{Name: "id", TypeOID: pgtype.Int4OID, TypeName: "integer", Native: true}
 	s := newStream()
 	for i := 0; i < 10; i++ {
 		s.row(be32(int32(i)), []byte("abcd"))
@@ -380,11 +381,11 @@ func TestLargeValues(t *testing.T) {
 	mem := checkedMem(t)
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
 	cols := []Column{
-		{Name: "t", TypeOID: oidText, TypeName: "text", Native: true},
-		{Name: "b", TypeOID: oidBytea, TypeName: "bytea", Native: true},
-		{Name: "j", TypeOID: oidJSONB, TypeName: "jsonb", Native: true},
+		{Name: "t", TypeOID: pgtype.TextOID, TypeName: "text", Native: true},
+		{Name: "b", TypeOID: pgtype.ByteaOID, TypeName: "bytea", Native: true},
+		{Name: "j", TypeOID: pgtype.JSONBOID, TypeName: "jsonb", Native: true},
 		{Name: "r", TypeOID: 1186, TypeName: "interval", Native: false},
-		{Name: "n", TypeOID: oidNumeric, TypeName: "numeric", Native: true},
+		{Name: "n", TypeOID: pgtype.NumericOID, TypeName: "numeric", Native: true},
 	}
 	nines := make([]int16, 2000)
 	for i := range nines {
@@ -431,7 +432,7 @@ func TestLargeValues(t *testing.T) {
 
 func TestEmptyStreams(t *testing.T) {
 	mem := checkedMem(t)
-	cols := []Column{{Name: "a", TypeOID: oidInt4, Native: true}}
+	cols := []Column{{Name: "a", TypeOID: pgtype.Int4OID, Native: true}}
 	// No rows: header and trailer only, as the Encoder writes them on Close alone.
 	var buf bytes.Buffer
 	if err := NewEncoder(&buf, cols).Close(); err != nil {
@@ -457,9 +458,9 @@ func TestEmptyStreams(t *testing.T) {
 
 func TestDecodeErrors(t *testing.T) {
 	cols := []Column{
-		{Name: "id", TypeOID: oidInt4, TypeName: "integer", Native: true},
-		{Name: "doc", TypeOID: oidJSONB, TypeName: "jsonb", Native: true},
-		{Name: "at", TypeOID: oidTimestamptz, TypeName: "timestamp with time zone", Native: true},
+		{Name: "id", TypeOID: pgtype.Int4OID, TypeName: "integer", Native: true},
+		{Name: "doc", TypeOID: pgtype.JSONBOID, TypeName: "jsonb", Native: true},
+		{Name: "at", TypeOID: pgtype.TimestamptzOID, TypeName: "timestamp with time zone", Native: true},
 	}
 	good := newStream().row(be32(1), []byte("\x01{}"), be64(0)).row(be32(2), nil, nil).end()
 	header := newStream().b
@@ -545,22 +546,22 @@ func TestDecodeRejectsWhatCannotRoundTrip(t *testing.T) {
 		field []byte
 		msg   string
 	}{
-		{"bool 2", oidBool, []byte{2}, "bool byte 0x02"},
-		{"date on the infinity", oidDate, be32(math.MaxInt32 - pgEpochDays), "beyond the range Arrow dates can hold"},
-		{"timestamp on the infinity", oidTimestamp, be64(math.MaxInt64 - pgEpochMicros), "beyond the range"},
-		{"numeric leading zero digit", oidNumeric, num(1, numPos, 0, 0, 1), "leading or trailing zero"},
-		{"numeric trailing zero digit", oidNumeric, num(1, numPos, 0, 1, 0), "leading or trailing zero"},
-		{"numeric negative zero", oidNumeric, num(0, numNeg, 3), "zero with weight 0, sign 0x4000"},
-		{"numeric zero weight", oidNumeric, num(2, numPos, 0), "zero with weight 2"},
-		{"numeric NaN dscale", oidNumeric, num(0, numNaN, 2), "NaN with 0 digits, weight 0, dscale 2"},
-		{"numeric Infinity dscale 0", oidNumeric, num(0, numPInf, 0), "Infinity with 0 digits"},
-		{"numeric hidden digits", oidNumeric, num(-1, numPos, 3, 1234), "digits below its dscale 3"},
-		{"numeric bad digit", oidNumeric, num(0, numPos, 0, 10000), "digit 10000"},
-		{"numeric bad sign", oidNumeric, num(0, 0x8000, 0, 1), "sign 0x8000"},
-		{"numeric dscale", oidNumeric, num(0, numPos, 0x4000, 1), "dscale 16384"},
-		{"numeric short", oidNumeric, []byte{0, 1, 0, 0, 0, 0, 0, 0}, "8 bytes but has 1 digits"},
-		{"numeric tiny", oidNumeric, []byte{0, 0}, "2 bytes"},
-		{"uuid length", oidUUID, make([]byte, 15), "field is 15 bytes, want 16"},
+		{"bool 2", pgtype.BoolOID, []byte{2}, "bool byte 0x02"},
+		{"date on the infinity", pgtype.DateOID, be32(math.MaxInt32 - pgEpochDays), "beyond the range Arrow dates can hold"},
+		{"timestamp on the infinity", pgtype.TimestampOID, be64(math.MaxInt64 - pgEpochMicros), "beyond the range"},
+		{"numeric leading zero digit", pgtype.NumericOID, num(1, numPos, 0, 0, 1), "leading or trailing zero"},
+		{"numeric trailing zero digit", pgtype.NumericOID, num(1, numPos, 0, 1, 0), "leading or trailing zero"},
+		{"numeric negative zero", pgtype.NumericOID, num(0, numNeg, 3), "zero with weight 0, sign 0x4000"},
+		{"numeric zero weight", pgtype.NumericOID, num(2, numPos, 0), "zero with weight 2"},
+		{"numeric NaN dscale", pgtype.NumericOID, num(0, numNaN, 2), "NaN with 0 digits, weight 0, dscale 2"},
+		{"numeric Infinity dscale 0", pgtype.NumericOID, num(0, numPInf, 0), "Infinity with 0 digits"},
+		{"numeric hidden digits", pgtype.NumericOID, num(-1, numPos, 3, 1234), "digits below its dscale 3"},
+		{"numeric bad digit", pgtype.NumericOID, num(0, numPos, 0, 10000), "digit 10000"},
+		{"numeric bad sign", pgtype.NumericOID, num(0, 0x8000, 0, 1), "sign 0x8000"},
+		{"numeric dscale", pgtype.NumericOID, num(0, numPos, 0x4000, 1), "dscale 16384"},
+		{"numeric short", pgtype.NumericOID, []byte{0, 1, 0, 0, 0, 0, 0, 0}, "8 bytes but has 1 digits"},
+		{"numeric tiny", pgtype.NumericOID, []byte{0, 0}, "2 bytes"},
+		{"uuid length", pgtype.UUIDOID, make([]byte, 15), "field is 15 bytes, want 16"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -596,7 +597,7 @@ func TestDecodeReadError(t *testing.T) {
 	mem := checkedMem(t)
 	boom := errors.New("connection reset")
 	data := newStream().row(be32(1)).row(be32(2)).b
-	cols := []Column{{Name: "id", TypeOID: oidInt4, Native: true}}
+	cols := []Column{{Name: "id", TypeOID: pgtype.Int4OID, Native: true}}
 	_, err := decodeAll(t, data, cols, mem, DecoderOptions{})
 	if err == nil {
 		t.Fatal("no error")

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // TestEncodeSlices: a transformer may hand back any array of the field's type, including slices
@@ -89,11 +90,11 @@ func padColumn(t *testing.T, mem memory.Allocator, a arrow.Array, pad int) arrow
 func TestEncodeTransformed(t *testing.T) {
 	mem := checkedMem(t)
 	cols := []Column{
-		{Name: "id", TypeOID: oidInt8, TypeName: "bigint", Native: true},
-		{Name: "email", TypeOID: oidVarchar, TypeName: "character varying(100)", Native: true},
-		{Name: "balance", TypeOID: oidNumeric, TypeName: "numeric(12,2)", Native: true},
-		{Name: "born", TypeOID: oidDate, TypeName: "date", Native: true},
-		{Name: "seen", TypeOID: oidTimestamptz, TypeName: "timestamp with time zone", Native: true},
+		{Name: "id", TypeOID: pgtype.Int8OID, TypeName: "bigint", Native: true},
+		{Name: "email", TypeOID: pgtype.VarcharOID, TypeName: "character varying(100)", Native: true},
+		{Name: "balance", TypeOID: pgtype.NumericOID, TypeName: "numeric(12,2)", Native: true},
+		{Name: "born", TypeOID: pgtype.DateOID, TypeName: "date", Native: true},
+		{Name: "seen", TypeOID: pgtype.TimestamptzOID, TypeName: "timestamp with time zone", Native: true},
 	}
 	schema := Schema(cols)
 	b := array.NewRecordBuilder(mem, schema)
@@ -130,8 +131,8 @@ func TestEncodeTransformed(t *testing.T) {
 func TestEncodeErrors(t *testing.T) {
 	mem := checkedMem(t)
 	cols := []Column{
-		{Name: "n", TypeOID: oidNumeric, TypeName: "numeric", Native: true},
-		{Name: "d", TypeOID: oidDate, TypeName: "date", Native: true},
+		{Name: "n", TypeOID: pgtype.NumericOID, TypeName: "numeric", Native: true},
+		{Name: "d", TypeOID: pgtype.DateOID, TypeName: "date", Native: true},
 	}
 	build := func(n string, d arrow.Date32) arrow.Record {
 		b := array.NewRecordBuilder(mem, Schema(cols))

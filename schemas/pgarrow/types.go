@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Column describes one column of a COPY stream.
@@ -43,30 +44,6 @@ const (
 	EncodingBinary = "binary"
 )
 
-// Type oids of the types with a native mapping (pg_type.oid, fixed by PostgreSQL).
-const (
-	oidBool        = 16
-	oidBytea       = 17
-	oidName        = 19
-	oidInt8        = 20
-	oidInt2        = 21
-	oidInt4        = 23
-	oidText        = 25
-	oidOID         = 26
-	oidJSON        = 114
-	oidFloat4      = 700
-	oidFloat8      = 701
-	oidBpchar      = 1042
-	oidVarchar     = 1043
-	oidDate        = 1082
-	oidTime        = 1083
-	oidTimestamp   = 1114
-	oidTimestamptz = 1184
-	oidNumeric     = 1700
-	oidUUID        = 2950
-	oidJSONB       = 3802
-)
-
 // kind is a column's decode/encode plan, chosen once per column.
 type kind uint8
 
@@ -92,26 +69,26 @@ const (
 )
 
 var nativeKinds = map[uint32]kind{
-	oidBool:        kindBool,
-	oidBytea:       kindBytea,
-	oidName:        kindText,
-	oidInt8:        kindInt8,
-	oidInt2:        kindInt2,
-	oidInt4:        kindInt4,
-	oidText:        kindText,
-	oidOID:         kindOID,
-	oidJSON:        kindJSON,
-	oidFloat4:      kindFloat4,
-	oidFloat8:      kindFloat8,
-	oidBpchar:      kindText,
-	oidVarchar:     kindText,
-	oidDate:        kindDate,
-	oidTime:        kindTime,
-	oidTimestamp:   kindTimestamp,
-	oidTimestamptz: kindTimestamptz,
-	oidNumeric:     kindNumeric,
-	oidUUID:        kindUUID,
-	oidJSONB:       kindJSONB,
+	pgtype.BoolOID:        kindBool,
+	pgtype.ByteaOID:       kindBytea,
+	pgtype.NameOID:        kindText,
+	pgtype.Int8OID:        kindInt8,
+	pgtype.Int2OID:        kindInt2,
+	pgtype.Int4OID:        kindInt4,
+	pgtype.TextOID:        kindText,
+	pgtype.OIDOID:         kindOID,
+	pgtype.JSONOID:        kindJSON,
+	pgtype.Float4OID:      kindFloat4,
+	pgtype.Float8OID:      kindFloat8,
+	pgtype.BPCharOID:      kindText,
+	pgtype.VarcharOID:     kindText,
+	pgtype.DateOID:        kindDate,
+	pgtype.TimeOID:        kindTime,
+	pgtype.TimestampOID:   kindTimestamp,
+	pgtype.TimestamptzOID: kindTimestamptz,
+	pgtype.NumericOID:     kindNumeric,
+	pgtype.UUIDOID:        kindUUID,
+	pgtype.JSONBOID:       kindJSONB,
 }
 
 var (

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 func TestField(t *testing.T) {
@@ -14,27 +15,27 @@ func TestField(t *testing.T) {
 		meta   map[string]string
 	}{
 		{
-			Column{Name: "a", TypeOID: oidVarchar, TypeName: "character varying(50)", Native: true},
+			Column{Name: "a", TypeOID: pgtype.VarcharOID, TypeName: "character varying(50)", Native: true},
 			arrow.BinaryTypes.String, true,
 			map[string]string{MetaType: "character varying(50)", MetaOID: "1043", MetaEncoding: "native"},
 		},
 		{
-			Column{Name: "a", TypeOID: oidVarchar, TypeName: "character varying(50)"},
+			Column{Name: "a", TypeOID: pgtype.VarcharOID, TypeName: "character varying(50)"},
 			arrow.BinaryTypes.Binary, false,
 			map[string]string{MetaType: "character varying(50)", MetaOID: "1043", MetaEncoding: "binary"},
 		},
 		{
-			Column{Name: "a", TypeOID: oidBytea, TypeName: "bytea", Native: true},
+			Column{Name: "a", TypeOID: pgtype.ByteaOID, TypeName: "bytea", Native: true},
 			arrow.BinaryTypes.Binary, true,
 			map[string]string{MetaType: "bytea", MetaOID: "17", MetaEncoding: "native"},
 		},
 		{
-			Column{Name: "a", TypeOID: 16500, BaseOID: oidTimestamptz, TypeName: "audit_ts", Native: true},
+			Column{Name: "a", TypeOID: 16500, BaseOID: pgtype.TimestamptzOID, TypeName: "audit_ts", Native: true},
 			timestamptzType, true,
 			map[string]string{MetaType: "audit_ts", MetaOID: "16500", MetaBaseOID: "1184", MetaEncoding: "native", MetaInfinity: "sentinel"},
 		},
 		{
-			Column{Name: "a", TypeOID: oidDate, BaseOID: oidDate, TypeName: "date", Native: true},
+			Column{Name: "a", TypeOID: pgtype.DateOID, BaseOID: pgtype.DateOID, TypeName: "date", Native: true},
 			arrow.FixedWidthTypes.Date32, true,
 			map[string]string{MetaType: "date", MetaOID: "1082", MetaEncoding: "native", MetaInfinity: "sentinel"},
 		},
