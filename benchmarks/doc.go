@@ -1,0 +1,37 @@
+// Package benchmarks measures how fast understudy sync copies a database, against the two
+// things it must beat, on the same machine in the same run:
+//
+//   - the floor: what moving the bytes costs at all. The schema comes from pg_dump
+//     --schema-only; every table is piped as binary COPY bytes from one psql to another
+//     (COPY … TO STDOUT | COPY … FROM STDIN, two tables at a time, biggest first); then the
+//     indexes and constraints are built by pg_restore --section=post-data -j 2. Nothing is
+//     decoded, checked or transformed.
+//   - pg_dump -Fd -j 2 followed by pg_restore -j 2: what people use today.
+//
+// and understudy sync --jobs 2 without rules, and with three rules on the customers table
+// (hash, null, constant). Each approach loads a fresh empty database; afterwards every
+// table's row count must equal the source's (and the rules must show), so a broken run
+// cannot report a fast time. For each approach it records the wall time, the client CPU
+// time (user+sys of the approach's processes and their children) and the peak resident set
+// of the largest client process, then prints a Markdown table with the ratios to the floor
+// and to pg_dump+pg_restore, checks the bars understudy is held to (sync without rules at
+// most 1.0× the floor and 0.5× pg_dump+pg_restore, under 256 MiB; with rules at most 1.3×
+// the floor) and writes it all to benchmarks/RESULTS.md.
+//
+// The source is the shop fixture (fixtures.CreateShop, seed 1) in database bench_src_<rows>,
+// built on the first run and reused while its database comment says it is complete.
+//
+// Run it with `make bench` (ROWS=2000000 by default), which starts a throwaway PostgreSQL
+// unless UNDERSTUDY_BENCH_PG names one, builds bin/understudy and runs
+//
+//	go test ./benchmarks -run '^$' -bench . -benchtime 1x -timeout 0
+//
+// with UNDERSTUDY_BENCH_PG (a superuser postgres:// URL), UNDERSTUDY_BENCH_ROWS and
+// UNDERSTUDY_BIN set, and the server's psql, pg_dump and pg_restore first on PATH. Without
+// UNDERSTUDY_BENCH_PG the benchmark is skipped. The server and the clients share the
+// machine, as they would on a laptop; the numbers compare approaches, they are not a
+// capacity figure for a real deployment.
+//
+// This package is not a load generator or a test of correctness: the integration tests
+// in pipeline/job check that a copy is exact.
+package benchmarks
