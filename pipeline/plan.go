@@ -42,6 +42,7 @@ type ColumnRule struct {
 	Column      schemas.Column
 	Rule        string
 	Transformer transforms.Transformer
+	Native      bool // decode the column to its native Arrow type (transforms.NativeInput)
 }
 
 // Unit is one chunk of a table: the heap pages [FromPage, ToPage) or, when ToPage < 0,
@@ -127,6 +128,9 @@ func BuildPlan(cat *schemas.Catalog, cfg *config.Config, opts PlanOptions) (*Pla
 				return nil, err
 			}
 		}
+		if err := orderRules(cfg, tp, tr); err != nil {
+			return nil, err
+		}
 		p.Tables = append(p.Tables, tp)
 	}
 	sort.SliceStable(p.Tables, func(i, j int) bool { return p.Tables[i].TotalBytes > p.Tables[j].TotalBytes })
@@ -186,7 +190,54 @@ func bindRule(cfg *config.Config, tp *TablePlan, tr config.TableRules, cr config
 	if err != nil {
 		return cfgErr(cfg, cr.Line, path, "%v", err)
 	}
-	tp.Rules = append(tp.Rules, ColumnRule{Index: idx, Column: *col, Rule: cr.Transform, Transformer: t})
+	native := false
+	if n, ok := t.(transforms.NativeInput); ok {
+		native = n.NativeInput()
+	}
+	tp.Rules = append(tp.Rules, ColumnRule{Index: idx, Column: *col, Rule: cr.Transform, Transformer: t, Native: native})
+	return nil
+}
+
+// orderRules puts every rule that reads other columns (transforms.RowReader) after the
+// rules on the columns it reads, keeping config order otherwise.
+func orderRules(cfg *config.Config, tp *TablePlan, tr config.TableRules) error {
+	byCol := map[string]int{}
+	for i, r := range tp.Rules {
+		byCol[r.Column.Name] = i
+	}
+	state := make([]int, len(tp.Rules)) // 0 new, 1 visiting, 2 placed
+	ordered := make([]ColumnRule, 0, len(tp.Rules))
+	var visit func(i int) error
+	visit = func(i int) error {
+		switch state[i] {
+		case 1:
+			return cfgErr(cfg, tr.Line, tr.Path()+".columns."+tp.Rules[i].Column.Name, "rules read each other's columns in a cycle")
+		case 2:
+			return nil
+		}
+		state[i] = 1
+		if rr, ok := tp.Rules[i].Transformer.(transforms.RowReader); ok {
+			for _, c := range rr.Reads() {
+				if tp.Table.Column(c) == nil {
+					return cfgErr(cfg, tr.Line, tr.Path()+".columns."+tp.Rules[i].Column.Name, "reads column %q, which the table does not have", c)
+				}
+				if j, ok := byCol[c]; ok && j != i {
+					if err := visit(j); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		state[i] = 2
+		ordered = append(ordered, tp.Rules[i])
+		return nil
+	}
+	for i := range tp.Rules {
+		if err := visit(i); err != nil {
+			return err
+		}
+	}
+	tp.Rules = ordered
 	return nil
 }
 

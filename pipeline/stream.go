@@ -8,16 +8,19 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
-	"github.com/understudy-dev/understudy/schemas"
 	"github.com/understudy-dev/understudy/schemas/pgarrow"
 )
 
 // ArrowColumns describes a table's COPY columns for the codec. Columns without a rule are
-// carried as raw wire bytes: they are never decoded, so they cannot change.
-func ArrowColumns(cols []schemas.Column) []pgarrow.Column {
-	out := make([]pgarrow.Column, len(cols))
-	for i, c := range cols {
+// carried as raw wire bytes: they are never decoded, so they cannot change. A ruled column
+// is decoded to its native Arrow type when its transformer asks for it.
+func ArrowColumns(t *TablePlan) []pgarrow.Column {
+	out := make([]pgarrow.Column, len(t.Columns))
+	for i, c := range t.Columns {
 		out[i] = pgarrow.Column{Name: c.Name, TypeOID: c.TypeOID, BaseOID: c.BaseOID, TypeName: c.TypeName}
+	}
+	for _, r := range t.Rules {
+		out[r.Index].Native = r.Native
 	}
 	return out
 }
@@ -26,7 +29,7 @@ func ArrowColumns(cols []schemas.Column) []pgarrow.Column {
 // rules column by column and encodes the batches back. It holds one input batch and its
 // transformed copy at a time.
 func transformStream(r io.Reader, w io.Writer, t *TablePlan, opts RunOptions) error {
-	cols := ArrowColumns(t.Columns)
+	cols := ArrowColumns(t)
 	dec := pgarrow.NewDecoder(r, cols, opts.Mem, pgarrow.DecoderOptions{BatchRows: opts.BatchRows, BatchBytes: opts.BatchBytes})
 	enc := pgarrow.NewEncoder(w, cols)
 	for {
@@ -51,29 +54,32 @@ func transformStream(r io.Reader, w io.Writer, t *TablePlan, opts RunOptions) er
 	return enc.Close()
 }
 
-// applyRules returns a new record with every ruled column replaced. Rules see the original
-// row values, so a rule never reads another rule's output.
+// applyRules returns a new record with every ruled column replaced. Rules run in plan
+// order; each sees the batch with the earlier rules' outputs in place, so a template reads
+// the faked names, never the real ones.
 func applyRules(rec arrow.Record, t *TablePlan, opts RunOptions) (arrow.Record, error) {
-	cols := make([]arrow.Array, rec.NumCols())
-	copy(cols, rec.Columns())
-	var made []arrow.Array
-	defer func() {
-		for _, a := range made {
-			a.Release()
-		}
-	}()
+	cur := rec
+	cur.Retain()
 	for _, r := range t.Rules {
-		a, err := r.Transformer.Transform(rec, r.Index, opts.Mem)
+		a, err := r.Transformer.Transform(cur, r.Index, opts.Mem)
 		if err != nil {
+			cur.Release()
 			return nil, fmt.Errorf("transform %s.%s (%s): %w", t.Name.String(), r.Column.Name, r.Rule, err)
 		}
-		if a.Len() != int(rec.NumRows()) || !arrow.TypeEqual(a.DataType(), cols[r.Index].DataType()) {
+		old := cur.Column(r.Index)
+		if a.Len() != int(cur.NumRows()) || !arrow.TypeEqual(a.DataType(), old.DataType()) {
 			a.Release()
+			cur.Release()
 			return nil, fmt.Errorf("transform %s.%s (%s): returned %d values of %s for %d of %s",
-				t.Name.String(), r.Column.Name, r.Rule, a.Len(), a.DataType(), rec.NumRows(), cols[r.Index].DataType())
+				t.Name.String(), r.Column.Name, r.Rule, a.Len(), a.DataType(), cur.NumRows(), old.DataType())
 		}
-		made = append(made, a)
+		cols := make([]arrow.Array, cur.NumCols())
+		copy(cols, cur.Columns())
 		cols[r.Index] = a
+		next := array.NewRecord(cur.Schema(), cols, cur.NumRows())
+		a.Release()
+		cur.Release()
+		cur = next
 	}
-	return array.NewRecord(rec.Schema(), cols, rec.NumRows()), nil
+	return cur, nil
 }

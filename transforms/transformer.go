@@ -19,6 +19,20 @@ type Transformer interface {
 	Transform(rec arrow.Record, col int, mem memory.Allocator) (arrow.Array, error)
 }
 
+// NativeInput is implemented by transformers that need their column decoded to its native
+// Arrow type (integers, floats, numeric as text, dates, timestamps) rather than carried as
+// raw PostgreSQL wire bytes, the default. Text columns read the same either way.
+type NativeInput interface {
+	NativeInput() bool
+}
+
+// RowReader is implemented by transformers that read other columns of the row (a template
+// built from the faked first and last name). The pipeline runs them after the rules on the
+// columns they read and hands them the batch with those columns already transformed.
+type RowReader interface {
+	Reads() []string
+}
+
 // Column is what a transformer is told about the column it rewrites.
 type Column struct {
 	Table    string // schema.table
@@ -48,6 +62,9 @@ type Env struct {
 	// Literal returns the binary wire form, in the column's type, of a value written as text
 	// in the config. The server checks it, so any type a column can have works.
 	Literal func(text string) ([]byte, error)
+	// Registry is the registry the rule came from, for rules made of other rules (json
+	// paths, array elements).
+	Registry *Registry
 }
 
 // Factory builds a transformer for one column, or says why the rule does not fit it.
@@ -111,6 +128,9 @@ func (r *Registry) New(name string, env Env) (Transformer, error) {
 	e, ok := r.entries[name]
 	if !ok {
 		return nil, &UnknownError{Name: name, Suggest: Nearest(name, r.Names())}
+	}
+	if env.Registry == nil {
+		env.Registry = r
 	}
 	return e.New(env)
 }
