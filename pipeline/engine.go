@@ -190,7 +190,8 @@ type scheduler struct {
 	units     []Unit
 	tasks     []Task
 	remaining map[*TablePlan]int
-	inFlight  int // units and tasks handed out and not yet done
+	copying   map[*TablePlan]int // units of the table being copied now
+	inFlight  int                // units and tasks handed out and not yet done
 	stopped   bool
 }
 
@@ -200,7 +201,7 @@ type item struct {
 }
 
 func newScheduler(p *Plan) *scheduler {
-	s := &scheduler{units: append([]Unit(nil), p.Units...), remaining: map[*TablePlan]int{}}
+	s := &scheduler{units: append([]Unit(nil), p.Units...), remaining: map[*TablePlan]int{}, copying: map[*TablePlan]int{}}
 	s.cond = sync.NewCond(&s.mu)
 	for _, u := range p.Units {
 		s.remaining[u.Table]++
@@ -223,8 +224,19 @@ func (s *scheduler) next() (item, bool) {
 			s.inFlight++
 			return item{task: &t}, true
 		case len(s.units) > 0:
-			u := s.units[0]
-			s.units = s.units[1:]
+			// Prefer a table no other worker is loading: concurrent COPYs into one table
+			// contend for its extension lock. A big table still gets every worker once it is
+			// the only one left.
+			pick := 0
+			for i, u := range s.units {
+				if s.copying[u.Table] == 0 {
+					pick = i
+					break
+				}
+			}
+			u := s.units[pick]
+			s.units = append(s.units[:pick], s.units[pick+1:]...)
+			s.copying[u.Table]++
 			s.inFlight++
 			return item{unit: u}, true
 		case s.inFlight == 0:
@@ -241,6 +253,7 @@ func (s *scheduler) lastOfTable(u Unit) *TablePlan {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.remaining[u.Table]--
+	s.copying[u.Table]--
 	if s.remaining[u.Table] == 0 {
 		return u.Table
 	}

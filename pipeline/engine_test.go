@@ -143,3 +143,17 @@ func TestFirstErrorStopsTheRun(t *testing.T) {
 		}
 	}
 }
+
+// Two workers load two different tables at a time, as long as there are two tables left.
+func TestWorkersPreferDifferentTables(t *testing.T) {
+	plan := testPlan(t, map[string]int64{"big": 40, "mid": 15, "small": 5})
+	s := newScheduler(plan)
+	a, _ := s.next()
+	b, _ := s.next()
+	if a.unit.Table == b.unit.Table {
+		t.Fatalf("both workers got %s while other tables waited", a.unit.Table.Name)
+	}
+	if a.unit.String() != "public.big (chunk 1/4)" || b.unit.String() != "public.mid (chunk 1/2)" {
+		t.Errorf("picked %s and %s; want the two biggest tables first", a.unit, b.unit)
+	}
+}
