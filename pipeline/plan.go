@@ -9,6 +9,7 @@ import (
 	"github.com/understudy-dev/understudy/pipeline/config"
 	"github.com/understudy-dev/understudy/schemas"
 	"github.com/understudy-dev/understudy/transforms"
+	"gopkg.in/yaml.v3"
 )
 
 // Plan is the work of one run: the tables to copy, with their rules and chunks.
@@ -43,6 +44,10 @@ type ColumnRule struct {
 	Rule        string
 	Transformer transforms.Transformer
 	Native      bool // decode the column to its native Arrow type (transforms.NativeInput)
+	// Source is the config rule this came from; Follows, for a rule applied because the
+	// column references a key (foreign key or declared reference), names that key column.
+	Source  config.ColumnRule
+	Follows string
 }
 
 // Unit is one chunk of a table: the heap pages [FromPage, ToPage) or, when ToPage < 0,
@@ -98,9 +103,6 @@ func BuildPlan(cat *schemas.Catalog, cfg *config.Config, opts PlanOptions) (*Pla
 		if t == nil {
 			return nil, cfgErr(cfg, tr.Line, tr.Path(), "no such table%s", didYouMean(n.String(), names))
 		}
-		if t.Kind == 'p' && len(tr.Columns) > 0 {
-			return nil, cfgErr(cfg, tr.Line, tr.Path(), "is a partitioned table: its rows live in its partitions; put the rules on each partition")
-		}
 		rules[n.String()] = tr
 	}
 	for _, t := range cat.Tables {
@@ -108,6 +110,12 @@ func BuildPlan(cat *schemas.Catalog, cfg *config.Config, opts PlanOptions) (*Pla
 			continue
 		}
 		tr := rules[t.Name.String()]
+		// A partition takes the rules of its partitioned tables: they are one logical table.
+		for anc := t.Parent; anc != nil; anc = anc.Parent {
+			if ar, ok := rules[anc.Name.String()]; ok {
+				tr = mergeRules(tr, ar)
+			}
+		}
 		if tr.Skip {
 			p.Skipped = append(p.Skipped, t.Name)
 			continue
@@ -128,10 +136,15 @@ func BuildPlan(cat *schemas.Catalog, cfg *config.Config, opts PlanOptions) (*Pla
 				return nil, err
 			}
 		}
-		if err := orderRules(cfg, tp, tr); err != nil {
+		p.Tables = append(p.Tables, tp)
+	}
+	if err := propagate(cfg, p, opts, rules); err != nil {
+		return nil, err
+	}
+	for _, tp := range p.Tables {
+		if err := orderRules(cfg, tp, rules[tp.Name.String()]); err != nil {
 			return nil, err
 		}
-		p.Tables = append(p.Tables, tp)
 	}
 	sort.SliceStable(p.Tables, func(i, j int) bool { return p.Tables[i].TotalBytes > p.Tables[j].TotalBytes })
 	chunkPages := max(opts.ChunkBytes/pageSize, 1)
@@ -194,8 +207,143 @@ func bindRule(cfg *config.Config, tp *TablePlan, tr config.TableRules, cr config
 	if n, ok := t.(transforms.NativeInput); ok {
 		native = n.NativeInput()
 	}
-	tp.Rules = append(tp.Rules, ColumnRule{Index: idx, Column: *col, Rule: cr.Transform, Transformer: t, Native: native})
+	tp.Rules = append(tp.Rules, ColumnRule{Index: idx, Column: *col, Rule: cr.Transform, Transformer: t, Native: native, Source: cr})
 	return nil
+}
+
+// mergeRules adds to a partition's own rules those of an ancestor for columns it has none
+// for; skipping the ancestor skips the partition.
+func mergeRules(own, anc config.TableRules) config.TableRules {
+	if own.Table == "" {
+		own = config.TableRules{Table: anc.Table, Schema: anc.Schema, Name: anc.Name, Line: anc.Line}
+	}
+	own.Skip = own.Skip || anc.Skip
+	have := map[string]bool{}
+	for _, c := range own.Columns {
+		have[c.Column] = true
+	}
+	for _, c := range anc.Columns {
+		if !have[c.Column] {
+			own.Columns = append(own.Columns, c)
+		}
+	}
+	return own
+}
+
+// propagate applies every rule on a referenced column (a key) to the columns that reference
+// it, through catalog foreign keys (single and composite) and the config's references, until
+// nothing changes: chains of keys follow too. The propagated rule is the same rule with the
+// same parameters, so the same domain: a reference maps exactly as its key does.
+func propagate(cfg *config.Config, p *Plan, opts PlanOptions, rules map[string]config.TableRules) error {
+	byName := map[string]*TablePlan{}
+	for _, tp := range p.Tables {
+		byName[tp.Name.String()] = tp
+	}
+	type edge struct {
+		child, parent *TablePlan
+		col, refCol   string
+		what          string // for messages
+	}
+	var edges []edge
+	for _, tp := range p.Tables {
+		for _, fk := range tp.ForeignKeys {
+			parent := byName[fk.Ref.String()]
+			if parent == nil {
+				continue
+			}
+			for i := range fk.Columns {
+				edges = append(edges, edge{tp, parent, fk.Columns[i], fk.RefColumns[i], "foreign key " + fk.Name})
+			}
+		}
+	}
+	// Partitions of one table are one logical table: a key followed into one partition is
+	// followed into all of them, even where a partition lacks the constraint.
+	leaves := map[*schemas.Table][]*TablePlan{}
+	for _, tp := range p.Tables {
+		if tp.Parent != nil {
+			leaves[tp.Root()] = append(leaves[tp.Root()], tp)
+		}
+	}
+	for _, e := range append([]edge(nil), edges...) {
+		if e.child.Parent == nil {
+			continue
+		}
+		for _, sib := range leaves[e.child.Root()] {
+			if sib != e.child && sib.Table.Column(e.col) != nil {
+				edges = append(edges, edge{sib, e.parent, e.col, e.refCol, e.what + " (on a sibling partition)"})
+			}
+		}
+	}
+	for i, r := range cfg.References {
+		path := fmt.Sprintf("references[%d]", i)
+		child, parent := byName[r.From.Schema+"."+r.From.Table], byName[r.To.Schema+"."+r.To.Table]
+		for _, end := range []struct {
+			tp  *TablePlan
+			ref config.ColumnRef
+		}{{child, r.From}, {parent, r.To}} {
+			if end.tp == nil {
+				return cfgErr(cfg, r.Line, path, "no such table %s.%s among the tables copied", end.ref.Schema, end.ref.Table)
+			}
+			if end.tp.Table.Column(end.ref.Column) == nil {
+				return cfgErr(cfg, r.Line, path, "no such column %s", end.ref)
+			}
+		}
+		edges = append(edges, edge{child, parent, r.From.Column, r.To.Column, "reference at " + path})
+	}
+	ruleOn := func(tp *TablePlan, col string) *ColumnRule {
+		for i := range tp.Rules {
+			if tp.Rules[i].Column.Name == col {
+				return &tp.Rules[i]
+			}
+		}
+		return nil
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, e := range edges {
+			pr := ruleOn(e.parent, e.refCol)
+			if pr == nil {
+				continue
+			}
+			key := e.parent.Name.String() + "." + e.refCol
+			if cr := ruleOn(e.child, e.col); cr != nil {
+				if !sameRule(cr.Source, pr.Source) {
+					return cfgErr(cfg, cr.Source.Line, "tables."+e.child.Name.String()+".columns."+e.col,
+						"has rule %s, but it references %s (%s), whose rule %s it must follow to keep the join; remove this rule",
+						cr.Rule, key, e.what, pr.Rule)
+				}
+				continue
+			}
+			tr := rules[e.child.Name.String()]
+			if tr.Table == "" {
+				tr = config.TableRules{Table: e.child.Name.String(), Schema: e.child.Schema, Name: e.child.Name.Name, Line: pr.Source.Line}
+			}
+			src := pr.Source
+			src.Column = e.col
+			if err := bindRule(cfg, e.child, tr, src, opts); err != nil {
+				return fmt.Errorf("%w (the rule follows %s through %s)", err, key, e.what)
+			}
+			e.child.Rules[len(e.child.Rules)-1].Follows = key
+			changed = true
+		}
+	}
+	return nil
+}
+
+// sameRule reports whether two config rules are the same transformer with the same
+// parameters.
+func sameRule(a, b config.ColumnRule) bool {
+	if a.Transform != b.Transform {
+		return false
+	}
+	enc := func(n *yaml.Node) string {
+		if n == nil {
+			return ""
+		}
+		out, _ := yaml.Marshal(n)
+		return string(out)
+	}
+	return enc(a.Params) == enc(b.Params)
 }
 
 // orderRules puts every rule that reads other columns (transforms.RowReader) after the

@@ -56,6 +56,7 @@ type Table struct {
 	Kind        byte // 'r' plain table or leaf partition, 'p' partitioned parent
 	Unlogged    bool
 	IsPartition bool
+	Parent      *Table // for a partition, the partitioned table it belongs to
 	Columns     []Column
 	PrimaryKey  []string
 	Uniques     [][]string // unique constraints and unique indexes, including the primary key
@@ -175,6 +176,9 @@ ORDER BY n.nspname, c.relname`)
 	if err := loadColumns(ctx, q, byOID); err != nil {
 		return nil, err
 	}
+	if err := loadPartitionParents(ctx, q, byOID); err != nil {
+		return nil, err
+	}
 	if err := loadConstraints(ctx, q, cat, byOID); err != nil {
 		return nil, err
 	}
@@ -185,6 +189,32 @@ ORDER BY n.nspname, c.relname`)
 		return nil, err
 	}
 	return cat, nil
+}
+
+func loadPartitionParents(ctx context.Context, q Querier, byOID map[uint32]*Table) error {
+	rows, err := q.Query(ctx, `SELECT i.inhrelid, i.inhparent FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE c.relispartition`)
+	if err != nil {
+		return fmt.Errorf("read partitions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var child, parent uint32
+		if err := rows.Scan(&child, &parent); err != nil {
+			return fmt.Errorf("read partitions: %w", err)
+		}
+		if c := byOID[child]; c != nil {
+			c.Parent = byOID[parent]
+		}
+	}
+	return rows.Err()
+}
+
+// Root returns the top partitioned table a partition belongs to, or t itself.
+func (t *Table) Root() *Table {
+	for t.Parent != nil {
+		t = t.Parent
+	}
+	return t
 }
 
 func loadColumns(ctx context.Context, q Querier, byOID map[uint32]*Table) error {

@@ -12,5 +12,8 @@ func Default() *Registry {
 	r.Register(Entry{Name: "hash", New: newHash,
 		Summary: "Keyed HMAC-SHA256 of the value: hex text (length, default 32, capped at varchar(n)), a UUID, a non-negative integer or 32 bytes, by column type. Same input, same output in every table sharing the domain.",
 		Example: "email: hash   # or {transform: hash, domain: customer-email, length: 16}"})
+	r.Register(Entry{Name: "permute", New: newPermute,
+		Summary: "Keyed bijection for integer and uuid keys: integers keep their type and sign (a Feistel network over the type's range), uuids are AES-encrypted. Keys stay unique, and every foreign key referencing the column follows with the same mapping.",
+		Example: "id: permute"})
 	return r
 }

@@ -28,7 +28,20 @@ type Config struct {
 	Key    Secret
 	Jobs   int
 	Tables []TableRules
+	// References are joins the catalog does not declare: rules on To apply to From too.
+	References []Reference
 }
+
+// Reference says column From holds values of column To (a foreign key the catalog lacks).
+type Reference struct {
+	From, To ColumnRef
+	Line     int
+}
+
+// ColumnRef names a column.
+type ColumnRef struct{ Schema, Table, Column string }
+
+func (c ColumnRef) String() string { return c.Schema + "." + c.Table + "." + c.Column }
 
 // TableRules is what the config says about one table.
 type TableRules struct {
@@ -84,7 +97,7 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data)
 }
 
-var topKeys = []string{"source", "target", "key", "jobs", "tables"}
+var topKeys = []string{"source", "target", "key", "jobs", "tables", "references"}
 
 // Parse parses config text; file names it in errors.
 func Parse(file string, data []byte) (*Config, error) {
@@ -132,6 +145,10 @@ func Parse(file string, data []byte) (*Config, error) {
 			cfg.Jobs = n
 		case "tables":
 			if err := parseTables(cfg, v, fail); err != nil {
+				return nil, err
+			}
+		case "references":
+			if err := parseReferences(cfg, v, fail); err != nil {
 				return nil, err
 			}
 		default:
@@ -186,6 +203,43 @@ func parseTables(cfg *Config, v *yaml.Node, fail failFunc) error {
 			return fail(tv, tr.Path(), "must be 'skip' or a mapping with 'columns'")
 		}
 		cfg.Tables = append(cfg.Tables, tr)
+	}
+	return nil
+}
+
+func parseReferences(cfg *Config, v *yaml.Node, fail failFunc) error {
+	if v.Kind != yaml.SequenceNode {
+		return fail(v, "references", "must be a list of {from: schema.table.column, to: schema.table.column}")
+	}
+	for i, item := range v.Content {
+		path := fmt.Sprintf("references[%d]", i)
+		if item.Kind != yaml.MappingNode {
+			return fail(item, path, "must be {from: schema.table.column, to: schema.table.column}")
+		}
+		ref := Reference{Line: item.Line}
+		var seen int
+		for j := 0; j+1 < len(item.Content); j += 2 {
+			k, val := item.Content[j], item.Content[j+1]
+			var dst *ColumnRef
+			switch k.Value {
+			case "from":
+				dst = &ref.From
+			case "to":
+				dst = &ref.To
+			default:
+				return fail(k, path, "%s", unknownKey(k.Value, []string{"from", "to"}))
+			}
+			sc, tb, col, err := SplitColumnName(val.Value)
+			if err != nil {
+				return fail(val, path+"."+k.Value, "%v", err)
+			}
+			*dst = ColumnRef{sc, tb, col}
+			seen++
+		}
+		if seen != 2 {
+			return fail(item, path, "needs both from and to")
+		}
+		cfg.References = append(cfg.References, ref)
 	}
 	return nil
 }
@@ -256,6 +310,36 @@ func unknownKey(k string, valid []string) string {
 // SplitTableName splits schema.table (identifiers may be double-quoted; an unqualified name
 // is in public).
 func SplitTableName(s string) (schema, name string, err error) {
+	parts, err := splitIdents(s)
+	if err != nil {
+		return "", "", fmt.Errorf("bad table name %q: %v", s, err)
+	}
+	switch len(parts) {
+	case 1:
+		return "public", parts[0], nil
+	case 2:
+		return parts[0], parts[1], nil
+	}
+	return "", "", fmt.Errorf("bad table name %q: want schema.table", s)
+}
+
+// SplitColumnName splits schema.table.column (or table.column, in public).
+func SplitColumnName(s string) (schema, table, column string, err error) {
+	parts, err := splitIdents(s)
+	if err != nil {
+		return "", "", "", fmt.Errorf("bad column name %q: %v", s, err)
+	}
+	switch len(parts) {
+	case 2:
+		return "public", parts[0], parts[1], nil
+	case 3:
+		return parts[0], parts[1], parts[2], nil
+	}
+	return "", "", "", fmt.Errorf("bad column name %q: want schema.table.column", s)
+}
+
+// splitIdents splits a dotted name into identifiers; "double quotes" keep dots and spaces.
+func splitIdents(s string) ([]string, error) {
 	var parts []string
 	for rest := s; ; {
 		var part string
@@ -275,7 +359,7 @@ func SplitTableName(s string) (schema, name string, err error) {
 				end++
 			}
 			if end >= len(rest) {
-				return "", "", fmt.Errorf("unterminated quoted name in %q", s)
+				return nil, errors.New("unterminated quoted name")
 			}
 			part, rest = b.String(), rest[end+1:]
 		} else {
@@ -286,24 +370,17 @@ func SplitTableName(s string) (schema, name string, err error) {
 			part, rest = rest[:i], rest[i:]
 		}
 		if part == "" {
-			return "", "", fmt.Errorf("bad table name %q: want schema.table", s)
+			return nil, errors.New("empty name part")
 		}
 		parts = append(parts, part)
 		if rest == "" {
-			break
+			return parts, nil
 		}
 		if rest[0] != '.' {
-			return "", "", fmt.Errorf("bad table name %q: want schema.table", s)
+			return nil, errors.New("want names separated by dots")
 		}
 		rest = rest[1:]
 	}
-	switch len(parts) {
-	case 1:
-		return "public", parts[0], nil
-	case 2:
-		return parts[0], parts[1], nil
-	}
-	return "", "", fmt.Errorf("bad table name %q: want schema.table", s)
 }
 
 // Secret is a value that prints as *** (the anonymization key).
