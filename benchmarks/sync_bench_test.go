@@ -450,7 +450,8 @@ func runDumpRestore(ctx context.Context, bn *bench, m *meter) (string, error) {
 // runSync runs understudy sync, with the three rules or without any.
 func runSync(rules bool) func(context.Context, *bench, *meter) (string, error) {
 	return func(ctx context.Context, bn *bench, m *meter) (string, error) {
-		args := []string{"sync", "--source", bn.dsn(bn.source), "--target", bn.dsn(targetDB), "--jobs", strconv.Itoa(jobs)}
+		args := []string{"sync", "--source", bn.dsn(bn.source), "--target", bn.dsn(targetDB), "--jobs", strconv.Itoa(jobs),
+			"--allow-unmasked"} // these measure copying; the PII guard would ask for rules on every personal column
 		label := "understudy sync"
 		env := bn.env()
 		if rules {

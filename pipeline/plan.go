@@ -26,6 +26,8 @@ type TablePlan struct {
 	Columns []schemas.Column // the columns COPY moves (generated columns left out)
 	Rules   []ColumnRule     // the transformed columns, by position in Columns
 	Units   int
+	// Kept lists the columns the config marks keep: explicitly not personal data.
+	Kept map[string]bool
 	// TextFormat: the table moves as text COPY, because one of its column types cannot be
 	// read back from its own binary form (see textOnlyTypes). Such a table is never decoded.
 	TextFormat bool
@@ -178,6 +180,10 @@ func bindRule(cfg *config.Config, tp *TablePlan, tr config.TableRules, cr config
 		return cfgErr(cfg, cr.Line, path, "no such column%s", didYouMean(cr.Column, cols))
 	}
 	if cr.Transform == "keep" {
+		if tp.Kept == nil {
+			tp.Kept = map[string]bool{}
+		}
+		tp.Kept[col.Name] = true
 		return nil
 	}
 	if col.Generated {
@@ -344,6 +350,19 @@ func sameRule(a, b config.ColumnRule) bool {
 		return string(out)
 	}
 	return enc(a.Params) == enc(b.Params)
+}
+
+// Covered reports whether a column has a rule or is marked keep.
+func (t *TablePlan) Covered(col string) bool {
+	if t.Kept[col] {
+		return true
+	}
+	for _, r := range t.Rules {
+		if r.Column.Name == col {
+			return true
+		}
+	}
+	return false
 }
 
 // orderRules puts every rule that reads other columns (transforms.RowReader) after the

@@ -104,6 +104,7 @@ func runSync(args []string, stdout, stderr io.Writer) error {
 		configPath   = fs.String("config", "", "config file (YAML)")
 		jobs         = fs.Int("jobs", 0, "parallel workers (default: jobs: in the config, else the number of CPUs, at least 2)")
 		replace      = fs.Bool("replace", false, "drop what understudy manages in the target (the source's schemas) and load again")
+		allowUnmask  = fs.Bool("allow-unmasked", false, "copy columns that look like personal data even though no rule covers them")
 		keyFile      = fs.String("key-file", "", "file holding the anonymization key (else key: in the config, or UNDERSTUDY_KEY)")
 		reportPath   = fs.String("report", "", "write a JSON run report to this file")
 		logFormat    = fs.String("log-format", "text", "log format: text or json")
@@ -158,7 +159,7 @@ func runSync(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opts := job.SyncOptions{
-		Source: config.DSN(src), Target: config.DSN(dst), Config: cfg, Jobs: n, Replace: *replace,
+		Source: config.DSN(src), Target: config.DSN(dst), Config: cfg, Jobs: n, Replace: *replace, AllowUnmasked: *allowUnmask,
 		NoOwner: *noOwner, NoPrivileges: *noPrivileges, PgDump: *pgDump, Key: key,
 		ChunkBytes: *chunk << 20, Log: log, ProgressInterval: *interval, SummaryTo: stdout, ReportPath: *reportPath,
 	}

@@ -29,7 +29,7 @@ func TestPeakMemoryIsIndependentOfTableSize(t *testing.T) {
 		if err := fixtures.CreateShop(context.Background(), src, rows, 3); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(bin, "sync", "--source", src, "--target", dst, "--config", cfg, "--jobs", "2", "--chunk-mib", "4")
+		cmd := exec.Command(bin, "sync", "--source", src, "--target", dst, "--config", cfg, "--jobs", "2", "--chunk-mib", "4", "--allow-unmasked")
 		cmd.Env = append(os.Environ(), "UNDERSTUDY_KEY=memory-test-key-0123456789")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("sync of %d rows: %v\n%s", rows, err, out)
@@ -82,7 +82,7 @@ func TestKilledProcessLeavesTargetMarkedIncomplete(t *testing.T) {
 	if err := fixtures.CreateShop(context.Background(), src, 300_000, 4); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "sync", "--source", src, "--target", dst, "--jobs", "1")
+	cmd := exec.Command(bin, "sync", "--source", src, "--target", dst, "--jobs", "1", "--allow-unmasked")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -105,11 +105,11 @@ AND application_name = 'understudy' AND query LIKE 'COPY %FROM STDIN%' AND state
 	cmd.Process.Kill()
 	cmd.Wait()
 
-	code, _, stderr := runCLI(t, "sync", "--source", src, "--target", dst)
+	code, _, stderr := runCLI(t, "sync", "--source", src, "--target", dst, "--allow-unmasked")
 	if code != 4 || !strings.Contains(stderr, "unfinished copy") || !strings.Contains(stderr, "--replace") {
 		t.Fatalf("second run: exit %d\n%s", code, stderr)
 	}
-	if code, _, stderr := runCLI(t, "sync", "--source", src, "--target", dst, "--replace"); code != 0 {
+	if code, _, stderr := runCLI(t, "sync", "--source", src, "--target", dst, "--replace", "--allow-unmasked"); code != 0 {
 		t.Fatalf("--replace: exit %d\n%s", code, stderr)
 	}
 	pgtest.AssertSameRows(t, src, dst)

@@ -2,9 +2,12 @@ package job
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
+	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
 	"github.com/understudy-dev/understudy/transforms"
 )
@@ -82,5 +85,58 @@ FROM customer c ORDER BY c.email`
 	}
 	if moved < len(before)*99/100 {
 		t.Errorf("only %d of %d customer ids changed", moved, len(before))
+	}
+}
+
+// The PII guard refuses to copy personal columns that no rule covers, names every one with
+// a suggested rule, and lets through columns marked keep or covered by a followed rule.
+func TestGuardRefusesUnmaskedPersonalData(t *testing.T) {
+	src := pgtest.LoadDataset(t, "chinook")
+	dst := pgtest.NewDB(t)
+	o := syncOpts(src, dst)
+	o.AllowUnmasked = false
+	_, err := Sync(context.Background(), o)
+	assertCode(t, err, pipeline.ExitUnsafe, "look like personal data")
+	for _, col := range []string{"public.customer.email", "public.customer.first_name", "public.customer.last_name",
+		"public.customer.phone", "public.customer.address", "public.customer.city", "public.customer.postal_code",
+		"public.employee.email", "public.employee.birth_date", "public.employee.first_name"} {
+		if !strings.Contains(err.Error(), col) {
+			t.Errorf("%s not reported:\n%v", col, err)
+		}
+	}
+	for _, notPII := range []string{"public.track.name", "public.album.title", "public.invoice.total"} {
+		if strings.Contains(err.Error(), notPII+" ") {
+			t.Errorf("%s reported as personal:\n%v", notPII, err)
+		}
+	}
+	var ue *pipeline.UserError
+	errors.As(err, &ue)
+	if !strings.Contains(ue.Hint, "tables:\n") || !strings.Contains(ue.Hint, "\n  public.customer:\n    columns:\n      first_name: first_name\n") || !strings.Contains(ue.Hint, "--allow-unmasked") {
+		t.Errorf("hint has no config to paste:\n%s", ue.Hint)
+	}
+	if n := len(pgtest.TableDigests(t, dst)); n != 0 {
+		t.Errorf("the refused sync created %d tables", n)
+	}
+
+	// Everything flagged marked keep: the guard lets it through.
+	var b strings.Builder
+	b.WriteString("tables:\n")
+	last := ""
+	for _, line := range strings.Split(ue.Err.Error(), "\n")[1:] {
+		name := strings.Fields(line)[0]
+		i := strings.LastIndex(name, ".")
+		if table := name[:i]; table != last {
+			b.WriteString("  " + table + ":\n    columns:\n")
+			last = table
+		}
+		b.WriteString("      " + name[i+1:] + ": keep\n")
+	}
+	cfg, err := config.Parse("keep.yaml", []byte(b.String()))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b.String())
+	}
+	o.Config = cfg
+	if _, err := Sync(context.Background(), o); err != nil {
+		t.Fatalf("with every flagged column kept: %v", err)
 	}
 }

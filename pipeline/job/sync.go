@@ -18,6 +18,7 @@ import (
 	"github.com/understudy-dev/understudy/pipeline/config"
 	"github.com/understudy-dev/understudy/pipeline/pgsink"
 	"github.com/understudy-dev/understudy/pipeline/pgsource"
+	"github.com/understudy-dev/understudy/pipeline/pii"
 	"github.com/understudy-dev/understudy/schemas"
 	"github.com/understudy-dev/understudy/transforms"
 )
@@ -28,6 +29,7 @@ type SyncOptions struct {
 	Config         *config.Config // nil: no rules
 	Jobs           int
 	Replace        bool
+	AllowUnmasked  bool // copy columns that look personal but have no rule
 	NoOwner        bool
 	NoPrivileges   bool
 	PgDump         string // pg_dump path; empty: found automatically
@@ -122,6 +124,11 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 	if err := src.Lock(ctx, plan.Tables); err != nil {
 		return nil, err
 	}
+	if !o.AllowUnmasked {
+		if err := guard(ctx, src, plan); err != nil {
+			return nil, err
+		}
+	}
 	o.Log.Info("planned", "tables", len(plan.Tables), "units", len(plan.Units), "skipped", len(plan.Skipped), "jobs", o.Jobs, "snapshot", src.Snapshot())
 
 	ddl, err := dump.Dump(ctx, o.Source.Value(), schemas.DumpOptions{Snapshot: src.Snapshot(), NoOwner: o.NoOwner, NoPrivileges: o.NoPrivileges})
@@ -173,6 +180,28 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 	}
 	o.Log.Info("sync complete", "tables", len(plan.Tables), "rows", res.Rows, "bytes", res.Bytes, "seconds", since(started))
 	return res, nil
+}
+
+// guard refuses a plan that would copy columns that look personal and have no rule.
+func guard(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan) error {
+	byName := map[schemas.Name]*pipeline.TablePlan{}
+	var tables []*schemas.Table
+	for _, tp := range plan.Tables {
+		byName[tp.Name] = tp
+		tables = append(tables, tp.Table)
+	}
+	found, err := pii.Detect(ctx, src.Querier(), tables, func(t schemas.Name, col string) bool {
+		return byName[t].Covered(col)
+	})
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	return pipeline.Errorf(pipeline.ExitUnsafe,
+		"give each a rule (or 'keep' if it is not personal) in the config — the lines below can be pasted — or pass --allow-unmasked to copy them as they are\n"+pii.ConfigSnippet(found),
+		"%d column(s) look like personal data and have no rule:\n%s", len(found), pii.List(found))
 }
 
 func since(t time.Time) float64 { return float64(time.Since(t).Milliseconds()) / 1000 }

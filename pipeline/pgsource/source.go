@@ -76,6 +76,10 @@ func (s *Source) begin(ctx context.Context) error {
 	return nil
 }
 
+// Querier reads inside the snapshot transaction (catalog queries, samples). Not for use
+// while workers run.
+func (s *Source) Querier() schemas.Querier { return s.coord }
+
 // Snapshot is the exported snapshot's name, for pg_dump --snapshot.
 func (s *Source) Snapshot() string { return s.snapshot }
 
