@@ -30,6 +30,7 @@ const usage = `understudy — a staging database that behaves like production, w
 
 Usage:
   understudy sync --source DSN --target DSN [--config FILE] [--jobs N] [flags]
+  understudy init --source DSN [--output FILE]   write a starter config for a database
   understudy transformers        list the built-in transformers
   understudy version
 
@@ -51,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) pipeline.ExitCode {
 	switch args[0] {
 	case "sync":
 		return report(stderr, runSync(args[1:], stdout, stderr))
+	case "init":
+		return report(stderr, runInit(args[1:], stdout, stderr))
 	case "transformers":
 		reg := transforms.Default()
 		for _, n := range reg.Names() {
@@ -167,6 +170,39 @@ func runSync(args []string, stdout, stderr io.Writer) error {
 		opts.ProgressTo = f
 	}
 	_, err = job.Sync(ctx, opts)
+	return err
+}
+
+func runInit(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("init", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	source := fs.String("source", "", "source DSN (or UNDERSTUDY_SOURCE)")
+	output := fs.String("output", "", "write the config to this file (default: standard output); an existing file is not overwritten")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return pipeline.WithCode(pipeline.ExitUsage, "see 'understudy init -h'", err)
+	}
+	src := firstNonEmpty(*source, os.Getenv("UNDERSTUDY_SOURCE"))
+	if src == "" {
+		return pipeline.Errorf(pipeline.ExitUsage, "give --source (or UNDERSTUDY_SOURCE)", "missing source DSN")
+	}
+	out := stdout
+	if *output != "" {
+		f, err := os.OpenFile(*output, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return pipeline.Errorf(pipeline.ExitUsage, "choose another --output or remove the file", "--output: %v", err)
+		}
+		defer f.Close()
+		out = f
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := job.Init(ctx, job.InitOptions{Source: config.DSN(src), Out: out})
+	if err != nil && *output != "" {
+		os.Remove(*output) // never leave a half-written config behind
+	}
 	return err
 }
 

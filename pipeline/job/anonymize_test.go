@@ -140,3 +140,42 @@ func TestGuardRefusesUnmaskedPersonalData(t *testing.T) {
 		t.Fatalf("with every flagged column kept: %v", err)
 	}
 }
+
+// init on Chinook flags its personal columns with rules, keeps everything else, and writes
+// a config that parses and covers every column.
+func TestInitWritesAReviewableConfig(t *testing.T) {
+	src := pgtest.LoadDataset(t, "chinook")
+	var out strings.Builder
+	if err := Init(context.Background(), InitOptions{Source: config.DSN(src), Out: &out}); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{
+		"key: ${UNDERSTUDY_KEY}",
+		"  public.customer:\n    columns:\n      # looks like personal data:\n",
+		"      email:", "email            # email: its name",
+		"      birth_date:", "birthdate        # birthdate: its name",
+		"      # not personal data, copied as is:\n",
+		"      customer_id:", "  public.track:\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("config lacks %q:\n%s", want, text)
+		}
+	}
+	cfg, err := config.Parse("init.yaml", []byte(text))
+	if err != nil {
+		t.Fatalf("the written config does not parse: %v\n%s", err, text)
+	}
+	// Every column of every table is decided: rule or keep.
+	cols := 0
+	for _, tr := range cfg.Tables {
+		cols += len(tr.Columns)
+	}
+	var total int
+	if err := pgtest.Connect(t, src).QueryRow(context.Background(), `SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public'`).Scan(&total); err != nil {
+		t.Fatal(err)
+	}
+	if cols != total {
+		t.Errorf("config decides %d columns, the database has %d", cols, total)
+	}
+}

@@ -155,10 +155,10 @@ func ConfigSnippet(found []Finding) string {
 	var last schemas.Name
 	for _, f := range found {
 		if f.Table != last {
-			fmt.Fprintf(&b, "  %s:\n    columns:\n", yamlKey(ConfigName(f.Table)))
+			fmt.Fprintf(&b, "  %s:\n    columns:\n", YAMLKey(ConfigName(f.Table)))
 			last = f.Table
 		}
-		fmt.Fprintf(&b, "      %s: %s\n", yamlKey(f.Column), f.Suggest)
+		fmt.Fprintf(&b, "      %s: %s\n", YAMLKey(f.Column), f.Suggest)
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
@@ -177,12 +177,20 @@ func ConfigName(n schemas.Name) string {
 	return part(n.Schema) + "." + part(n.Name)
 }
 
-var plainKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*$`)
-
-// yamlKey quotes a key unless it is a plain identifier path.
-func yamlKey(s string) string {
-	if plainKey.MatchString(s) {
-		return s
+// YAMLKey single-quotes a YAML mapping key unless it is a plain identifier path that YAML
+// reads as a string.
+func YAMLKey(s string) string {
+	for _, r := range s {
+		if !(r == '_' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+		}
 	}
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	switch strings.ToLower(s) {
+	case "", "null", "true", "false", "yes", "no", "on", "off", "y", "n", "~":
+		return "'" + s + "'"
+	}
+	if s[0] >= '0' && s[0] <= '9' {
+		return "'" + s + "'"
+	}
+	return s
 }
