@@ -27,6 +27,9 @@ func newConstant(env Env) (Transformer, error) {
 	if err := env.Params.Decode(&p); err != nil {
 		return nil, err
 	}
+	if env.Column.Unique {
+		return nil, errors.New("the column is unique: one constant value for every row would break the constraint")
+	}
 	if p.Value == nil {
 		return nil, errors.New(`constant needs a value, e.g. {transform: constant, value: "US"}`)
 	}

@@ -80,7 +80,25 @@ func newHash(env Env) (Transformer, error) {
 	default:
 		return nil, fmt.Errorf("hash does not support type %s (it hashes text, varchar, char, uuid, integers and bytea); use null or constant", c.TypeName)
 	}
+	if env.Column.Unique && !t.UniqueSafe() {
+		if t.out == hashHex {
+			return nil, fmt.Errorf("the column is unique and %d hex characters (%d bits) could collide; use length 24 or more (the column allows %d)", t.length, t.length*4, t.length)
+		}
+		return nil, fmt.Errorf("the column is unique and a hash into an integer could collide; use permute, a keyed bijection")
+	}
 	return t, nil
+}
+
+// UniqueSafe: at least 96 bits of the HMAC reach the output (uuid, bytea, or text of at least
+// 24 hex characters); integers keep at most 63 bits and can collide.
+func (t *hashTransformer) UniqueSafe() bool {
+	switch t.out {
+	case hashUUID, hashBytes:
+		return true
+	case hashHex:
+		return t.length >= 24
+	}
+	return false
 }
 
 func isCitext(typeName string) bool {

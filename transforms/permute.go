@@ -63,6 +63,9 @@ func newPermute(env Env) (Transformer, error) {
 	return t, nil
 }
 
+// UniqueSafe: a bijection maps distinct keys to distinct keys.
+func (t *permuteTransformer) UniqueSafe() bool { return true }
+
 // Transform works on the raw wire bytes (big-endian integers, 16-byte uuids).
 func (t *permuteTransformer) Transform(rec arrow.Record, col int, mem memory.Allocator) (arrow.Array, error) {
 	arr, ok := rec.Column(col).(*array.Binary)

@@ -26,6 +26,13 @@ type NativeInput interface {
 	NativeInput() bool
 }
 
+// UniqueSafe is implemented by transformers whose output is collision-free for distinct
+// inputs (a bijection, or a keyed hash of at least 96 bits), so a UNIQUE or primary key
+// column keeps its constraint. plan warns about a rule on a unique column without it.
+type UniqueSafe interface {
+	UniqueSafe() bool
+}
+
 // RowReader is implemented by transformers that read other columns of the row (a template
 // built from the faked first and last name). The pipeline runs them after the rules on the
 // columns they read and hands them the batch with those columns already transformed.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -318,4 +319,59 @@ func BenchmarkHashText(b *testing.B) {
 		out.Release()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(vals)), "ns/value")
+}
+
+func TestUniqueColumnsRefuseCollidingRules(t *testing.T) {
+	key := testKey(t, "0123456789abcdef-key")
+	uniq := func(typeName string, oid uint32, typmod int32) Column {
+		return Column{Table: "public.t", Name: "c", TypeName: typeName, BaseOID: oid, Typmod: typmod, Unique: true}
+	}
+	literal := func(s string) ([]byte, error) { return []byte(s), nil }
+	refused := []struct {
+		rule, params string
+		col          Column
+	}{
+		{"constant", `{transform: constant, value: "x"}`, uniq("text", pgtype.TextOID, -1)},
+		{"hash", "", uniq("integer", pgtype.Int4OID, -1)},
+		{"hash", "", uniq("character varying(16)", pgtype.VarcharOID, 20)},
+		{"hash", "{transform: hash, length: 16}", uniq("text", pgtype.TextOID, -1)},
+	}
+	for _, r := range refused {
+		if _, err := Default().New(r.rule, Env{Column: r.col, Key: key, Literal: literal, Params: params(t, r.params)}); err == nil {
+			t.Errorf("%s %s accepted unique column %s", r.rule, r.params, r.col.TypeName)
+		}
+	}
+	for _, c := range []Column{uniq("text", pgtype.TextOID, -1), uniq("uuid", pgtype.UUIDOID, -1)} {
+		tr, err := Default().New("hash", Env{Column: c, Key: key, Params: params(t, "")})
+		if err != nil {
+			t.Fatalf("hash refused unique %s: %v", c.TypeName, err)
+		}
+		if u, ok := tr.(UniqueSafe); !ok || !u.UniqueSafe() {
+			t.Errorf("hash on unique %s does not claim uniqueness", c.TypeName)
+		}
+	}
+}
+
+// A million distinct emails hash to a million distinct values.
+func TestHashKeepsAMillionValuesUnique(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	key := testKey(t, "0123456789abcdef-key")
+	c := textCol("text", pgtype.TextOID, -1)
+	c.Unique = true
+	tr, err := Default().New("hash", Env{Column: c, Key: key, Params: params(t, "{transform: hash, length: 24}")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := make([][]byte, 1_000_000)
+	for i := range vals {
+		vals[i] = []byte("user" + strconv.Itoa(i) + "@example.com")
+	}
+	seen := make(map[string]struct{}, len(vals))
+	for _, o := range run(t, tr, mem, arrow.BinaryTypes.String, vals) {
+		if _, dup := seen[string(o)]; dup {
+			t.Fatalf("collision on %q", o)
+		}
+		seen[string(o)] = struct{}{}
+	}
 }
