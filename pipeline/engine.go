@@ -144,7 +144,7 @@ func copyUnit(ctx context.Context, r Reader, w Writer, u Unit, opts RunOptions) 
 		tr, tw := io.Pipe()
 		g.Go(func() error {
 			bw := bufio.NewWriterSize(tw, PipeBuffer)
-			err := transformStream(outR, bw, u.Table, opts)
+			err := TransformStream(outR, bw, u.Table, opts)
 			if err == nil {
 				err = bw.Flush()
 			}

@@ -25,10 +25,10 @@ func ArrowColumns(t *TablePlan) []pgarrow.Column {
 	return out
 }
 
-// transformStream decodes a binary COPY stream into Arrow batches, applies the table's
+// TransformStream decodes a binary COPY stream into Arrow batches, applies the table's
 // rules column by column and encodes the batches back. It holds one input batch and its
 // transformed copy at a time.
-func transformStream(r io.Reader, w io.Writer, t *TablePlan, opts RunOptions) error {
+func TransformStream(r io.Reader, w io.Writer, t *TablePlan, opts RunOptions) error {
 	cols := ArrowColumns(t)
 	dec := pgarrow.NewDecoder(r, cols, opts.Mem, pgarrow.DecoderOptions{BatchRows: opts.BatchRows, BatchBytes: opts.BatchBytes})
 	enc := pgarrow.NewEncoder(w, cols)

@@ -31,6 +31,7 @@ const usage = `understudy — a staging database that behaves like production, w
 Usage:
   understudy sync --source DSN --target DSN [--config FILE] [--jobs N] [flags]
   understudy init --source DSN [--output FILE]   write a starter config for a database
+  understudy plan --source DSN --config FILE [--samples N] [--strict]   show what rules would do (read-only)
   understudy transformers        list the built-in transformers
   understudy version
 
@@ -52,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) pipeline.ExitCode {
 	switch args[0] {
 	case "sync":
 		return report(stderr, runSync(args[1:], stdout, stderr))
+	case "plan":
+		return report(stderr, runPlan(args[1:], stdout, stderr))
 	case "init":
 		return report(stderr, runInit(args[1:], stdout, stderr))
 	case "transformers":
@@ -170,6 +173,41 @@ func runSync(args []string, stdout, stderr io.Writer) error {
 		opts.ProgressTo = f
 	}
 	_, err = job.Sync(ctx, opts)
+	return err
+}
+
+func runPlan(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	source := fs.String("source", "", "source DSN (or source: in the config, or UNDERSTUDY_SOURCE)")
+	configPath := fs.String("config", "", "config file (YAML)")
+	keyFile := fs.String("key-file", "", "file holding the anonymization key (else key: in the config, or UNDERSTUDY_KEY)")
+	samples := fs.Int("samples", 3, "rows to show before → after per table with rules")
+	strict := fs.Bool("strict", false, "exit non-zero (4) on any warning")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return pipeline.WithCode(pipeline.ExitUsage, "see 'understudy plan -h'", err)
+	}
+	cfg := &config.Config{}
+	if *configPath != "" {
+		var err error
+		if cfg, err = config.Load(*configPath); err != nil {
+			return pipeline.WithCode(pipeline.ExitUsage, "", err)
+		}
+	}
+	src := firstNonEmpty(*source, cfg.Source.Value(), os.Getenv("UNDERSTUDY_SOURCE"))
+	if src == "" {
+		return pipeline.Errorf(pipeline.ExitUsage, "give --source (or source: in the config, or UNDERSTUDY_SOURCE)", "missing source DSN")
+	}
+	key, err := loadKey(*keyFile, cfg)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	_, err = job.Plan(ctx, job.PlanOptions{Source: config.DSN(src), Config: cfg, Key: key, Samples: *samples, Strict: *strict, Out: stdout})
 	return err
 }
 

@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 
@@ -177,5 +178,46 @@ func TestInitWritesAReviewableConfig(t *testing.T) {
 	}
 	if cols != total {
 		t.Errorf("config decides %d columns, the database has %d", cols, total)
+	}
+}
+
+// plan shows rules, followed keys and samples transformed exactly as a run would, warns
+// about unmasked personal data, and with Strict fails on warnings — writing nothing.
+func TestPlanShowsRulesSamplesAndWarnings(t *testing.T) {
+	src := pgtest.LoadDataset(t, "pagila")
+	cfg, err := config.Parse("p.yaml", []byte("tables:\n  public.customer:\n    columns:\n      customer_id: permute\n      email: hash\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := transforms.NewKey("plan-test-key-0123456789")
+	before := pgtest.TableDigests(t, src)
+	var out strings.Builder
+	n, err := Plan(context.Background(), PlanOptions{Source: config.DSN(src), Config: cfg, Key: key, Samples: 2, Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	var email string
+	pgtest.Connect(t, src).QueryRow(context.Background(), "SELECT email FROM customer LIMIT 1").Scan(&email)
+	for _, want := range []string{
+		"public.customer\n", "customer_id  integer", "permute", "followed by public.payment_p2022_01.customer_id, public.payment_p2022_02",
+		"public.rental", "follows public.customer.customer_id",
+		"email " + strings.Repeat(" ", 15) + email + " → ",
+		"public.customer.first_name looks like first_name (its name) and has no rule",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, text)
+		}
+	}
+	if n == 0 {
+		t.Error("no warnings counted")
+	}
+	_, err = Plan(context.Background(), PlanOptions{Source: config.DSN(src), Config: cfg, Key: key, Strict: true, Out: io.Discard})
+	assertCode(t, err, pipeline.ExitUnsafe, "warning(s) under --strict")
+	after := pgtest.TableDigests(t, src)
+	for name, d := range before {
+		if after[name] != d {
+			t.Errorf("plan changed %s", name)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/understudy-dev/understudy/pipeline"
@@ -79,6 +80,9 @@ func (s *Source) begin(ctx context.Context) error {
 // Querier reads inside the snapshot transaction (catalog queries, samples). Not for use
 // while workers run.
 func (s *Source) Querier() schemas.Querier { return s.coord }
+
+// PgConn is the coordinator's low-level connection (COPY, ExecParams) in the snapshot.
+func (s *Source) PgConn() *pgconn.PgConn { return s.coord.PgConn() }
 
 // Snapshot is the exported snapshot's name, for pg_dump --snapshot.
 func (s *Source) Snapshot() string { return s.snapshot }

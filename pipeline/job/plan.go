@@ -1,0 +1,226 @@
+package job
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/pgsource"
+	"github.com/understudy-dev/understudy/pipeline/pii"
+	"github.com/understudy-dev/understudy/schemas"
+	"github.com/understudy-dev/understudy/schemas/pgarrow"
+	"github.com/understudy-dev/understudy/transforms"
+)
+
+// PlanOptions configure Plan.
+type PlanOptions struct {
+	Source   config.DSN
+	Config   *config.Config
+	Key      *transforms.Key
+	Registry *transforms.Registry
+	Samples  int  // rows shown before → after per table with rules
+	Strict   bool // any warning fails
+	Out      io.Writer
+}
+
+// Plan shows, without writing anything anywhere, what a sync or snapshot with this config
+// would do: per table and column the type, the rule, the columns it follows or that follow
+// it, and sample rows before → after, transformed exactly as a run would. Warnings: columns
+// that look personal and have no rule, and unique columns under a rule that does not keep
+// them unique. With Strict, a warning is an error (exit code 4).
+func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
+	src, err := pgsource.Open(ctx, o.Source.Value())
+	if err != nil {
+		return 0, err
+	}
+	defer src.Close(context.WithoutCancel(ctx))
+	plan, err := pipeline.BuildPlan(src.Catalog(), o.Config, pipeline.PlanOptions{Registry: o.Registry, Key: o.Key,
+		Literal: func(col schemas.Column, text string) ([]byte, error) { return src.Literal(ctx, col, text) }})
+	if err != nil {
+		return 0, err
+	}
+	var warn []string
+	byName := map[schemas.Name]*pipeline.TablePlan{}
+	var tables []*schemas.Table
+	for _, tp := range plan.Tables {
+		byName[tp.Name] = tp
+		tables = append(tables, tp.Table)
+		for _, r := range tp.Rules {
+			if tp.Table.IsUnique(r.Column.Name) {
+				if u, ok := r.Transformer.(transforms.UniqueSafe); !ok || !u.UniqueSafe() {
+					warn = append(warn, fmt.Sprintf("%s.%s is unique, and rule %s does not guarantee unique output", tp.Name, r.Column.Name, r.Rule))
+				}
+			}
+		}
+	}
+	found, err := pii.Detect(ctx, src.Querier(), tables, func(t schemas.Name, col string) bool { return byName[t].Covered(col) })
+	if err != nil {
+		return 0, fmt.Errorf("source: %w", err)
+	}
+	for _, f := range found {
+		warn = append(warn, fmt.Sprintf("%s.%s looks like %s (%s) and has no rule; suggested: %s", f.Table, f.Column, f.Category, f.Reason, f.Suggest))
+	}
+
+	followers := map[string][]string{}
+	for _, tp := range plan.Tables {
+		for _, r := range tp.Rules {
+			if r.Follows != "" {
+				followers[r.Follows] = append(followers[r.Follows], tp.Name.String()+"."+r.Column.Name)
+			}
+		}
+	}
+	w := o.Out
+	fmt.Fprintf(w, "%d tables to copy, %d skipped; rules on %d columns.\n", len(plan.Tables), len(plan.Skipped), countRules(plan))
+	for _, tp := range plan.Tables {
+		if len(tp.Rules) == 0 && len(tp.Kept) == 0 {
+			continue
+		}
+		if tp.EstRows > 0 {
+			fmt.Fprintf(w, "\n%s (about %d rows)\n", tp.Name, tp.EstRows)
+		} else {
+			fmt.Fprintf(w, "\n%s\n", tp.Name)
+		}
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  COLUMN\tTYPE\tRULE\tKEYS")
+		for _, c := range tp.Columns {
+			rule, keys := "", ""
+			if tp.Kept[c.Name] {
+				rule = "keep"
+			}
+			for _, r := range tp.Rules {
+				if r.Column.Name == c.Name {
+					rule = r.Rule
+					if r.Follows != "" {
+						keys = "follows " + r.Follows
+					}
+				}
+			}
+			if f := followers[tp.Name.String()+"."+c.Name]; len(f) > 0 {
+				sort.Strings(f)
+				keys = strings.TrimSpace(keys + " followed by " + strings.Join(f, ", "))
+			}
+			if rule != "" {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", c.Name, c.TypeName, rule, keys)
+			}
+		}
+		tw.Flush()
+		if len(tp.Rules) > 0 && o.Samples > 0 && !tp.TextFormat {
+			if err := showSamples(ctx, w, src, tp, o.Samples); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if len(warn) > 0 {
+		fmt.Fprintf(w, "\n%d warning(s):\n", len(warn))
+		for _, m := range warn {
+			fmt.Fprintf(w, "  - %s\n", m)
+		}
+	}
+	if o.Strict && len(warn) > 0 {
+		return len(warn), pipeline.Errorf(pipeline.ExitUnsafe, "fix them, or run plan without --strict", "%d warning(s) under --strict", len(warn))
+	}
+	return len(warn), nil
+}
+
+func countRules(p *pipeline.Plan) int {
+	n := 0
+	for _, tp := range p.Tables {
+		n += len(tp.Rules)
+	}
+	return n
+}
+
+// showSamples runs the table's first rows through the transform stage, as a run would, and
+// prints each ruled column before → after, as the server writes the values.
+func showSamples(ctx context.Context, w io.Writer, src *pgsource.Source, tp *pipeline.TablePlan, n int) error {
+	var in, out bytes.Buffer
+	q := fmt.Sprintf("COPY (SELECT %s FROM ONLY %s LIMIT %d) TO STDOUT (FORMAT binary)", pipeline.QuotedColumns(tp.Columns), tp.Name.Quoted(), n)
+	if _, err := src.PgConn().CopyTo(ctx, &in, q); err != nil {
+		return fmt.Errorf("sample %s: %w", tp.Name, err)
+	}
+	mem := memory.NewGoAllocator()
+	if err := pipeline.TransformStream(bytes.NewReader(in.Bytes()), &out, tp, pipeline.RunOptions{Mem: mem}); err != nil {
+		return fmt.Errorf("sample %s: %w", tp.Name, err)
+	}
+	raw := make([]pgarrow.Column, len(tp.Columns))
+	for i, c := range tp.Columns {
+		raw[i] = pgarrow.Column{Name: c.Name, TypeOID: c.TypeOID, BaseOID: c.BaseOID, TypeName: c.TypeName}
+	}
+	before, err := readAll(in.Bytes(), raw, mem)
+	if err != nil {
+		return err
+	}
+	after, err := readAll(out.Bytes(), raw, mem)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  sample, before → after:\n")
+	for row := range before {
+		for _, r := range tp.Rules {
+			b, err := asText(ctx, src, r.Column, before[row][r.Index])
+			if err != nil {
+				return err
+			}
+			a, err := asText(ctx, src, r.Column, after[row][r.Index])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "    %-20s %s → %s\n", r.Column.Name, b, a)
+		}
+		if row < len(before)-1 {
+			fmt.Fprintln(w, "    ·")
+		}
+	}
+	return nil
+}
+
+// readAll decodes a small binary COPY stream into rows of raw wire values (nil: NULL).
+func readAll(stream []byte, cols []pgarrow.Column, mem memory.Allocator) ([][][]byte, error) {
+	dec := pgarrow.NewDecoder(bytes.NewReader(stream), cols, mem, pgarrow.DecoderOptions{})
+	var rows [][][]byte
+	for {
+		rec, err := dec.Read()
+		if errors.Is(err, io.EOF) {
+			return rows, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			row := make([][]byte, rec.NumCols())
+			for c := range row {
+				if a := rec.Column(c).(*array.Binary); !a.IsNull(i) {
+					row[c] = append([]byte{}, a.Value(i)...)
+				}
+			}
+			rows = append(rows, row)
+		}
+		rec.Release()
+	}
+}
+
+// asText asks the server for the text form of a wire value of the column's type.
+func asText(ctx context.Context, src *pgsource.Source, c schemas.Column, wire []byte) (string, error) {
+	if wire == nil {
+		return "NULL", nil
+	}
+	res := src.PgConn().ExecParams(ctx, "SELECT $1::text", [][]byte{wire}, []uint32{c.TypeOID}, []int16{1}, []int16{0}).Read()
+	if res.Err != nil {
+		return "", fmt.Errorf("show %s: %w", c.Name, res.Err)
+	}
+	s := string(res.Rows[0][0])
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:57]) + "…"
+	}
+	return s, nil
+}
