@@ -32,6 +32,7 @@ Usage:
   understudy sync --source DSN --target DSN [--config FILE] [--jobs N] [flags]
   understudy init --source DSN [--output FILE]   write a starter config for a database
   understudy plan --source DSN --config FILE [--samples N] [--strict]   show what rules would do (read-only)
+  understudy verify --source DSN --target DSN --config FILE   check a finished target: rows, constraints, no survivors
   understudy transformers        list the built-in transformers
   understudy version
 
@@ -53,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) pipeline.ExitCode {
 	switch args[0] {
 	case "sync":
 		return report(stderr, runSync(args[1:], stdout, stderr))
+	case "verify":
+		return report(stderr, runVerify(args[1:], stdout, stderr))
 	case "plan":
 		return report(stderr, runPlan(args[1:], stdout, stderr))
 	case "init":
@@ -173,6 +176,41 @@ func runSync(args []string, stdout, stderr io.Writer) error {
 		opts.ProgressTo = f
 	}
 	_, err = job.Sync(ctx, opts)
+	return err
+}
+
+func runVerify(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	source := fs.String("source", "", "source DSN (or source: in the config, or UNDERSTUDY_SOURCE)")
+	target := fs.String("target", "", "target DSN (or target: in the config, or UNDERSTUDY_TARGET)")
+	configPath := fs.String("config", "", "the config the target was made with")
+	keyFile := fs.String("key-file", "", "file holding the anonymization key (else key: in the config, or UNDERSTUDY_KEY)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return pipeline.WithCode(pipeline.ExitUsage, "see 'understudy verify -h'", err)
+	}
+	cfg := &config.Config{}
+	if *configPath != "" {
+		var err error
+		if cfg, err = config.Load(*configPath); err != nil {
+			return pipeline.WithCode(pipeline.ExitUsage, "", err)
+		}
+	}
+	src := firstNonEmpty(*source, cfg.Source.Value(), os.Getenv("UNDERSTUDY_SOURCE"))
+	dst := firstNonEmpty(*target, cfg.Target.Value(), os.Getenv("UNDERSTUDY_TARGET"))
+	if src == "" || dst == "" {
+		return pipeline.Errorf(pipeline.ExitUsage, "give --source and --target", "missing %s DSN", map[bool]string{true: "source", false: "target"}[src == ""])
+	}
+	key, err := loadKey(*keyFile, cfg)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	_, err = job.Verify(ctx, job.VerifyOptions{Source: config.DSN(src), Target: config.DSN(dst), Config: cfg, Key: key, Out: stdout})
 	return err
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/understudy-dev/understudy/fixtures"
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
@@ -219,5 +220,40 @@ func TestPlanShowsRulesSamplesAndWarnings(t *testing.T) {
 		if after[name] != d {
 			t.Errorf("plan changed %s", name)
 		}
+	}
+}
+
+// verify passes a properly anonymized target and catches one where values survived.
+func TestVerifyCountsSurvivors(t *testing.T) {
+	src := pgtest.NewDB(t)
+	if err := fixtures.CreateShop(context.Background(), src, 20000, 5); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse("v.yaml", []byte("tables:\n  public.customers:\n    columns:\n      email: hash\n      phone: {transform: hash, length: 12}\n      notes: null\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := transforms.NewKey("verify-test-key-0123456789")
+	good, leaky := pgtest.NewDB(t), pgtest.NewDB(t)
+	o := syncOpts(src, good)
+	o.Config, o.Key = cfg, key
+	if _, err := Sync(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Sync(context.Background(), syncOpts(src, leaky)); err != nil { // no rules at all
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if _, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(good), Config: cfg, Key: key, Out: &out}); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "every check passed") || !strings.Contains(out.String(), "public.customers  email") {
+		t.Errorf("report:\n%s", out.String())
+	}
+	out.Reset()
+	res, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(leaky), Config: cfg, Key: key, Out: &out})
+	assertCode(t, err, pipeline.ExitFailed, "check(s) failed")
+	if res.Failures != 3 || !strings.Contains(out.String(), "FAIL") {
+		t.Errorf("%d failures (want email, phone and notes):\n%s", res.Failures, out.String())
 	}
 }

@@ -1,0 +1,204 @@
+package job
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/pgsource"
+	"github.com/understudy-dev/understudy/schemas"
+	"github.com/understudy-dev/understudy/transforms"
+)
+
+// VerifyOptions configure Verify.
+type VerifyOptions struct {
+	Source, Target config.DSN
+	Config         *config.Config
+	Key            *transforms.Key
+	Registry       *transforms.Registry
+	Out            io.Writer
+}
+
+// chanceRules may produce a real value by chance (a fake first name that is also a real one);
+// every other rule must leave no source value in place.
+var chanceRules = map[string]float64{
+	"first_name": 0.2, "last_name": 0.2, "full_name": 0.05, "city": 0.3, "country": 0.5, "company": 0.1,
+	"job_title": 0.5, "postal_code": 0.2, "street_address": 0.05, "weighted_choice": 1, "dictionary": 1,
+	"constant": 1, "round": 1, "truncate": 1, "random_range": 1, "numeric_noise": 1, "date_noise": 1,
+	"birthdate": 1, "null": 0, "keep": 1,
+}
+
+// VerifyResult sums up a verification.
+type VerifyResult struct {
+	Failures int
+}
+
+// Verify compares a finished target with its source under the config: row counts per table,
+// the target's constraints all validated, and for every transformed column how many values
+// survived. Where the table's primary key carries no rule, rows are matched by key and a
+// survivor is a row whose value did not change; otherwise a survivor is a distinct target
+// value that also occurs in the source column. Both are computed by streaming sorted
+// digests from the two servers and merging them, so memory stays bounded on any table size.
+// Identifier rules (hash, permute, email, phone, card, IBAN, ...) must leave none; rules
+// that can coincide with real values by chance have the documented rates in chanceRules.
+func Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, error) {
+	src, err := pgsource.Open(ctx, o.Source.Value())
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close(context.WithoutCancel(ctx))
+	plan, err := pipeline.BuildPlan(src.Catalog(), o.Config, pipeline.PlanOptions{Registry: o.Registry, Key: o.Key,
+		Literal: func(col schemas.Column, text string) ([]byte, error) { return src.Literal(ctx, col, text) }})
+	if err != nil {
+		return nil, err
+	}
+	sc, err := pipeline.Connect(ctx, o.Source.Value(), "source")
+	if err != nil {
+		return nil, err
+	}
+	defer sc.Close(context.WithoutCancel(ctx))
+	tc, err := pipeline.Connect(ctx, o.Target.Value(), "target")
+	if err != nil {
+		return nil, err
+	}
+	defer tc.Close(context.WithoutCancel(ctx))
+
+	res := &VerifyResult{}
+	tw := tabwriter.NewWriter(o.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TABLE\tCOLUMN\tRULE\tCOMPARED\tSURVIVED\tALLOWED\tRESULT")
+	for _, tp := range plan.Tables {
+		var sn, tn int64
+		if err := sc.QueryRow(ctx, "SELECT count(*) FROM ONLY "+tp.Name.Quoted()).Scan(&sn); err != nil {
+			return nil, fmt.Errorf("source: count %s: %w", tp.Name, err)
+		}
+		if err := tc.QueryRow(ctx, "SELECT count(*) FROM ONLY "+tp.Name.Quoted()).Scan(&tn); err != nil {
+			return nil, fmt.Errorf("target: count %s: %w", tp.Name, err)
+		}
+		if sn != tn {
+			res.Failures++
+			fmt.Fprintf(tw, "%s\t(rows)\t\t%d\t%d in target\t%d\tFAIL\n", tp.Name, sn, tn, sn)
+		}
+		for _, r := range tp.Rules {
+			compared, survived, err := survivors(ctx, o, tp, r.Column)
+			if err != nil {
+				return nil, err
+			}
+			allowed, chance := chanceRules[r.Rule]
+			if !chance {
+				allowed = 0
+			}
+			verdict := "ok"
+			if compared > 0 && float64(survived) > allowed*float64(compared) {
+				verdict = "FAIL"
+				res.Failures++
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%.0f%%\t%s\n", tp.Name, r.Column.Name, r.Rule, compared, survived, allowed*100, verdict)
+		}
+	}
+	tw.Flush()
+	var invalid int
+	if err := tc.QueryRow(ctx, "SELECT count(*) FROM pg_constraint WHERE NOT convalidated").Scan(&invalid); err != nil {
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	var sCons, tCons int
+	q := `SELECT count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')`
+	if err := sc.QueryRow(ctx, q).Scan(&sCons); err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	if err := tc.QueryRow(ctx, q).Scan(&tCons); err != nil {
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	fmt.Fprintf(o.Out, "\nconstraints: %d in the source, %d in the target, %d not validated\n", sCons, tCons, invalid)
+	if invalid > 0 || sCons != tCons {
+		res.Failures++
+	}
+	if res.Failures > 0 {
+		return res, pipeline.Errorf(pipeline.ExitFailed, "", "verify: %d check(s) failed", res.Failures)
+	}
+	fmt.Fprintln(o.Out, "verify: every check passed")
+	return res, nil
+}
+
+// survivors counts, for one column, the values compared and the values that survived.
+func survivors(ctx context.Context, o VerifyOptions, tp *pipeline.TablePlan, col schemas.Column) (compared, survived int64, err error) {
+	c := schemas.QuoteIdent(col.Name) + "::text"
+	var q string
+	keyed := len(tp.PrimaryKey) > 0
+	for _, k := range tp.PrimaryKey {
+		if tp.Covered(k) && !tp.Kept[k] {
+			keyed = false // the key itself was transformed: rows cannot be matched
+		}
+	}
+	if keyed {
+		var pk []string
+		for _, k := range tp.PrimaryKey {
+			pk = append(pk, schemas.QuoteIdent(k)+"::text")
+		}
+		key := "md5(concat_ws(',', " + strings.Join(pk, ", ") + "))"
+		q = fmt.Sprintf("COPY (SELECT %s || ' ' || md5(%s) FROM ONLY %s WHERE %s IS NOT NULL ORDER BY 1) TO STDOUT",
+			key, c, tp.Name.Quoted(), schemas.QuoteIdent(col.Name))
+	} else {
+		q = fmt.Sprintf("COPY (SELECT DISTINCT md5(%s) FROM ONLY %s WHERE %s IS NOT NULL ORDER BY 1) TO STDOUT",
+			c, tp.Name.Quoted(), schemas.QuoteIdent(col.Name))
+	}
+	// Both servers sort; the two streams are merged line by line: bounded memory.
+	g, gctx := errgroup.WithContext(ctx)
+	sr, sw := io.Pipe()
+	tr, tw := io.Pipe()
+	for _, side := range []struct {
+		dsn string
+		w   *io.PipeWriter
+	}{{o.Source.Value(), sw}, {o.Target.Value(), tw}} {
+		g.Go(func() error {
+			conn, err := pgx.Connect(gctx, side.dsn)
+			if err != nil {
+				side.w.CloseWithError(err)
+				return err
+			}
+			defer conn.Close(context.WithoutCancel(gctx))
+			_, err = conn.PgConn().CopyTo(gctx, side.w, q)
+			side.w.CloseWithError(err)
+			return err
+		})
+	}
+	g.Go(func() error {
+		a, b := bufio.NewScanner(sr), bufio.NewScanner(tr)
+		okA, okB := a.Scan(), b.Scan()
+		for okB {
+			compared++
+			for okA && a.Text() < keyPart(b.Text(), keyed) {
+				okA = a.Scan()
+			}
+			if okA && a.Text() == b.Text() { // same value (and, keyed, the same row)
+				survived++
+			}
+			okB = b.Scan()
+		}
+		for okA { // drain, so the source's COPY can finish
+			okA = a.Scan()
+		}
+		sr.Close()
+		tr.Close()
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return 0, 0, fmt.Errorf("compare %s.%s: %w", tp.Name, col.Name, err)
+	}
+	return compared, survived, nil
+}
+
+// keyPart is what the merge orders by: the row key, or the whole value digest.
+func keyPart(line string, keyed bool) string {
+	if keyed {
+		return line[:strings.IndexByte(line, ' ')] + " "
+	}
+	return line
+}
