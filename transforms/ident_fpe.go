@@ -151,8 +151,8 @@ func identDecimalDomains() (all, nz [identMaxDigits + 1]identDomain, pow [identM
 // permute maps x, which must be in d, to its image in d under the tweak t; part tells apart
 // the pieces of one value permuted separately.
 func (f *identFPE) permute(s *[16]byte, d *identDomain, t identTweak, part int, x identU128) identU128 {
-	if !d.full && d.size.hi == 0 && d.size.lo <= 1 {
-		return x
+	if !d.full && (d.size.hi == 0 && d.size.lo <= 1 || !x.less(d.size)) {
+		return x // a one-value domain; or x outside d, a caller's bug that must not hang the walk
 	}
 	hdr := d.header | uint64(part&0xffff)<<24
 	for {

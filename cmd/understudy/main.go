@@ -33,7 +33,7 @@ Usage:
   understudy init --source DSN [--output FILE]   write a starter config for a database
   understudy plan --source DSN --config FILE [--samples N] [--strict]   show what rules would do (read-only)
   understudy verify --source DSN --target DSN --config FILE   check a finished target: rows, constraints, no survivors
-  understudy transformers        list the built-in transformers
+  understudy transformers [--markdown]   list the built-in transformers
   understudy version
 
 Run 'understudy sync -h' for the sync flags. Exit codes: 0 done, 1 failed part-way (target
@@ -62,6 +62,10 @@ func run(args []string, stdout, stderr io.Writer) pipeline.ExitCode {
 		return report(stderr, runInit(args[1:], stdout, stderr))
 	case "transformers":
 		reg := transforms.Default()
+		if len(args) > 1 && args[1] == "--markdown" {
+			fmt.Fprint(stdout, reg.Reference())
+			return pipeline.ExitOK
+		}
 		for _, n := range reg.Names() {
 			e, _ := reg.Lookup(n)
 			fmt.Fprintf(stdout, "%-10s %s\n           e.g. %s\n", e.Name, e.Summary, e.Example)

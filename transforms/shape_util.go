@@ -1,0 +1,746 @@
+package transforms
+
+// Helpers shared by the "shape" family: rules over numbers, dates and document structure
+// (numeric_noise, random_range, round, date_noise, truncate, birthdate, weighted_choice,
+// dictionary, template, json, array).
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"math/bits"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/bitutil"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/jackc/pgx/v5/pgtype"
+	"gopkg.in/yaml.v3"
+)
+
+// shapeKind is the native type of a column a shape rule works on.
+type shapeKind uint8
+
+const (
+	shapeNone shapeKind = iota
+	shapeInt2
+	shapeInt4
+	shapeInt8
+	shapeFloat4
+	shapeFloat8
+	shapeNumeric
+	shapeDate
+	shapeTimestamp
+	shapeTimestamptz
+)
+
+func shapeKindOf(c Column) shapeKind {
+	switch c.BaseOID {
+	case pgtype.Int2OID:
+		return shapeInt2
+	case pgtype.Int4OID:
+		return shapeInt4
+	case pgtype.Int8OID:
+		return shapeInt8
+	case pgtype.Float4OID:
+		return shapeFloat4
+	case pgtype.Float8OID:
+		return shapeFloat8
+	case pgtype.NumericOID:
+		return shapeNumeric
+	case pgtype.DateOID:
+		return shapeDate
+	case pgtype.TimestampOID:
+		return shapeTimestamp
+	case pgtype.TimestamptzOID:
+		return shapeTimestamptz
+	}
+	return shapeNone
+}
+
+func (k shapeKind) isInt() bool   { return k == shapeInt2 || k == shapeInt4 || k == shapeInt8 }
+func (k shapeKind) isFloat() bool { return k == shapeFloat4 || k == shapeFloat8 }
+func (k shapeKind) isNumber() bool {
+	return k.isInt() || k.isFloat() || k == shapeNumeric
+}
+func (k shapeKind) isTime() bool {
+	return k == shapeDate || k == shapeTimestamp || k == shapeTimestamptz
+}
+
+// intRange is the range of an integer kind.
+func (k shapeKind) intRange() (lo, hi int64) {
+	switch k {
+	case shapeInt2:
+		return math.MinInt16, math.MaxInt16
+	case shapeInt4:
+		return math.MinInt32, math.MaxInt32
+	}
+	return math.MinInt64, math.MaxInt64
+}
+
+// PostgreSQL's own date and timestamp ranges, in Arrow's units (days and microseconds since
+// 1970-01-01): 4714-11-24 BC to 5874897-12-31 for dates; from 4714-11-24 BC for timestamps,
+// whose upper end (294276 AD) lies beyond what Arrow's int64 holds below the infinity
+// sentinel. A rule that moves a value clamps it here, so the load never fails on range.
+const (
+	shapeMinDay    = -2440588
+	shapeMaxDay    = 2145042905
+	shapeMinMicros = -210866803200000000
+	shapeMaxMicros = math.MaxInt64 - 1
+	shapeDayMicros = 86400 * 1000000
+)
+
+// shapeKeyed checks that a keyed rule has a key and returns the sub-key of its domain (the
+// rule's own name by default).
+func shapeKeyed(name string, env Env, domain string) ([]byte, error) {
+	if env.Key == nil {
+		return nil, fmt.Errorf("%s is keyed: set UNDERSTUDY_KEY, key: in the config, or --key-file", name)
+	}
+	if domain == "" {
+		domain = name
+	}
+	return env.Key.Derive(domain), nil
+}
+
+// shapeNotUnique refuses a unique column for a rule that can map two values to one.
+func shapeNotUnique(name string, c Column, instead string) error {
+	if !c.Unique {
+		return nil
+	}
+	return fmt.Errorf("%s can give two rows the same value, and column %s is unique; %s", name, c.Name, instead)
+}
+
+// shapeRule is a rule over native numbers, numerics, dates and timestamps. shapeApply calls,
+// for each non-NULL finite value, the method of the column's type, with k (nil for an
+// unkeyed rule) seeded with the value. A method is only called for the types the rule's
+// constructor accepted.
+type shapeRule interface {
+	shapeInt(k *Keyed, v int64) int64
+	shapeFloat(k *Keyed, v float64) float64
+	// shapeNumeric appends the text of the new value; d is the input, finite.
+	shapeNumeric(k *Keyed, dst []byte, d shapeDecimal) ([]byte, error)
+	shapeDay(k *Keyed, days int64) int64
+	shapeMicros(k *Keyed, us int64) int64
+}
+
+// shapeIdentity gives a shapeRule the methods of the types it does not take.
+type shapeIdentity struct{}
+
+func (shapeIdentity) shapeInt(_ *Keyed, v int64) int64       { return v }
+func (shapeIdentity) shapeFloat(_ *Keyed, v float64) float64 { return v }
+func (shapeIdentity) shapeNumeric(_ *Keyed, dst []byte, d shapeDecimal) ([]byte, error) {
+	return d.append(dst), nil
+}
+func (shapeIdentity) shapeDay(_ *Keyed, v int64) int64    { return v }
+func (shapeIdentity) shapeMicros(_ *Keyed, v int64) int64 { return v }
+
+// shapeApply runs r over column col of rec. Values are keyed by their canonical text:
+// integers in decimal, floats in their shortest form ('g'), numerics as PostgreSQL prints
+// them, dates as days and timestamps as microseconds since 1970-01-01 (in decimal). NULL
+// stays NULL; NaN, ±Infinity and the ±infinity sentinels of dates and timestamps pass
+// unchanged. Results are clamped to the column type's range (PostgreSQL's, for dates and
+// timestamps), so the load never fails on range.
+func shapeApply(name string, r shapeRule, kind shapeKind, subkey []byte, rec arrow.Record, col int, mem memory.Allocator) (arrow.Array, error) {
+	arr := rec.Column(col)
+	var k *Keyed
+	if subkey != nil {
+		k = NewKeyed(subkey)
+	}
+	seed := make([]byte, 0, 32)
+	lo, hi := kind.intRange()
+	ints := func(v int64) int64 {
+		if k != nil {
+			seed = strconv.AppendInt(seed[:0], v, 10)
+			k.Seed(seed)
+		}
+		return min(max(r.shapeInt(k, v), lo), hi)
+	}
+	floats := func(v float64, bitSize int, top float64) float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return v
+		}
+		if k != nil {
+			seed = strconv.AppendFloat(seed[:0], v, 'g', -1, bitSize)
+			k.Seed(seed)
+		}
+		out := r.shapeFloat(k, v)
+		if math.IsNaN(out) {
+			return v
+		}
+		return min(max(out, -top), top)
+	}
+	switch a := arr.(type) {
+	case *array.Int16:
+		if kind.isInt() {
+			return shapeMapFixed(mem, a, a.Int16Values(), func(v int16) int16 { return int16(ints(int64(v))) }), nil
+		}
+	case *array.Int32:
+		if kind.isInt() {
+			return shapeMapFixed(mem, a, a.Int32Values(), func(v int32) int32 { return int32(ints(int64(v))) }), nil
+		}
+	case *array.Int64:
+		if kind.isInt() {
+			return shapeMapFixed(mem, a, a.Int64Values(), func(v int64) int64 { return ints(v) }), nil
+		}
+	case *array.Float32:
+		if kind.isFloat() {
+			return shapeMapFixed(mem, a, a.Float32Values(), func(v float32) float32 {
+				return float32(floats(float64(v), 32, math.MaxFloat32))
+			}), nil
+		}
+	case *array.Float64:
+		if kind.isFloat() {
+			return shapeMapFixed(mem, a, a.Float64Values(), func(v float64) float64 {
+				return floats(v, 64, math.MaxFloat64)
+			}), nil
+		}
+	case *array.Date32:
+		if kind == shapeDate {
+			return shapeMapFixed(mem, a, a.Date32Values(), func(v arrow.Date32) arrow.Date32 {
+				if v == math.MaxInt32 || v == math.MinInt32 {
+					return v
+				}
+				if k != nil {
+					seed = strconv.AppendInt(seed[:0], int64(v), 10)
+					k.Seed(seed)
+				}
+				return arrow.Date32(min(max(r.shapeDay(k, int64(v)), shapeMinDay), shapeMaxDay))
+			}), nil
+		}
+	case *array.Timestamp:
+		if kind == shapeTimestamp || kind == shapeTimestamptz {
+			return shapeMapFixed(mem, a, a.TimestampValues(), func(v arrow.Timestamp) arrow.Timestamp {
+				if v == math.MaxInt64 || v == math.MinInt64 {
+					return v
+				}
+				if k != nil {
+					seed = strconv.AppendInt(seed[:0], int64(v), 10)
+					k.Seed(seed)
+				}
+				return arrow.Timestamp(min(max(r.shapeMicros(k, int64(v)), shapeMinMicros), shapeMaxMicros))
+			}), nil
+		}
+	case *array.String:
+		if kind == shapeNumeric {
+			return shapeMapNumeric(name, r, k, a, mem)
+		}
+	}
+	return nil, fmt.Errorf("%s: %w %s (the rule asks for the column decoded natively)", name, errUnsupportedArray, arr.DataType())
+}
+
+// shapeMapFixed builds an array of in's type whose valid slots are f of the input's; NULL
+// slots stay NULL.
+func shapeMapFixed[T ~int16 | ~int32 | ~int64 | ~float32 | ~float64](mem memory.Allocator, in arrow.Array, vals []T, f func(T) T) arrow.Array {
+	n := in.Len()
+	var zero T
+	out := memory.NewResizableBuffer(mem)
+	out.Resize(n * len(arrow.GetBytes([]T{zero})))
+	res := arrow.GetData[T](out.Bytes())[:n]
+	var bm *memory.Buffer
+	if in.NullN() > 0 {
+		d := in.Data()
+		bm = memory.NewResizableBuffer(mem)
+		bm.Resize(int(bitutil.BytesForBits(int64(n))))
+		bitutil.CopyBitmap(d.Buffers()[0].Bytes(), d.Offset(), n, bm.Bytes(), 0)
+	}
+	for i, v := range vals {
+		if in.IsNull(i) {
+			res[i] = zero
+			continue
+		}
+		res[i] = f(v)
+	}
+	data := array.NewData(in.DataType(), n, []*memory.Buffer{bm, out}, nil, in.NullN(), 0)
+	out.Release()
+	if bm != nil {
+		bm.Release()
+	}
+	defer data.Release()
+	return array.MakeFromData(data)
+}
+
+func shapeMapNumeric(name string, r shapeRule, k *Keyed, a *array.String, mem memory.Allocator) (arrow.Array, error) {
+	n := a.Len()
+	b := newByteBuilder(mem, a.DataType(), n, dataLen(a)+n)
+	var buf []byte
+	for i := 0; i < n; i++ {
+		if a.IsNull(i) {
+			b.appendNull()
+			continue
+		}
+		v := a.Value(i)
+		d, special, err := shapeParseDecimal(v)
+		if err != nil {
+			b.finish().Release()
+			return nil, fmt.Errorf("%s: row %d of the batch: %w", name, i, err)
+		}
+		if special {
+			buf = append(buf[:0], v...)
+			b.append(buf)
+			continue
+		}
+		if k != nil {
+			k.SeedString(v)
+		}
+		buf, err = r.shapeNumeric(k, buf[:0], d)
+		if err != nil {
+			b.finish().Release()
+			return nil, fmt.Errorf("%s: row %d of the batch: %w", name, i, err)
+		}
+		b.append(buf)
+	}
+	return b.finish(), nil
+}
+
+// shapeDecimal is a finite numeric in PostgreSQL's text form, taken apart: sign, integer
+// digits without leading zeros ("" for a zero integer part) and fraction digits (as many as
+// the value's scale).
+type shapeDecimal struct {
+	neg       bool
+	int, frac string
+}
+
+var errShapeNumeric = errors.New("not a numeric in PostgreSQL's text form")
+
+// shapeParseDecimal parses numeric_out's text: [-]digits[.digits], NaN, Infinity or
+// -Infinity (special).
+func shapeParseDecimal(s string) (d shapeDecimal, special bool, err error) {
+	switch s {
+	case "NaN", "Infinity", "-Infinity":
+		return d, true, nil
+	}
+	in := s
+	if strings.HasPrefix(s, "-") {
+		d.neg, s = true, s[1:]
+	}
+	d.int = s
+	if dot := strings.IndexByte(s, '.'); dot >= 0 {
+		d.int, d.frac = s[:dot], s[dot+1:]
+		if d.frac == "" {
+			return d, false, fmt.Errorf("%q: %w", in, errShapeNumeric)
+		}
+	}
+	if d.int == "" && d.frac == "" {
+		return d, false, fmt.Errorf("%q: %w", in, errShapeNumeric)
+	}
+	for _, part := range [2]string{d.int, d.frac} {
+		for i := 0; i < len(part); i++ {
+			if part[i] < '0' || part[i] > '9' {
+				return d, false, fmt.Errorf("%q: %w", in, errShapeNumeric)
+			}
+		}
+	}
+	d.int = strings.TrimLeft(d.int, "0")
+	return d, false, nil
+}
+
+func (d shapeDecimal) scale() int { return len(d.frac) }
+
+// mantissa returns the value's digits (integer then fraction) as an integer when its
+// significant digits fit in 19.
+func (d shapeDecimal) mantissa() (uint64, bool) {
+	frac := d.frac
+	if d.int == "" {
+		frac = strings.TrimLeft(frac, "0")
+	}
+	if len(d.int)+len(frac) > 19 {
+		return 0, false
+	}
+	var m uint64
+	for i := 0; i < len(d.int); i++ {
+		m = m*10 + uint64(d.int[i]-'0')
+	}
+	for i := 0; i < len(frac); i++ {
+		m = m*10 + uint64(frac[i]-'0')
+	}
+	return m, true
+}
+
+// appendDigits appends the integer and fraction digits, without the point.
+func (d shapeDecimal) appendDigits(dst []byte) []byte {
+	return append(append(dst, d.int...), d.frac...)
+}
+
+// bigMantissa is the mantissa of any size.
+func (d shapeDecimal) bigMantissa() *big.Int {
+	m, _ := new(big.Int).SetString(d.int+d.frac+"0", 10)
+	return m.Quo(m, big.NewInt(10))
+}
+
+func (d shapeDecimal) isZero() bool {
+	return d.int == "" && strings.TrimLeft(d.frac, "0") == ""
+}
+
+// append writes d back in numeric_out's form.
+func (d shapeDecimal) append(dst []byte) []byte {
+	if d.neg && !d.isZero() {
+		dst = append(dst, '-')
+	}
+	if d.int == "" {
+		dst = append(dst, '0')
+	}
+	dst = append(dst, d.int...)
+	if d.frac != "" {
+		dst = append(append(dst, '.'), d.frac...)
+	}
+	return dst
+}
+
+// shapeAppendDigits appends (-)digits×10^-scale as numeric_out prints it: leading zeros
+// removed down to one integer digit, exactly scale fraction digits, no sign on zero.
+func shapeAppendDigits[S ~string | ~[]byte](dst []byte, neg bool, digits S, scale int) []byte {
+	i := 0
+	for i < len(digits) && digits[i] == '0' && len(digits)-i > scale {
+		i++
+	}
+	digits = digits[i:]
+	zero := true
+	for j := 0; j < len(digits); j++ {
+		if digits[j] != '0' {
+			zero = false
+			break
+		}
+	}
+	if neg && !zero {
+		dst = append(dst, '-')
+	}
+	intLen := len(digits) - scale
+	if intLen <= 0 {
+		dst = append(dst, '0')
+	} else {
+		dst = append(dst, digits[:intLen]...)
+	}
+	if scale > 0 {
+		dst = append(dst, '.')
+		for ; intLen < 0; intLen++ {
+			dst = append(dst, '0')
+		}
+		dst = append(dst, digits[max(intLen, 0):]...)
+	}
+	return dst
+}
+
+// shapeAppendMantissa appends (-)m×10^-scale in numeric_out's form.
+func shapeAppendMantissa(dst []byte, neg bool, m uint64, scale int) []byte {
+	var buf [20]byte
+	return shapeAppendDigits(dst, neg, strconv.AppendUint(buf[:0], m, 10), scale)
+}
+
+// shapeNumericTypmod decodes a numeric(p, s) type modifier (scale may be negative since
+// PostgreSQL 15); ok is false for an unconstrained numeric.
+func shapeNumericTypmod(typmod int32) (p, s int, ok bool) {
+	if typmod < 4 {
+		return 0, 0, false
+	}
+	tm := typmod - 4
+	return int(tm>>16) & 0xffff, int((tm&0x7ff)^1024) - 1024, true
+}
+
+// shapeNumericLimit is the largest mantissa, at scale t, that numeric(p, s) keeps once
+// PostgreSQL has rounded it to s: p nines then t-s zeros (fewer nines if t < s), as digits.
+func shapeNumericLimit(dst []byte, p, s, t int) []byte {
+	nines, zeros := p, t-s
+	if zeros < 0 {
+		nines, zeros = p+zeros, 0
+	}
+	for i := 0; i < nines; i++ {
+		dst = append(dst, '9')
+	}
+	for i := 0; i < zeros; i++ {
+		dst = append(dst, '0')
+	}
+	return dst
+}
+
+// shapeDigitsLess compares two digit strings without leading zeros as numbers: a < b.
+func shapeDigitsLess(a, b []byte) bool {
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return string(a) < string(b)
+}
+
+// shapeTrimZeros removes leading zeros, leaving at least one digit.
+func shapeTrimZeros(d []byte) []byte {
+	for len(d) > 1 && d[0] == '0' {
+		d = d[1:]
+	}
+	return d
+}
+
+// shapeMulFix returns round(m × n / 2^32), or false when it does not fit in 64 bits.
+func shapeMulFix(m, n uint64) (uint64, bool) {
+	hi, lo := bits.Mul64(m, n)
+	lo, c := bits.Add64(lo, 1<<31, 0)
+	hi += c
+	if hi >= 1<<32 {
+		return 0, false
+	}
+	return hi<<32 | lo>>32, true
+}
+
+// shapeRat parses a decimal number written in the config ("12", "-0.5", "1e3").
+func shapeRat(what, s string) (*big.Rat, error) {
+	r, ok := new(big.Rat).SetString(strings.TrimSpace(s))
+	if !ok || strings.ContainsAny(s, "/") {
+		return nil, fmt.Errorf("%s %q is not a number", what, s)
+	}
+	return r, nil
+}
+
+// shapeRatScale is the number of decimals r needs (0 for an integer), or -1 if it is not a
+// finite decimal.
+func shapeRatScale(r *big.Rat) int {
+	den := new(big.Int).Set(r.Denom())
+	ten, two, five := big.NewInt(10), big.NewInt(2), big.NewInt(5)
+	n := 0
+	for den.Cmp(big.NewInt(1)) != 0 {
+		switch {
+		case new(big.Int).Mod(den, ten).Sign() == 0:
+			den.Quo(den, ten)
+		case new(big.Int).Mod(den, two).Sign() == 0:
+			den.Quo(den, two)
+		case new(big.Int).Mod(den, five).Sign() == 0:
+			den.Quo(den, five)
+		default:
+			return -1
+		}
+		n++
+		if n > 100000 {
+			return -1
+		}
+	}
+	return n
+}
+
+// shapeRatAt returns r × 10^t rounded down (floor) or up (ceil).
+func shapeRatAt(r *big.Rat, t int, ceil bool) *big.Int {
+	x := new(big.Rat).Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(t)), nil)))
+	q, m := new(big.Int).DivMod(x.Num(), x.Denom(), new(big.Int)) // Euclidean: floor for a positive denominator
+	if ceil && m.Sign() != 0 {
+		q.Add(q, big.NewInt(1))
+	}
+	return q
+}
+
+// Civil dates, proleptic Gregorian as PostgreSQL counts them (year 0 is 1 BC), from and to
+// days since 1970-01-01 (H. Hinnant's algorithms).
+func shapeDaysFromCivil(y, m, d int64) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := shapeFloorDiv(y, 400)
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}
+
+func shapeCivil(z int64) (y, m, d int64) {
+	z += 719468
+	era := shapeFloorDiv(z, 146097)
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y = yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d = doy - (153*mp+2)/5 + 1
+	if mp < 10 {
+		m = mp + 3
+	} else {
+		m = mp - 9
+	}
+	if m <= 2 {
+		y++
+	}
+	return y, m, d
+}
+
+func shapeIsLeap(y int64) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
+
+// shapeAddSat is a + b, saturated at the int64 range.
+func shapeAddSat(a, b int64) int64 {
+	s := a + b
+	if (s > a) != (b > 0) {
+		if b > 0 {
+			return math.MaxInt64
+		}
+		return math.MinInt64
+	}
+	return s
+}
+
+func shapeFloorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// shapeParseDate parses a config date, "2020-01-31", to days since 1970.
+func shapeParseDate(what, s string) (int64, error) {
+	t, err := time.Parse("2006-01-02", strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("%s %q is not a date like 2020-01-31", what, s)
+	}
+	return shapeFloorDiv(t.Unix(), 86400), nil
+}
+
+// shapeParseTimestamp parses a config timestamp ("2020-01-31", "2020-01-31 08:30:00",
+// "2020-01-31T08:30:00.5Z", "2020-01-31T08:30:00+02:00") to microseconds since 1970;
+// without a zone it is UTC.
+func shapeParseTimestamp(what, s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{"2006-01-02", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999",
+		time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.Unix()*1000000 + int64(t.Nanosecond()/1000), nil
+		}
+	}
+	return 0, fmt.Errorf("%s %q is not a timestamp like 2020-01-31 or 2020-01-31 08:30:00", what, s)
+}
+
+// shapeParseDuration parses a duration written with days: one or more <integer><unit>,
+// units d, h, m, s from largest to smallest, each at most once ("365d", "12h", "1d12h",
+// "90m", "1d2h3m4s"). It returns microseconds; at most 10,000,000 days.
+func shapeParseDuration(s string) (int64, error) {
+	const maxMicros = 10_000_000 * shapeDayMicros
+	in := s
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, errors.New("empty duration: write e.g. 30d, 12h or 1d12h")
+	}
+	units := "dhms"
+	scale := [...]int64{shapeDayMicros, 3600 * 1000000, 60 * 1000000, 1000000}
+	var total int64
+	next := 0 // the first unit still allowed
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == 0 {
+			return 0, fmt.Errorf("duration %q: expected a number at %q", in, s)
+		}
+		if i > 12 {
+			return 0, fmt.Errorf("duration %q is too long", in)
+		}
+		n, _ := strconv.ParseInt(s[:i], 10, 64)
+		if i == len(s) {
+			return 0, fmt.Errorf("duration %q: %s needs a unit (d, h, m or s), e.g. %sd", in, s, s)
+		}
+		u := strings.IndexByte(units, s[i])
+		if u < 0 {
+			return 0, fmt.Errorf("duration %q: unknown unit %q (use d, h, m or s)", in, s[i])
+		}
+		if u < next {
+			return 0, fmt.Errorf("duration %q: units go from days to seconds, each once (e.g. 1d12h)", in)
+		}
+		next = u + 1
+		if n > maxMicros/scale[u] {
+			return 0, fmt.Errorf("duration %q is over 10000000 days", in)
+		}
+		total += n * scale[u]
+		if total > maxMicros {
+			return 0, fmt.Errorf("duration %q is over 10000000 days", in)
+		}
+		s = s[i+1:]
+	}
+	return total, nil
+}
+
+// shapeFormatDuration writes microseconds (whole seconds) the way shapeParseDuration reads them.
+func shapeFormatDuration(us int64) string {
+	if us == 0 {
+		return "0s"
+	}
+	var b []byte
+	for i, sc := range [...]int64{shapeDayMicros, 3600 * 1000000, 60 * 1000000, 1000000} {
+		if q := us / sc; q > 0 {
+			b = strconv.AppendInt(b, q, 10)
+			b = append(b, "dhms"[i])
+			us -= q * sc
+		}
+	}
+	return string(b)
+}
+
+// shapeBase32 is RFC 4648 base32 in lower case: discriminators read well inside e-mail
+// addresses and user names.
+const shapeBase32 = "abcdefghijklmnopqrstuvwxyz234567"
+
+// shapeAppendDiscriminator appends n base32 characters (5n bits) of digest.
+func shapeAppendDiscriminator(dst, digest []byte, n int) []byte {
+	var acc uint64
+	nb := 0
+	j := 0
+	for i := 0; i < n; i++ {
+		if nb < 5 {
+			acc = acc<<8 | uint64(digest[j])
+			j++
+			nb += 8
+		}
+		nb -= 5
+		dst = append(dst, shapeBase32[(acc>>nb)&31])
+	}
+	return dst
+}
+
+// shapeSubRule builds the text rule of a json path or an array element from its YAML: a
+// plain name ("email") or a mapping with transform: and that rule's parameters. The rule
+// null is reported as isNull, without a TextRule.
+func shapeSubRule(env Env, node *yaml.Node, col Column, where string) (rule TextRule, isNull bool, name string, err error) {
+	var p Params
+	switch {
+	case node == nil || node.Kind == 0:
+		return nil, false, "", fmt.Errorf("%s: no rule given", where)
+	case node.Kind == yaml.ScalarNode && node.Tag == "!!null":
+		name, p = "null", YAMLParams(nil)
+	case node.Kind == yaml.ScalarNode:
+		name, p = node.Value, YAMLParams(nil)
+	case node.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			if node.Content[i].Value == "transform" {
+				name = node.Content[i+1].Value
+			}
+		}
+		if name == "" {
+			return nil, false, "", fmt.Errorf("%s: line %d: the rule has no transform:", where, node.Line)
+		}
+		p = YAMLParams(node)
+	default:
+		return nil, false, "", fmt.Errorf("%s: line %d: a rule is a name or a mapping with transform:", where, node.Line)
+	}
+	if name == "null" {
+		if err := p.Decode(&struct{}{}); err != nil {
+			return nil, false, name, fmt.Errorf("%s: %w", where, err)
+		}
+		return nil, true, name, nil
+	}
+	if env.Registry == nil {
+		return nil, false, name, fmt.Errorf("%s: no registry to build rule %s from", where, name)
+	}
+	t, err := env.Registry.New(name, Env{Column: col, Params: p, Key: env.Key, Registry: env.Registry})
+	if err != nil {
+		return nil, false, name, fmt.Errorf("%s: %w", where, err)
+	}
+	r, ok := AsTextRule(t)
+	if !ok {
+		return nil, false, name, fmt.Errorf("%s: %s does not rewrite text values one by one, so it cannot be used here (use a rule that writes text, or null)", where, name)
+	}
+	return r, false, name, nil
+}
+
+// shapeKeyedFor returns a stream for a rule's sub-key, or nil for an unkeyed rule.
+func shapeKeyedFor(r TextRule) *Keyed {
+	if sk := r.Subkey(); sk != nil {
+		return NewKeyed(sk)
+	}
+	return nil
+}
