@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -49,7 +48,7 @@ func newHash(env Env) (Transformer, error) {
 		return nil, err
 	}
 	if env.Key == nil {
-		return nil, errors.New("hash is keyed: set UNDERSTUDY_KEY, key: in the config, or --key-file")
+		return nil, NoKeyError("hash")
 	}
 	if p.Domain == "" {
 		p.Domain = "hash"

@@ -18,7 +18,7 @@ import (
 // column type, and the FPE of the rule's domain (default: the rule's name).
 func identKeyedRule(env Env, name, domain string) (*identFPE, error) {
 	if env.Key == nil {
-		return nil, fmt.Errorf("%s is keyed: set UNDERSTUDY_KEY, key: in the config, or --key-file", name)
+		return nil, NoKeyError(name)
 	}
 	if err := identTextColumn(env, name); err != nil {
 		return nil, err

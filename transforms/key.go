@@ -2,9 +2,11 @@ package transforms
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 )
 
 // MinKeyLength is the shortest key accepted, in bytes.
@@ -22,6 +24,20 @@ func NewKey(secret string) (*Key, error) {
 		return nil, errors.New("the key must be at least 16 bytes long (use e.g. 'openssl rand -hex 32')")
 	}
 	return &Key{secret: []byte(secret)}, nil
+}
+
+// NewRandomKey draws a throwaway key for one run (--random): outputs are then consistent
+// within the run (keys stay unique, references follow) but differ in every run, and nobody
+// can reproduce them.
+func NewRandomKey() *Key {
+	secret := make([]byte, 32)
+	rand.Read(secret) // never fails (crypto/rand panics rather than return short)
+	return &Key{secret: []byte(hex.EncodeToString(secret))}
+}
+
+// NoKeyError is the error of a keyed rule's constructor when the run has no key.
+func NoKeyError(rule string) error {
+	return fmt.Errorf("%s is keyed: set UNDERSTUDY_KEY, key: in the config or --key-file (or --random for values that differ in every run)", rule)
 }
 
 // String hides the secret.

@@ -38,7 +38,7 @@ func newPermute(env Env) (Transformer, error) {
 		return nil, err
 	}
 	if env.Key == nil {
-		return nil, fmt.Errorf("permute is keyed: set UNDERSTUDY_KEY, key: in the config, or --key-file")
+		return nil, NoKeyError("permute")
 	}
 	if p.Domain == "" {
 		p.Domain = "permute"

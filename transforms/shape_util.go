@@ -98,7 +98,7 @@ const (
 // rule's own name by default).
 func shapeKeyed(name string, env Env, domain string) ([]byte, error) {
 	if env.Key == nil {
-		return nil, fmt.Errorf("%s is keyed: set UNDERSTUDY_KEY, key: in the config, or --key-file", name)
+		return nil, NoKeyError(name)
 	}
 	if domain == "" {
 		domain = name

@@ -119,6 +119,7 @@ func runSync(args []string, stdout, stderr io.Writer) error {
 		replace      = fs.Bool("replace", false, "drop what understudy manages in the target (the source's schemas) and load again")
 		allowUnmask  = fs.Bool("allow-unmasked", false, "copy columns that look like personal data even though no rule covers them")
 		keyFile      = fs.String("key-file", "", "file holding the anonymization key (else key: in the config, or UNDERSTUDY_KEY)")
+		random       = fs.Bool("random", false, "no key: draw a throwaway one, so fake values differ in every run (keys and joins still hold)")
 		reportPath   = fs.String("report", "", "write a JSON run report to this file")
 		logFormat    = fs.String("log-format", "text", "log format: text or json")
 		noOwner      = fs.Bool("no-owner", false, "do not set object owners (for a target without the source's roles)")
@@ -163,7 +164,7 @@ func runSync(args []string, stdout, stderr io.Writer) error {
 		return pipeline.Errorf(pipeline.ExitUsage, "give --source and --target (or source:/target: in the config, or UNDERSTUDY_SOURCE/UNDERSTUDY_TARGET)",
 			"missing %s DSN", map[bool]string{true: "source", false: "target"}[src == ""])
 	}
-	key, err := loadKey(*keyFile, cfg)
+	key, err := loadKey(*keyFile, cfg, *random)
 	if err != nil {
 		return err
 	}
@@ -208,7 +209,7 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	if src == "" || dst == "" {
 		return pipeline.Errorf(pipeline.ExitUsage, "give --source and --target", "missing %s DSN", map[bool]string{true: "source", false: "target"}[src == ""])
 	}
-	key, err := loadKey(*keyFile, cfg)
+	key, err := loadKey(*keyFile, cfg, false)
 	if err != nil {
 		return err
 	}
@@ -224,6 +225,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	source := fs.String("source", "", "source DSN (or source: in the config, or UNDERSTUDY_SOURCE)")
 	configPath := fs.String("config", "", "config file (YAML)")
 	keyFile := fs.String("key-file", "", "file holding the anonymization key (else key: in the config, or UNDERSTUDY_KEY)")
+	random := fs.Bool("random", false, "no key: show samples under a throwaway one")
 	samples := fs.Int("samples", 3, "rows to show before → after per table with rules")
 	strict := fs.Bool("strict", false, "exit non-zero (4) on any warning")
 	if err := fs.Parse(args); err != nil {
@@ -243,7 +245,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	if src == "" {
 		return pipeline.Errorf(pipeline.ExitUsage, "give --source (or source: in the config, or UNDERSTUDY_SOURCE)", "missing source DSN")
 	}
-	key, err := loadKey(*keyFile, cfg)
+	key, err := loadKey(*keyFile, cfg, *random)
 	if err != nil {
 		return err
 	}
@@ -286,7 +288,9 @@ func runInit(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-func loadKey(keyFile string, cfg *config.Config) (*transforms.Key, error) {
+// loadKey finds the key: --key-file, else key: in the config, else UNDERSTUDY_KEY; with
+// random, there must be none, and a throwaway one is drawn.
+func loadKey(keyFile string, cfg *config.Config, random bool) (*transforms.Key, error) {
 	secret := ""
 	switch {
 	case keyFile != "":
@@ -300,7 +304,12 @@ func loadKey(keyFile string, cfg *config.Config) (*transforms.Key, error) {
 	default:
 		secret = os.Getenv("UNDERSTUDY_KEY")
 	}
-	if secret == "" {
+	switch {
+	case random && secret != "":
+		return nil, pipeline.Errorf(pipeline.ExitUsage, "drop --random to use the key, or unset it for a random run", "--random and a key exclude each other")
+	case random:
+		return transforms.NewRandomKey(), nil
+	case secret == "":
 		return nil, nil
 	}
 	k, err := transforms.NewKey(secret)
