@@ -91,5 +91,52 @@ func Default() *Registry {
 	r.Register(Entry{Name: "array", New: newArray,
 		Summary: "Applies a text rule to every element of a text, varchar, char, name or citext array, keeping dimensions and NULL elements.",
 		Example: "tags: {transform: array, element: {transform: hash, length: 8}}"})
+
+	// Fake personal values.
+	r.Register(Entry{Name: "first_name", New: newFirstName,
+		Summary: "A keyed fake first name from a list (gofakeit's, about 3,000), in the input's letter case; refused on unique columns.",
+		Example: "first_name: first_name"})
+	r.Register(Entry{Name: "last_name", New: newLastName,
+		Summary: "A keyed fake last name from a list (about 470), in the input's letter case; refused on unique columns.",
+		Example: "surname: last_name"})
+	r.Register(Entry{Name: "full_name", New: newFullName,
+		Summary: "A keyed fake \"First Last\" name, in the input's letter case; refused on unique columns.",
+		Example: "display_name: full_name"})
+	r.Register(Entry{Name: "username", New: newUsername,
+		Summary: "A keyed fake user name from name parts and digits (jsmith42, mary.kuhn); on a unique column it ends with a 100-bit keyed discriminator instead of digits and stays unique, kept whole within varchar(n).",
+		Example: "login: username"})
+	r.Register(Entry{Name: "email", New: newEmail,
+		Summary: "A keyed fake address from name parts at a reserved domain (example.com, acme.example, mailbox.test…), or the input's own with keep_domain: true; on a unique column the local part ends with a 100-bit keyed discriminator and stays unique, kept whole within varchar(n).",
+		Example: "email: {transform: email, keep_domain: true}"})
+	r.Register(Entry{Name: "street_address", New: newStreetAddress,
+		Summary: "A keyed fake street address: house number, a street name made from a last name, and a street type (4821 North Abbott Avenue); refused on unique columns.",
+		Example: "street: street_address"})
+	r.Register(Entry{Name: "city", New: newCity,
+		Summary: "A keyed fake city: a listed US city or a made-up town name (Port Kuhnville), in the input's letter case; refused on unique columns.",
+		Example: "city: city"})
+	r.Register(Entry{Name: "postal_code", New: newPostalCode,
+		Summary: "Keeps a postal code's shape: each digit becomes a keyed digit, each letter a keyed letter of the same case, other characters stay (SW1A 1AA → QE7T 4KX); refused on unique columns.",
+		Example: "zip: postal_code"})
+	r.Register(Entry{Name: "country", New: newCountry,
+		Summary: "A keyed country: an ISO 3166 code of the same length for a 2- or 3-letter input (and always in char(2)/char(3) columns), else a country name; refused on unique columns.",
+		Example: "country: country"})
+	r.Register(Entry{Name: "company", New: newCompany,
+		Summary: "A keyed fake company name made of last names (Abbott LLC, Kuhn and Sons, Abbott-Schmidt), in the input's letter case; refused on unique columns.",
+		Example: "employer: company"})
+	r.Register(Entry{Name: "job_title", New: newJobTitle,
+		Summary: "A keyed fake job title: descriptor, area and role (Senior Data Engineer), in the input's letter case; refused on unique columns.",
+		Example: "title: job_title"})
+	r.Register(Entry{Name: "url", New: newURL,
+		Summary: "A keyed fake URL keeping the input's scheme, at a host under a reserved name (.example, .test, example.com), with as many fake path segments (up to 3); query, fragment, port and user are dropped. Refused on unique columns.",
+		Example: "website: url"})
+	r.Register(Entry{Name: "domain", New: newDomain,
+		Summary: "A keyed fake domain name under a reserved one (kuhn-schmidt.example.com, lamp-river.test); a www. prefix stays. Refused on unique columns.",
+		Example: "company_domain: domain"})
+	r.Register(Entry{Name: "user_agent", New: newUserAgent,
+		Summary: "A keyed, realistic browser User-Agent string (Chrome, Edge, Firefox, Safari on desktop and mobile), unrelated to the input; refused on unique columns.",
+		Example: "user_agent: user_agent"})
+	r.Register(Entry{Name: "lorem", New: newLorem,
+		Summary: "Lorem-ipsum words as long as the input in characters, never longer (at most one short), keeping a leading capital and a final period; refused on unique columns.",
+		Example: "notes: lorem"})
 	return r
 }
