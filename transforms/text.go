@@ -37,6 +37,13 @@ type textBatch struct {
 	maxChars int
 }
 
+// UniqueSafe passes on the rule's own claim, so plan sees that a bijective text rule keeps
+// a unique column unique.
+func (t textBatch) UniqueSafe() bool {
+	u, ok := t.r.(UniqueSafe)
+	return ok && u.UniqueSafe()
+}
+
 // AsTextRule returns the TextRule behind a transformer made by TextBatch.
 func AsTextRule(t Transformer) (TextRule, bool) {
 	tb, ok := t.(textBatch)

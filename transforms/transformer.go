@@ -197,7 +197,9 @@ func (c byteColumn) value(i int) []byte {
 	if c.bin != nil {
 		return c.bin.Value(i)
 	}
-	return []byte(c.str.Value(i)) // the compiler does not copy for a short-lived conversion
+	// A sub-slice of the array's data, not []byte(Value(i)), which copies every value.
+	offs := c.str.ValueOffsets()
+	return c.str.ValueBytes()[offs[i]-offs[0] : offs[i+1]-offs[0]]
 }
 
 // byteBuilder builds an array of the same Arrow type as the input column.

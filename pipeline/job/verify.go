@@ -34,6 +34,8 @@ var chanceRules = map[string]float64{
 	"job_title": 0.5, "postal_code": 0.2, "street_address": 0.05, "weighted_choice": 1, "dictionary": 1,
 	"constant": 1, "round": 1, "truncate": 1, "random_range": 1, "numeric_noise": 1, "date_noise": 1,
 	"birthdate": 1, "null": 0, "keep": 1,
+	// a handful of user names (jsmith42) are common; user agents are real browsers' strings
+	"username": 0.05, "user_agent": 1,
 }
 
 // VerifyResult sums up a verification.
