@@ -49,6 +49,20 @@ const (
       notes: null
       country: {transform: constant, value: "US"}
 `
+	// personalYAML fakes the eight personal columns of customers (the anonymization
+	// issue's end-to-end bar).
+	personalYAML = `tables:
+  public.customers:
+    columns:
+      first_name: first_name
+      last_name: last_name
+      email: email
+      phone: phone
+      street: street_address
+      city: city
+      postal_code: postal_code
+      birthdate: {transform: date_noise, max: 365d}
+`
 	targetDB = "bench_dst"
 )
 
@@ -60,14 +74,15 @@ type approach struct {
 	// note for the results page.
 	run func(ctx context.Context, b *bench, m *meter) (note string, err error)
 	// check, when set, verifies the target beyond row counts.
-	check func(ctx context.Context, conn *pgx.Conn) error
+	check func(ctx context.Context, bn *bench, conn *pgx.Conn) error
 }
 
 var approaches = []approach{
 	{name: nameFloor, label: "floor (COPY → COPY pipes)", run: runFloor},
 	{name: nameDump, label: "pg_dump + pg_restore", run: runDumpRestore},
-	{name: nameSync, label: "sync (no rules)", run: runSync(false)},
-	{name: nameSyncRules, label: "sync (3 rules)", run: runSync(true), check: checkRules},
+	{name: nameSync, label: "sync (no rules)", run: runSync("")},
+	{name: nameSyncRules, label: "sync (3 rules)", run: runSync("rules.yaml"), check: checkRules},
+	{name: namePersonal, label: "sync (8 personal rules)", run: runSync("personal.yaml"), check: checkPersonal},
 }
 
 // BenchmarkSync copies one shop fixture database with each approach in turn, into a fresh
@@ -188,6 +203,9 @@ func newBench(ctx context.Context, b *testing.B) (*bench, error) {
 		if err != nil {
 			return nil, fmt.Errorf("build understudy: %w\n%s", err, out)
 		}
+	}
+	if err := os.WriteFile(filepath.Join(bn.tmp, "personal.yaml"), []byte(personalYAML), 0o644); err != nil {
+		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(bn.tmp, "rules.yaml"), []byte(rulesYAML), 0o644); err != nil {
 		return nil, err
@@ -351,7 +369,7 @@ func (bn *bench) dropTarget(ctx context.Context) error {
 
 // verify checks that every source table has as many rows in the target, so that a run
 // that silently copied nothing cannot report a fast time; then runs check if set.
-func (bn *bench) verify(ctx context.Context, check func(context.Context, *pgx.Conn) error) error {
+func (bn *bench) verify(ctx context.Context, check func(context.Context, *bench, *pgx.Conn) error) error {
 	conn, err := bn.connect(ctx, targetDB)
 	if err != nil {
 		return err
@@ -367,13 +385,13 @@ func (bn *bench) verify(ctx context.Context, check func(context.Context, *pgx.Co
 		}
 	}
 	if check != nil {
-		return check(ctx, conn)
+		return check(ctx, bn, conn)
 	}
 	return nil
 }
 
 // checkRules verifies that the rules run applied its three rules.
-func checkRules(ctx context.Context, conn *pgx.Conn) error {
+func checkRules(ctx context.Context, _ *bench, conn *pgx.Conn) error {
 	var bad int64
 	err := conn.QueryRow(ctx, `SELECT count(*) FROM public.customers
 		WHERE email LIKE '%@%' OR notes IS NOT NULL OR country IS DISTINCT FROM 'US'`).Scan(&bad)
@@ -382,6 +400,55 @@ func checkRules(ctx context.Context, conn *pgx.Conn) error {
 	}
 	if bad > 0 {
 		return fmt.Errorf("%d customers kept an e-mail address, notes or a country other than US", bad)
+	}
+	return nil
+}
+
+// checkPersonal verifies that the personal rules run replaced the personal values: of the
+// first 10,000 customers (ids are not ruled, so they pair the rows), none keeps the e-mail
+// address, phone number or street of the source.
+func checkPersonal(ctx context.Context, bn *bench, conn *pgx.Conn) error {
+	const q = `SELECT id, email, coalesce(phone, ''), coalesce(street, '') FROM public.customers ORDER BY id LIMIT 10000`
+	read := func(c *pgx.Conn) (map[int64][3]string, error) {
+		rows, err := c.Query(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out := map[int64][3]string{}
+		for rows.Next() {
+			var id int64
+			var v [3]string
+			if err := rows.Scan(&id, &v[0], &v[1], &v[2]); err != nil {
+				return nil, err
+			}
+			out[id] = v
+		}
+		return out, rows.Err()
+	}
+	src, err := bn.connect(ctx, bn.source)
+	if err != nil {
+		return err
+	}
+	defer src.Close(context.WithoutCancel(ctx))
+	before, err := read(src)
+	if err != nil {
+		return fmt.Errorf("check personal rules: %w", err)
+	}
+	after, err := read(conn)
+	if err != nil {
+		return fmt.Errorf("check personal rules: %w", err)
+	}
+	kept := 0
+	for id, a := range after {
+		b := before[id]
+		for i := range a {
+			if a[i] != "" && a[i] == b[i] {
+				kept++
+			}
+		}
+	}
+	if kept > 0 || len(after) != len(before) {
+		return fmt.Errorf("%d personal values of %d customers survived (%d customers in the source sample)", kept, len(after), len(before))
 	}
 	return nil
 }
@@ -447,17 +514,18 @@ func runDumpRestore(ctx context.Context, bn *bench, m *meter) (string, error) {
 	return "dump directory " + mib(size) + " (pg_dump's default compression)", nil
 }
 
-// runSync runs understudy sync, with the three rules or without any.
-func runSync(rules bool) func(context.Context, *bench, *meter) (string, error) {
+// runSync runs understudy sync, with the rules of config (a file in the run's folder) or
+// without any.
+func runSync(config string) func(context.Context, *bench, *meter) (string, error) {
 	return func(ctx context.Context, bn *bench, m *meter) (string, error) {
 		args := []string{"sync", "--source", bn.dsn(bn.source), "--target", bn.dsn(targetDB), "--jobs", strconv.Itoa(jobs),
 			"--allow-unmasked"} // these measure copying; the PII guard would ask for rules on every personal column
 		label := "understudy sync"
 		env := bn.env()
-		if rules {
-			args = append(args, "--config", filepath.Join(bn.tmp, "rules.yaml"))
+		if config != "" {
+			args = append(args, "--config", filepath.Join(bn.tmp, config))
 			env = append(env, "UNDERSTUDY_KEY="+benchKey)
-			label += " --config rules.yaml"
+			label += " --config " + config
 		}
 		return "", m.run(label, commandContext(ctx, env, bn.bin, args...))
 	}
