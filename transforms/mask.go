@@ -51,7 +51,7 @@ func (r *maskRule) Subkey() []byte { return nil }
 func (r *maskRule) Text(_ *Keyed, dst, in []byte) ([]byte, error) {
 	n := utf8.RuneCount(in)
 	first, last := r.first, r.last
-	if first+last >= n {
+	if first >= n-last { // first+last >= n, written so that huge parameters cannot overflow
 		first, last = 0, 0
 	}
 	i := 0

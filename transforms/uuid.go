@@ -40,7 +40,7 @@ func newUUID(env Env) (Transformer, error) {
 		return nil, err
 	}
 	if env.Key == nil {
-		return nil, errors.New("uuid is keyed: set UNDERSTUDY_KEY, key: in the config, or --key-file")
+		return nil, NoKeyError("uuid")
 	}
 	isUUID := env.Column.BaseOID == pgtype.UUIDOID
 	if !isUUID && !IsTextType(env.Column) {
