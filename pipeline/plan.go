@@ -1,12 +1,15 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/when"
 	"github.com/understudy-dev/understudy/schemas"
 	"github.com/understudy-dev/understudy/transforms"
 	"gopkg.in/yaml.v3"
@@ -50,6 +53,11 @@ type ColumnRule struct {
 	// column references a key (foreign key or declared reference), names that key column.
 	Source  config.ColumnRule
 	Follows string
+	// When, for a rule with a when key, is its condition: the rule rewrites only the rows
+	// where it is true, and every other row keeps its value byte for byte. The condition reads
+	// the row as it arrived, before any rule of the table ran. A rule on a column that other
+	// columns reference cannot have one (see propagate).
+	When *when.Cond
 }
 
 // Unit is one chunk of a table: the heap pages [FromPage, ToPage) or, when ToPage < 0,
@@ -180,6 +188,9 @@ func bindRule(cfg *config.Config, tp *TablePlan, tr config.TableRules, cr config
 		return cfgErr(cfg, cr.Line, path, "no such column%s", didYouMean(cr.Column, cols))
 	}
 	if cr.Transform == "keep" {
+		if n := whenNode(cr.Params); n != nil {
+			return cfgErr(cfg, n.Line, path, "when: keep takes no condition: it changes no row")
+		}
 		if tp.Kept == nil {
 			tp.Kept = map[string]bool{}
 		}
@@ -213,8 +224,70 @@ func bindRule(cfg *config.Config, tp *TablePlan, tr config.TableRules, cr config
 	if n, ok := t.(transforms.NativeInput); ok {
 		native = n.NativeInput()
 	}
-	tp.Rules = append(tp.Rules, ColumnRule{Index: idx, Column: *col, Rule: cr.Transform, Transformer: t, Native: native, Source: cr})
+	cond, err := bindWhen(cfg, tp, cr, path, opts)
+	if err != nil {
+		return err
+	}
+	tp.Rules = append(tp.Rules, ColumnRule{Index: idx, Column: *col, Rule: cr.Transform, Transformer: t, Native: native, Source: cr, When: cond})
 	return nil
+}
+
+// whenNode returns the value of a rule mapping's when key, or nil.
+func whenNode(params *yaml.Node) *yaml.Node {
+	if params == nil || params.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(params.Content); i += 2 {
+		if params.Content[i].Value == "when" {
+			return params.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// bindWhen parses a rule's condition and checks it against the table's columns; nil without
+// one.
+func bindWhen(cfg *config.Config, tp *TablePlan, cr config.ColumnRule, path string, opts PlanOptions) (*when.Cond, error) {
+	n := whenNode(cr.Params)
+	if n == nil {
+		return nil, nil
+	}
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		return nil, cfgErr(cfg, n.Line, path, `when: must be a condition, e.g. when: "country = 'DE'"`)
+	}
+	e, err := when.Parse(n.Value)
+	if err != nil {
+		return nil, cfgErr(cfg, n.Line, path, "when: %v", err)
+	}
+	copied := map[string]int{}
+	for i, c := range tp.Columns {
+		copied[c.Name] = i
+	}
+	cols := make([]when.Column, len(tp.Table.Columns))
+	for i, c := range tp.Table.Columns {
+		idx, ok := copied[c.Name]
+		if !ok {
+			idx = -1
+		}
+		cols[i] = when.Column{Name: c.Name, Index: idx, TypeName: c.TypeName, BaseOID: c.BaseOID, TypType: c.TypType}
+		if c.TypType == 'e' && opts.Literal != nil {
+			// The server knows the enum's labels: a misspelt one is an error here, not a
+			// condition that silently selects nothing.
+			c := c
+			cols[i].Check = func(text string) error {
+				_, err := opts.Literal(c, text)
+				if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) {
+					return errors.New(pe.Message) // invalid input value for enum tier: "gold"
+				}
+				return err
+			}
+		}
+	}
+	cond, err := e.Bind(cols)
+	if err != nil {
+		return nil, cfgErr(cfg, n.Line, path, "when: %v", err)
+	}
+	return cond, nil
 }
 
 // mergeRules adds to a partition's own rules those of an ancestor for columns it has none
@@ -312,6 +385,18 @@ func propagate(cfg *config.Config, p *Plan, opts PlanOptions, rules map[string]c
 				continue
 			}
 			key := e.parent.Name.String() + "." + e.refCol
+			if pr.When != nil {
+				// The rule would follow the key into the referencing column, whose rows are
+				// other rows: the condition cannot be read there, and a key rewritten on some
+				// rows only would no longer match its references.
+				line := pr.Source.Line
+				if n := whenNode(pr.Source.Params); n != nil {
+					line = n.Line
+				}
+				return cfgErr(cfg, line, "tables."+e.parent.Name.String()+".columns."+e.refCol,
+					"when: %s.%s references this column (%s), so its rule must rewrite every row to keep the join; remove the condition",
+					e.child.Name.String(), e.col, e.what)
+			}
 			if cr := ruleOn(e.child, e.col); cr != nil {
 				if !sameRule(cr.Source, pr.Source) {
 					return cfgErr(cfg, cr.Source.Line, "tables."+e.child.Name.String()+".columns."+e.col,

@@ -7,7 +7,9 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
 
+	"github.com/understudy-dev/understudy/pipeline/when"
 	"github.com/understudy-dev/understudy/schemas/pgarrow"
 )
 
@@ -27,7 +29,8 @@ func ArrowColumns(t *TablePlan) []pgarrow.Column {
 
 // TransformStream decodes a binary COPY stream into Arrow batches, applies the table's
 // rules column by column and encodes the batches back. It holds one input batch and its
-// transformed copy at a time.
+// transformed copy at a time; a conditional rule adds, while it runs, one column's worth: its
+// transformer's output, before it is merged into the batch.
 func TransformStream(r io.Reader, w io.Writer, t *TablePlan, opts RunOptions) error {
 	cols := ArrowColumns(t)
 	dec := pgarrow.NewDecoder(r, cols, opts.Mem, pgarrow.DecoderOptions{BatchRows: opts.BatchRows, BatchBytes: opts.BatchBytes})
@@ -56,12 +59,20 @@ func TransformStream(r io.Reader, w io.Writer, t *TablePlan, opts RunOptions) er
 
 // applyRules returns a new record with every ruled column replaced. Rules run in plan
 // order; each sees the batch with the earlier rules' outputs in place, so a template reads
-// the faked names, never the real ones.
+// the faked names, never the real ones. A rule's condition (ColumnRule.When), though, reads
+// rec: the row as it arrived, before any rule ran.
 func applyRules(rec arrow.Record, t *TablePlan, opts RunOptions) (arrow.Record, error) {
 	cur := rec
 	cur.Retain()
+	var sel when.Selection
 	for _, r := range t.Rules {
-		a, err := r.Transformer.Transform(cur, r.Index, opts.Mem)
+		var a arrow.Array
+		var err error
+		if r.When == nil {
+			a, err = r.Transformer.Transform(cur, r.Index, opts.Mem)
+		} else {
+			a, err = applyWhen(rec, cur, r, &sel, opts.Mem)
+		}
 		if err != nil {
 			cur.Release()
 			return nil, fmt.Errorf("transform %s.%s (%s): %w", t.Name.String(), r.Column.Name, r.Rule, err)
@@ -73,13 +84,51 @@ func applyRules(rec arrow.Record, t *TablePlan, opts RunOptions) (arrow.Record, 
 			return nil, fmt.Errorf("transform %s.%s (%s): returned %d values of %s for %d of %s",
 				t.Name.String(), r.Column.Name, r.Rule, a.Len(), a.DataType(), cur.NumRows(), old.DataType())
 		}
-		cols := make([]arrow.Array, cur.NumCols())
-		copy(cols, cur.Columns())
-		cols[r.Index] = a
-		next := array.NewRecord(cur.Schema(), cols, cur.NumRows())
+		next := withColumn(cur, r.Index, a)
 		a.Release()
 		cur.Release()
 		cur = next
 	}
 	return cur, nil
+}
+
+// withColumn returns rec with column i replaced by a; both stay the caller's to release.
+func withColumn(rec arrow.Record, i int, a arrow.Array) arrow.Record {
+	cols := make([]arrow.Array, rec.NumCols())
+	copy(cols, rec.Columns())
+	cols[i] = a
+	return array.NewRecord(rec.Schema(), cols, rec.NumRows())
+}
+
+// applyWhen runs a conditional rule: it selects the rows of orig (the batch as it arrived)
+// where the condition holds, hands the transformer cur with the column NULL in every other
+// row, so it never reads (or fails on) a value it is not to rewrite, and returns the
+// transformer's values in the selected rows and cur's own elsewhere. sel is scratch space
+// kept between the rules of a batch.
+func applyWhen(orig, cur arrow.Record, r ColumnRule, sel *when.Selection, mem memory.Allocator) (arrow.Array, error) {
+	var err error
+	if *sel, err = r.When.Select(orig, *sel); err != nil {
+		return nil, fmt.Errorf("when: %w", err)
+	}
+	col := cur.Column(r.Index)
+	switch sel.Count() {
+	case 0:
+		col.Retain()
+		return col, nil
+	case int(cur.NumRows()):
+		return r.Transformer.Transform(cur, r.Index, mem)
+	}
+	masked := sel.Mask(mem, col)
+	in := withColumn(cur, r.Index, masked)
+	masked.Release()
+	out, err := r.Transformer.Transform(in, r.Index, mem)
+	in.Release()
+	if err != nil {
+		return nil, err
+	}
+	defer out.Release()
+	if out.Len() != col.Len() || !arrow.TypeEqual(out.DataType(), col.DataType()) {
+		return nil, fmt.Errorf("returned %d values of %s for %d of %s", out.Len(), out.DataType(), col.Len(), col.DataType())
+	}
+	return sel.Merge(mem, col, out)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/understudy-dev/understudy/pipeline/config"
 	"github.com/understudy-dev/understudy/pipeline/pgsource"
 	"github.com/understudy-dev/understudy/pipeline/pii"
+	"github.com/understudy-dev/understudy/pipeline/when"
 	"github.com/understudy-dev/understudy/schemas"
 	"github.com/understudy-dev/understudy/schemas/pgarrow"
 	"github.com/understudy-dev/understudy/transforms"
@@ -59,6 +60,10 @@ func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
 			if tp.Table.IsUnique(r.Column.Name) {
 				if u, ok := r.Transformer.(transforms.UniqueSafe); !ok || !u.UniqueSafe() {
 					warn = append(warn, fmt.Sprintf("%s.%s is unique, and rule %s does not guarantee unique output", tp.Name, r.Column.Name, r.Rule))
+				} else if r.When != nil {
+					// Unique output among the rewritten rows says nothing about the rows the
+					// condition leaves as they are: a new value can equal one of theirs.
+					warn = append(warn, fmt.Sprintf("%s.%s is unique, and rule %s rewrites only the rows where %s: a new value can collide with a row left unchanged", tp.Name, r.Column.Name, r.Rule, r.When))
 				}
 			}
 		}
@@ -91,15 +96,27 @@ func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
 			fmt.Fprintf(w, "\n%s\n", tp.Name)
 		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  COLUMN\tTYPE\tRULE\tKEYS")
+		// A WHEN column appears only in tables with a conditional rule.
+		conditional := false
+		for _, r := range tp.Rules {
+			conditional = conditional || r.When != nil
+		}
+		if conditional {
+			fmt.Fprintln(tw, "  COLUMN\tTYPE\tRULE\tWHEN\tKEYS")
+		} else {
+			fmt.Fprintln(tw, "  COLUMN\tTYPE\tRULE\tKEYS")
+		}
 		for _, c := range tp.Columns {
-			rule, keys := "", ""
+			rule, cond, keys := "", "", ""
 			if tp.Kept[c.Name] {
 				rule = "keep"
 			}
 			for _, r := range tp.Rules {
 				if r.Column.Name == c.Name {
 					rule = r.Rule
+					if r.When != nil {
+						cond = r.When.String()
+					}
 					if r.Follows != "" {
 						keys = "follows " + r.Follows
 					}
@@ -109,7 +126,14 @@ func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
 				sort.Strings(f)
 				keys = strings.TrimSpace(keys + " followed by " + strings.Join(f, ", "))
 			}
-			if rule != "" {
+			switch {
+			case rule == "":
+			case conditional:
+				if cond == "" && rule != "keep" {
+					cond = "(all rows)"
+				}
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", c.Name, c.TypeName, rule, cond, keys)
+			default:
 				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", c.Name, c.TypeName, rule, keys)
 			}
 		}
@@ -164,12 +188,20 @@ func showSamples(ctx context.Context, w io.Writer, src *pgsource.Source, tp *pip
 	if err != nil {
 		return err
 	}
+	selected, err := selectedRows(in.Bytes(), raw, tp, mem)
+	if err != nil {
+		return fmt.Errorf("sample %s: %w", tp.Name, err)
+	}
 	fmt.Fprintf(w, "  sample, before → after:\n")
 	for row := range before {
-		for _, r := range tp.Rules {
+		for i, r := range tp.Rules {
 			b, err := asText(ctx, src, r.Column, before[row][r.Index])
 			if err != nil {
 				return err
+			}
+			if selected[i] != nil && !selected[i][row] {
+				fmt.Fprintf(w, "    %-20s %s (kept: the condition is not true)\n", r.Column.Name, b)
+				continue
 			}
 			a, err := asText(ctx, src, r.Column, after[row][r.Index])
 			if err != nil {
@@ -182,6 +214,36 @@ func showSamples(ctx context.Context, w io.Writer, src *pgsource.Source, tp *pip
 		}
 	}
 	return nil
+}
+
+// selectedRows evaluates, for each of tp's rules with a condition, which rows of a small binary
+// COPY stream it rewrites (nil for a rule without one).
+func selectedRows(stream []byte, cols []pgarrow.Column, tp *pipeline.TablePlan, mem memory.Allocator) ([][]bool, error) {
+	out := make([][]bool, len(tp.Rules))
+	dec := pgarrow.NewDecoder(bytes.NewReader(stream), cols, mem, pgarrow.DecoderOptions{})
+	var sel when.Selection
+	for {
+		rec, err := dec.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		for i, r := range tp.Rules {
+			if r.When == nil {
+				continue
+			}
+			if sel, err = r.When.Select(rec, sel); err != nil {
+				rec.Release()
+				return nil, err
+			}
+			for row := 0; row < int(rec.NumRows()); row++ {
+				out[i] = append(out[i], sel.Has(row))
+			}
+		}
+		rec.Release()
+	}
 }
 
 // readAll decodes a small binary COPY stream into rows of raw wire values (nil: NULL).
