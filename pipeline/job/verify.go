@@ -89,9 +89,13 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, error) {
 			fmt.Fprintf(tw, "%s\t(rows)\t\t%d\t%d in target\t%d\tFAIL\n", tp.Name, sn, tn, sn)
 		}
 		for _, r := range tp.Rules {
-			compared, survived, err := survivors(ctx, o, tp, r.Column)
+			compared, survived, judged, err := survivors(ctx, o, tp, r)
 			if err != nil {
 				return nil, err
+			}
+			if !judged {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t\tnot judged: the condition reads a transformed column and no untransformed key pairs the rows\n", tp.Name, r.Column.Name, r.Rule)
+				continue
 			}
 			allowed, chance := chanceRules[r.Rule]
 			if !chance {
@@ -129,14 +133,36 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, error) {
 	return res, nil
 }
 
-// survivors counts, for one column, the values compared and the values that survived.
-func survivors(ctx context.Context, o VerifyOptions, tp *pipeline.TablePlan, col schemas.Column) (compared, survived int64, err error) {
+// survivors counts, for one rule's column, the values compared and the values that
+// survived. A rule with a condition is judged on the rows it selects: where an untransformed
+// key pairs the rows, the source side keeps only the selected rows; otherwise both sides are
+// filtered by the condition, which works only when it reads no transformed column (judged
+// is false then).
+func survivors(ctx context.Context, o VerifyOptions, tp *pipeline.TablePlan, r pipeline.ColumnRule) (compared, survived int64, judged bool, err error) {
+	col := r.Column
 	c := schemas.QuoteIdent(col.Name) + "::text"
+	// A value without a letter or digit (NULL, '', ' ', '-') tells nothing about anyone: an
+	// empty phone that stays empty is no survivor.
+	worth := c + " ~ '[[:alnum:]]'"
 	var q string
 	keyed := len(tp.PrimaryKey) > 0
 	for _, k := range tp.PrimaryKey {
 		if tp.Covered(k) && !tp.Kept[k] {
 			keyed = false // the key itself was transformed: rows cannot be matched
+		}
+	}
+	srcQ := func(q string) string { return q }
+	if r.When != nil {
+		cond := " AND (" + r.When.String() + ")"
+		if keyed {
+			srcQ = func(q string) string { return strings.Replace(q, worth, worth+cond, 1) }
+		} else {
+			for _, cc := range r.When.Columns() {
+				if tp.Covered(cc) && !tp.Kept[cc] {
+					return 0, 0, false, nil
+				}
+			}
+			worth += cond
 		}
 	}
 	if keyed {
@@ -145,11 +171,11 @@ func survivors(ctx context.Context, o VerifyOptions, tp *pipeline.TablePlan, col
 			pk = append(pk, schemas.QuoteIdent(k)+"::text")
 		}
 		key := "md5(concat_ws(',', " + strings.Join(pk, ", ") + "))"
-		q = fmt.Sprintf("COPY (SELECT %s || ' ' || md5(%s) FROM ONLY %s WHERE %s IS NOT NULL ORDER BY 1) TO STDOUT",
-			key, c, tp.Name.Quoted(), schemas.QuoteIdent(col.Name))
+		q = fmt.Sprintf("COPY (SELECT %s || ' ' || md5(%s) FROM ONLY %s WHERE %s ORDER BY 1) TO STDOUT",
+			key, c, tp.Name.Quoted(), worth)
 	} else {
-		q = fmt.Sprintf("COPY (SELECT DISTINCT md5(%s) FROM ONLY %s WHERE %s IS NOT NULL ORDER BY 1) TO STDOUT",
-			c, tp.Name.Quoted(), schemas.QuoteIdent(col.Name))
+		q = fmt.Sprintf("COPY (SELECT DISTINCT md5(%s) FROM ONLY %s WHERE %s ORDER BY 1) TO STDOUT",
+			c, tp.Name.Quoted(), worth)
 	}
 	// Both servers sort; the two streams are merged line by line: bounded memory.
 	g, gctx := errgroup.WithContext(ctx)
@@ -158,7 +184,8 @@ func survivors(ctx context.Context, o VerifyOptions, tp *pipeline.TablePlan, col
 	for _, side := range []struct {
 		dsn string
 		w   *io.PipeWriter
-	}{{o.Source.Value(), sw}, {o.Target.Value(), tw}} {
+		q   string
+	}{{o.Source.Value(), sw, srcQ(q)}, {o.Target.Value(), tw, q}} {
 		g.Go(func() error {
 			conn, err := pgx.Connect(gctx, side.dsn)
 			if err != nil {
@@ -166,7 +193,7 @@ func survivors(ctx context.Context, o VerifyOptions, tp *pipeline.TablePlan, col
 				return err
 			}
 			defer conn.Close(context.WithoutCancel(gctx))
-			_, err = conn.PgConn().CopyTo(gctx, side.w, q)
+			_, err = conn.PgConn().CopyTo(gctx, side.w, side.q)
 			side.w.CloseWithError(err)
 			return err
 		})
@@ -175,9 +202,14 @@ func survivors(ctx context.Context, o VerifyOptions, tp *pipeline.TablePlan, col
 		a, b := bufio.NewScanner(sr), bufio.NewScanner(tr)
 		okA, okB := a.Scan(), b.Scan()
 		for okB {
-			compared++
-			for okA && a.Text() < keyPart(b.Text(), keyed) {
+			k := keyPart(b.Text(), keyed)
+			for okA && a.Text() < k {
 				okA = a.Scan()
+			}
+			// Keyed, a target row counts where the source has its row (all of them, but for
+			// the rows a condition left alone); otherwise every distinct target value counts.
+			if !keyed || okA && strings.HasPrefix(a.Text(), k) {
+				compared++
 			}
 			if okA && a.Text() == b.Text() { // same value (and, keyed, the same row)
 				survived++
@@ -192,9 +224,9 @@ func survivors(ctx context.Context, o VerifyOptions, tp *pipeline.TablePlan, col
 		return nil
 	})
 	if err := g.Wait(); err != nil {
-		return 0, 0, fmt.Errorf("compare %s.%s: %w", tp.Name, col.Name, err)
+		return 0, 0, false, fmt.Errorf("compare %s.%s: %w", tp.Name, col.Name, err)
 	}
-	return compared, survived, nil
+	return compared, survived, true, nil
 }
 
 // keyPart is what the merge orders by: the row key, or the whole value digest.
