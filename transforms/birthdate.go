@@ -76,6 +76,9 @@ func (t *birthdate) Transform(rec arrow.Record, col int, mem memory.Allocator) (
 // age is the number of full years, on as_of, of someone born on day v.
 func (t *birthdate) age(v int64) int64 {
 	y, m, d := shapeCivil(v)
+	if m == 2 && d == 29 && !shapeIsLeap(t.y) {
+		d = 28 // the birthday of 29 February falls on 28 February in other years
+	}
 	a := t.y - y
 	if m > t.m || m == t.m && d > t.d {
 		a--
@@ -84,11 +87,15 @@ func (t *birthdate) age(v int64) int64 {
 }
 
 // lastBorn is the last day of birth with an age of at least a: the as_of day a years back
-// (28 February for a 29 February that year lacks).
+// (28 February for a 29 February that year lacks; 29 February for an as_of of 28 February
+// outside a leap year, since that birthday then falls on the 28th).
 func (t *birthdate) lastBorn(a int64) int64 {
 	y, d := t.y-a, t.d
-	if t.m == 2 && d == 29 && !shapeIsLeap(y) {
+	switch {
+	case t.m == 2 && d == 29 && !shapeIsLeap(y):
 		d = 28
+	case t.m == 2 && d == 28 && !shapeIsLeap(t.y) && shapeIsLeap(y):
+		d = 29
 	}
 	return shapeDaysFromCivil(y, t.m, d)
 }

@@ -1,8 +1,11 @@
 package transforms
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
@@ -10,8 +13,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// dictionary replaces text values found in a fixed map (exact match), and does with the
-// others what default says: keep them, make them NULL, or write one fixed value. It draws
+// dictionary replaces text values found in a fixed map (exact match; in a char(n) column
+// without the trailing spaces that pad the value, as PostgreSQL compares them), and does with
+// the others what default says: keep them, make them NULL, or write one fixed value. It draws
 // nothing, so it needs no key. Without NULL outcomes it is a TextRule (usable inside json
 // and array); with them it builds the batch itself.
 type dictionary struct {
@@ -19,6 +23,7 @@ type dictionary struct {
 	def  dictionaryOut
 	null bool // some outcome is NULL
 	max  int  // varchar(n)/char(n) length, 0 if none
+	trim bool // char(n): values arrive padded with spaces
 }
 
 type dictionaryOut struct {
@@ -51,13 +56,17 @@ func newDictionary(env Env) (Transformer, error) {
 	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
 		return nil, errors.New(`dictionary needs map, e.g. {transform: dictionary, map: {Paris: Lyon, Berlin: Hamburg}, default: keep}`)
 	}
-	t := &dictionary{m: map[string]dictionaryOut{}}
+	t := &dictionary{m: map[string]dictionaryOut{}, trim: c.BaseOID == pgtype.BPCharOID}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode || k.Tag == "!!null" {
 			return nil, fmt.Errorf("map: line %d: a key is a text value (NULL stays NULL anyway)", k.Line)
 		}
-		if _, dup := t.m[k.Value]; dup {
+		key := k.Value
+		if t.trim {
+			key = strings.TrimRight(key, " ")
+		}
+		if _, dup := t.m[key]; dup {
 			return nil, fmt.Errorf("map: line %d: %q is mapped twice", k.Line, k.Value)
 		}
 		if v.Kind != yaml.ScalarNode {
@@ -65,7 +74,7 @@ func newDictionary(env Env) (Transformer, error) {
 		}
 		o := dictionaryOut{val: []byte(v.Value), null: v.Tag == "!!null"}
 		t.null = t.null || o.null
-		t.m[k.Value] = o
+		t.m[key] = o
 	}
 	switch d := &p.Default; {
 	case d.Kind == 0 || d.Kind == yaml.ScalarNode && d.Style == 0 && d.Value == "keep":
@@ -80,11 +89,14 @@ func newDictionary(env Env) (Transformer, error) {
 	if t.null && c.NotNull {
 		return nil, fmt.Errorf("column %s is NOT NULL, but the dictionary maps some values to NULL", c.Name)
 	}
-	if c.Unique && !t.UniqueSafe() {
-		return nil, fmt.Errorf("dictionary can give two rows the same value, and column %s is unique; only a map that permutes its own keys with default: keep is safe there", c.Name)
-	}
 	if (c.BaseOID == pgtype.VarcharOID || c.BaseOID == pgtype.BPCharOID) && c.Typmod > 4 {
 		t.max = int(c.Typmod - 4)
+	}
+	if c.Unique && !t.UniqueSafe() {
+		if long := t.longValue(); long != "" {
+			return nil, fmt.Errorf("dictionary maps to %q, longer than the %d characters of column %s; cut to fit, it could equal another value, and the column is unique", long, t.max, c.Name)
+		}
+		return nil, fmt.Errorf("dictionary can give two rows the same value, and column %s is unique; only a map that permutes its own keys with default: keep is safe there", c.Name)
 	}
 	if t.null || c.Unique {
 		// Builds its batches itself: NULL outcomes, or a unique column, where the pipeline
@@ -94,14 +106,19 @@ func newDictionary(env Env) (Transformer, error) {
 	return TextBatch(t, c), nil
 }
 
-// UniqueSafe: a map that permutes its own keys, unmapped values kept, is a bijection.
+// UniqueSafe: a map that permutes its own keys, unmapped values kept, is a bijection, as long
+// as no value is cut to the column's length (which could make it equal a kept value).
 func (t *dictionary) UniqueSafe() bool {
-	if !t.def.keep || t.null {
+	if !t.def.keep || t.null || t.longValue() != "" {
 		return false
 	}
 	to := map[string]bool{}
 	for _, o := range t.m {
-		to[string(o.val)] = true
+		v := string(o.val)
+		if t.trim {
+			v = strings.TrimRight(v, " ")
+		}
+		to[v] = true
 	}
 	if len(to) != len(t.m) {
 		return false
@@ -114,9 +131,25 @@ func (t *dictionary) UniqueSafe() bool {
 	return true
 }
 
+// longValue is a mapped value longer than the column's varchar(n)/char(n), or "".
+func (t *dictionary) longValue() string {
+	if t.max == 0 {
+		return ""
+	}
+	for _, o := range t.m {
+		if !o.null && utf8.RuneCount(o.val) > t.max {
+			return string(o.val)
+		}
+	}
+	return ""
+}
+
 func (t *dictionary) Subkey() []byte { return nil }
 
 func (t *dictionary) out(in []byte) dictionaryOut {
+	if t.trim {
+		in = bytes.TrimRight(in, " ")
+	}
 	if o, ok := t.m[string(in)]; ok {
 		return o
 	}

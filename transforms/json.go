@@ -20,7 +20,8 @@ import (
 // rewritten (numbers, booleans, objects and arrays are left as they are), except by the rule
 // null, which makes any value it reaches JSON null. Everything else stays byte for byte:
 // whitespace, key order, duplicate keys, number spellings; only the replaced values are
-// written anew. A value reached by several paths is rewritten by the first in the config.
+// written anew. A value reached by several paths is rewritten by the first in the config
+// that takes it (a text rule takes strings only, null takes anything).
 type jsonRule struct {
 	paths []jsonPath
 	jsonb bool // raw jsonb wire bytes carry a version byte first
@@ -309,19 +310,17 @@ func (w *jsonWalker) value(pos, depth int, mask uint64) (int, error) {
 		return pos, errJSONEnd
 	}
 	var deeper uint64
-	ends := -1 // the first path that ends here decides
 	for i := range w.paths {
 		if mask&(1<<i) == 0 {
 			continue
 		}
 		if len(w.paths[i].segs) > depth {
 			deeper |= 1 << i
-		} else if ends < 0 {
-			ends = i
+			continue
 		}
-	}
-	if ends >= 0 {
-		if end, done, err := w.apply(pos, ends); err != nil || done {
+		// The first path, in the config's order, that ends here and takes the value decides: a
+		// text rule does not take a number or an object, so a later null still reaches it.
+		if end, done, err := w.apply(pos, i); err != nil || done {
 			return end, err
 		}
 	}

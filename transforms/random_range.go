@@ -109,6 +109,9 @@ func (t *randomRange) bounds(c Column) error {
 			v[i] = f
 		}
 		if k == shapeFloat4 {
+			if err := order(v[0] <= v[1]); err != nil {
+				return err
+			}
 			// Bounds a float32 can hold, inside [min, max], so the draw rounds within them.
 			lo, hi := float32(v[0]), float32(v[1])
 			if float64(lo) < v[0] {
@@ -118,6 +121,9 @@ func (t *randomRange) bounds(c Column) error {
 				hi = math.Nextafter32(hi, -math.MaxFloat32)
 			}
 			v[0], v[1] = float64(lo), float64(hi)
+			if lo > hi {
+				return fmt.Errorf("no %s value lies between min %s and max %s", c.TypeName, t.min, t.max)
+			}
 		}
 		t.flo, t.fhi = v[0], v[1]
 		return order(t.flo <= t.fhi)

@@ -168,8 +168,18 @@ func (t *roundRule) shapeInt(_ *Keyed, v int64) int64 {
 }
 
 func (t *roundRule) shapeFloat(_ *Keyed, v float64) float64 {
+	top := math.MaxFloat64
+	if t.kind == shapeFloat4 {
+		top = math.MaxFloat32
+	}
 	if !t.useDigits {
-		return math.Floor(v/t.fstep) * t.fstep
+		q := math.Floor(v / t.fstep)
+		if r := q * t.fstep; r >= -top {
+			return r
+		}
+		// The bucket below the type's range (-2e308 for -1.7e308 by 1e308): one step up,
+		// as for the other types, rather than a value no bucket starts at.
+		return (q + 1) * t.fstep
 	}
 	if t.digits >= 0 {
 		x := v * t.fpow
@@ -181,7 +191,12 @@ func (t *roundRule) shapeFloat(_ *Keyed, v float64) float64 {
 	if math.IsInf(t.fpow, 0) {
 		return 0
 	}
-	return math.Round(v/t.fpow) * t.fpow
+	q := math.Round(v / t.fpow)
+	if r := q * t.fpow; math.Abs(r) <= top {
+		return r
+	}
+	// Rounded past the type's range (1.7e308 to 2e308): one step towards zero.
+	return (q - math.Copysign(1, q)) * t.fpow
 }
 
 func (t *roundRule) shapeNumeric(_ *Keyed, dst []byte, d shapeDecimal) ([]byte, error) {
