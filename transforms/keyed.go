@@ -7,6 +7,7 @@ import (
 	"hash"
 	"math/bits"
 	"math/rand/v2"
+	"unsafe"
 )
 
 // Keyed is a deterministic random stream seeded from (domain sub-key, input value): after
@@ -34,10 +35,11 @@ func (k *Keyed) Seed(value []byte) {
 	k.pcg.Seed(binary.LittleEndian.Uint64(k.sum[0:8]), binary.LittleEndian.Uint64(k.sum[8:16]))
 }
 
-// SeedString is Seed for a string, without copying it.
+// SeedString is Seed for a string, without copying it: []byte(value) would escape through
+// the hash.Hash interface and allocate for every value.
 func (k *Keyed) SeedString(value string) {
 	k.mac.Reset()
-	k.mac.Write([]byte(value))
+	k.mac.Write(unsafe.Slice(unsafe.StringData(value), len(value))) // read, never kept or written
 	k.mac.Sum(k.sum[:0])
 	k.pcg.Seed(binary.LittleEndian.Uint64(k.sum[0:8]), binary.LittleEndian.Uint64(k.sum[8:16]))
 }
