@@ -85,7 +85,27 @@ func newHash(env Env) (Transformer, error) {
 		}
 		return nil, fmt.Errorf("the column is unique and a hash into an integer could collide; use permute, a keyed bijection")
 	}
+	if t.out == hashHex {
+		// As a text rule it also works inside json documents and array elements.
+		return TextBatch(hashText{t}, env.Column), nil
+	}
 	return t, nil
+}
+
+// hashText is hash on text columns: the keyed stream's digest of the value is exactly the
+// HMAC the other column types use.
+type hashText struct{ t *hashTransformer }
+
+var (
+	_ TextRule   = hashText{}
+	_ UniqueSafe = hashText{}
+)
+
+func (h hashText) Subkey() []byte   { return h.t.subkey }
+func (h hashText) UniqueSafe() bool { return h.t.UniqueSafe() }
+func (h hashText) Text(k *Keyed, dst, _ []byte) ([]byte, error) {
+	n := len(dst)
+	return hex.AppendEncode(dst, k.Digest())[:n+h.t.length], nil
 }
 
 // UniqueSafe: at least 96 bits of the HMAC reach the output (uuid, bytea, or text of at least
