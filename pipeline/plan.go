@@ -178,6 +178,32 @@ func BuildPlan(cat *schemas.Catalog, cfg *config.Config, opts PlanOptions) (*Pla
 }
 
 func bindRule(cfg *config.Config, tp *TablePlan, tr config.TableRules, cr config.ColumnRule, opts PlanOptions) error {
+	return bindRuleShaped(cfg, tp, tr, cr, opts, nil)
+}
+
+// ruleColumn describes a column to a transformer.
+func ruleColumn(tp *TablePlan, col *schemas.Column) transforms.Column {
+	return transforms.Column{Table: tp.Name.String(), Name: col.Name, TypeName: col.TypeName,
+		BaseOID: col.BaseOID, Typmod: col.Typmod, NotNull: col.NotNull, Unique: tp.Table.IsUnique(col.Name)}
+}
+
+// likeKey makes a rule that follows a key build as for the key column, so that its outputs
+// are the key's: a rule that adds a discriminator on unique columns, or cuts to varchar(n),
+// must do the same in every referencing column. Only the shape is taken, and only from a
+// key of the same type (or text to text): a column's own type stays what it is.
+func likeKey(key transforms.Column) func(*transforms.Env) {
+	return func(env *transforms.Env) {
+		c := &env.Column
+		if c.BaseOID == key.BaseOID || transforms.IsTextType(*c) && transforms.IsTextType(key) {
+			c.TypeName, c.BaseOID, c.Typmod = key.TypeName, key.BaseOID, key.Typmod
+		}
+		c.Unique = c.Unique || key.Unique
+	}
+}
+
+// bindRuleShaped is bindRule with shape, when not nil, adjusting what the transformer is
+// told (see likeKey).
+func bindRuleShaped(cfg *config.Config, tp *TablePlan, tr config.TableRules, cr config.ColumnRule, opts PlanOptions, shape func(*transforms.Env)) error {
 	path := tr.Path() + ".columns." + cr.Column
 	col := tp.Table.Column(cr.Column)
 	if col == nil {
@@ -207,10 +233,12 @@ func bindRule(cfg *config.Config, tp *TablePlan, tr config.TableRules, cr config
 		}
 	}
 	env := transforms.Env{
-		Column: transforms.Column{Table: tp.Name.String(), Name: col.Name, TypeName: col.TypeName,
-			BaseOID: col.BaseOID, Typmod: col.Typmod, NotNull: col.NotNull, Unique: tp.Table.IsUnique(col.Name)},
+		Column: ruleColumn(tp, col),
 		Params: transforms.YAMLParams(cr.Params),
 		Key:    opts.Key,
+	}
+	if shape != nil {
+		shape(&env)
 	}
 	if opts.Literal != nil {
 		c := *col
@@ -367,6 +395,9 @@ func propagate(cfg *config.Config, p *Plan, opts PlanOptions, rules map[string]c
 				return cfgErr(cfg, r.Line, path, "no such column %s", end.ref)
 			}
 		}
+		if r.Path != "" {
+			continue // into a json document: followed below, once every key has its rule
+		}
 		edges = append(edges, edge{child, parent, r.From.Column, r.To.Column, "reference at " + path})
 	}
 	ruleOn := func(tp *TablePlan, col string) *ColumnRule {
@@ -411,12 +442,79 @@ func propagate(cfg *config.Config, p *Plan, opts PlanOptions, rules map[string]c
 			}
 			src := pr.Source
 			src.Column = e.col
-			if err := bindRule(cfg, e.child, tr, src, opts); err != nil {
+			if err := bindRuleShaped(cfg, e.child, tr, src, opts, likeKey(ruleColumn(e.parent, e.parent.Table.Column(e.refCol)))); err != nil {
 				return fmt.Errorf("%w (the rule follows %s through %s)", err, key, e.what)
 			}
 			e.child.Rules[len(e.child.Rules)-1].Follows = key
 			changed = true
 		}
+	}
+	return followIntoJSON(cfg, byName, opts, rules, ruleOn)
+}
+
+// followIntoJSON applies the rule of each key that a reference with a path names to the
+// values at that path inside the referencing json column: one json rule per column, with a
+// path for every such reference, each the key's own rule with its parameters.
+func followIntoJSON(cfg *config.Config, byName map[string]*TablePlan, opts PlanOptions, rules map[string]config.TableRules,
+	ruleOn func(*TablePlan, string) *ColumnRule) error {
+	type target struct {
+		tp    *TablePlan
+		col   string
+		line  int
+		paths *yaml.Node
+		like  map[string]transforms.Column // per path, the key column
+		keys  []string
+	}
+	var order []*target
+	byCol := map[string]*target{}
+	for i, r := range cfg.References {
+		if r.Path == "" {
+			continue
+		}
+		path := fmt.Sprintf("references[%d]", i)
+		child, parent := byName[r.From.Schema+"."+r.From.Table], byName[r.To.Schema+"."+r.To.Table]
+		pr := ruleOn(parent, r.To.Column)
+		if pr == nil {
+			continue // the key keeps its values, so do the documents
+		}
+		if pr.When != nil {
+			return cfgErr(cfg, r.Line, path, "%s has a rule with a condition; a key followed into %s must be rewritten on every row", r.To, r.From)
+		}
+		if cr := ruleOn(child, r.From.Column); cr != nil {
+			return cfgErr(cfg, cr.Source.Line, "tables."+child.Name.String()+".columns."+r.From.Column,
+				"has rule %s, but %s says it holds values of %s at %s, which must follow that key's rule; remove this rule", cr.Rule, path, r.To, r.Path)
+		}
+		k := r.From.String()
+		t := byCol[k]
+		if t == nil {
+			t = &target{tp: child, col: r.From.Column, line: r.Line, paths: &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"},
+				like: map[string]transforms.Column{}}
+			byCol[k] = t
+			order = append(order, t)
+		}
+		rule := pr.Source.Params
+		if rule == nil {
+			rule = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: pr.Source.Transform, Line: pr.Source.Line}
+		}
+		t.paths.Content = append(t.paths.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: r.Path, Line: r.Line}, rule)
+		t.keys = append(t.keys, r.To.String())
+		t.like[r.Path] = ruleColumn(parent, parent.Table.Column(r.To.Column))
+	}
+	for _, t := range order {
+		params := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: t.line, Content: []*yaml.Node{
+			{Kind: yaml.ScalarNode, Tag: "!!str", Value: "transform"}, {Kind: yaml.ScalarNode, Tag: "!!str", Value: "json"},
+			{Kind: yaml.ScalarNode, Tag: "!!str", Value: "paths"}, t.paths,
+		}}
+		tr := rules[t.tp.Name.String()]
+		if tr.Table == "" {
+			tr = config.TableRules{Table: t.tp.Name.String(), Schema: t.tp.Schema, Name: t.tp.Name.Name, Line: t.line}
+		}
+		src := config.ColumnRule{Column: t.col, Transform: "json", Params: params, Line: t.line}
+		like := t.like
+		if err := bindRuleShaped(cfg, t.tp, tr, src, opts, func(env *transforms.Env) { env.PathColumns = like }); err != nil {
+			return fmt.Errorf("%w (the rules of %s follow into its json documents)", err, strings.Join(t.keys, ", "))
+		}
+		t.tp.Rules[len(t.tp.Rules)-1].Follows = strings.Join(t.keys, ", ")
 	}
 	return nil
 }

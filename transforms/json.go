@@ -33,9 +33,10 @@ var (
 )
 
 type jsonPath struct {
-	text string
-	segs []jsonSeg
-	rule TextRule // nil for null
+	text     string
+	segs     []jsonSeg
+	rule     TextRule // nil for null
+	maxChars int      // cut to this many characters, as the key column it follows is; 0 for no cut
 }
 
 // jsonSeg is one step of a path: a member by key, an element by index, or every member or
@@ -90,11 +91,16 @@ func newJSON(env Env) (Transformer, error) {
 			}
 		}
 		sub := Column{Table: c.Table, Name: c.Name + " " + k.Value, TypeName: "text", BaseOID: pgtype.TextOID, Typmod: -1}
+		maxChars := 0
+		if like, ok := env.PathColumns[k.Value]; ok {
+			sub = like
+			maxChars = TextBatch(nil, like).(textBatch).maxChars
+		}
 		rule, _, _, err := shapeSubRule(env, n.Content[i+1], sub, "paths: "+k.Value)
 		if err != nil {
 			return nil, err
 		}
-		t.paths = append(t.paths, jsonPath{text: k.Value, segs: segs, rule: rule})
+		t.paths = append(t.paths, jsonPath{text: k.Value, segs: segs, rule: rule, maxChars: maxChars})
 	}
 	if err := shapeNotUnique("json", c, "rewriting parts of two documents can make them equal"); err != nil {
 		return nil, err
@@ -361,6 +367,9 @@ func (w *jsonWalker) apply(pos, i int) (end int, done bool, err error) {
 	}
 	if w.res, err = p.rule.Text(w.keyed[i], w.res[:0], s); err != nil {
 		return end, false, fmt.Errorf("%s: %w", p.text, err)
+	}
+	if p.maxChars > 0 {
+		w.res = cutChars(w.res, p.maxChars)
 	}
 	w.out = append(w.out, w.in[w.copied:pos]...)
 	w.out = jsonQuote(w.out, w.res)

@@ -72,6 +72,10 @@ type Env struct {
 	// Registry is the registry the rule came from, for rules made of other rules (json
 	// paths, array elements).
 	Registry *Registry
+	// PathColumns, for a json rule whose paths follow keys (references with a path), gives
+	// for such a path the key column: the path's rule is built for that column, so a value
+	// inside a document maps exactly as the key does.
+	PathColumns map[string]Column
 }
 
 // Factory builds a transformer for one column, or says why the rule does not fit it.

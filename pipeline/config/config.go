@@ -33,8 +33,11 @@ type Config struct {
 }
 
 // Reference says column From holds values of column To (a foreign key the catalog lacks).
+// With Path, From is a json or jsonb column and the values are at that JSONPath inside it
+// ($.customer.email, $.items[*].sku).
 type Reference struct {
 	From, To ColumnRef
+	Path     string
 	Line     int
 }
 
@@ -226,8 +229,14 @@ func parseReferences(cfg *Config, v *yaml.Node, fail failFunc) error {
 				dst = &ref.From
 			case "to":
 				dst = &ref.To
+			case "path":
+				if val.Kind != yaml.ScalarNode || !strings.HasPrefix(val.Value, "$") {
+					return fail(val, path+".path", "must be a JSONPath into the from column, starting with $ (e.g. $.customer.email)")
+				}
+				ref.Path = val.Value
+				continue
 			default:
-				return fail(k, path, "%s", unknownKey(k.Value, []string{"from", "to"}))
+				return fail(k, path, "%s", unknownKey(k.Value, []string{"from", "path", "to"}))
 			}
 			sc, tb, col, err := SplitColumnName(val.Value)
 			if err != nil {

@@ -102,3 +102,18 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A reference may point into a json column: the values of the key are at a path inside it.
+func TestParseReferenceIntoJSON(t *testing.T) {
+	cfg, err := Parse("c.yaml", []byte("references:\n  - {from: public.events.payload, path: \"$.customer.email\", to: public.customers.email}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := cfg.References[0]; r.From.String() != "public.events.payload" || r.Path != "$.customer.email" || r.To.String() != "public.customers.email" {
+		t.Errorf("parsed as %+v", r)
+	}
+	_, err = Parse("c.yaml", []byte("references:\n  - {from: public.events.payload, path: customer.email, to: public.customers.email}\n"))
+	if err == nil || !strings.Contains(err.Error(), "c.yaml:2: references[0].path: must be a JSONPath") {
+		t.Errorf("a path without $ gave %v", err)
+	}
+}
