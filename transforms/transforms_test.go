@@ -404,3 +404,39 @@ func TestHashInsideJSONAndArrays(t *testing.T) {
 		t.Errorf("array of hash: %v", err)
 	}
 }
+
+// The two rules that draw nothing: a batch costs a builder, nothing per value.
+func BenchmarkNullAndConstant(b *testing.B) {
+	mem := memory.NewGoAllocator()
+	vals := make([][]byte, 8192)
+	for i := range vals {
+		vals[i] = []byte("customer note " + strconv.Itoa(i))
+	}
+	rec := batch(mem, arrow.BinaryTypes.Binary, vals)
+	defer rec.Release()
+	literal := func(s string) ([]byte, error) { return []byte(s), nil }
+	for _, rule := range []string{"null", `{transform: constant, value: "US"}`} {
+		var doc yaml.Node
+		yaml.Unmarshal([]byte(rule), &doc)
+		name := doc.Content[0].Value
+		p := YAMLParams(nil)
+		if doc.Content[0].Kind == yaml.MappingNode {
+			name, p = "constant", YAMLParams(doc.Content[0])
+		}
+		tr, err := Default().New(name, Env{Column: textCol("text", pgtype.TextOID, -1), Literal: literal, Params: p})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				out, err := tr.Transform(rec, 0, mem)
+				if err != nil {
+					b.Fatal(err)
+				}
+				out.Release()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(vals)), "ns/value")
+		})
+	}
+}

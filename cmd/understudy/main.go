@@ -66,9 +66,13 @@ func run(args []string, stdout, stderr io.Writer) pipeline.ExitCode {
 			fmt.Fprint(stdout, reg.Reference())
 			return pipeline.ExitOK
 		}
+		w := 0
+		for _, n := range reg.Names() {
+			w = max(w, len(n))
+		}
 		for _, n := range reg.Names() {
 			e, _ := reg.Lookup(n)
-			fmt.Fprintf(stdout, "%-10s %s\n           e.g. %s\n", e.Name, e.Summary, e.Example)
+			fmt.Fprintf(stdout, "%-*s  %s\n%*s  e.g. %s\n", w, e.Name, e.Summary, w, "", e.Example)
 		}
 		return pipeline.ExitOK
 	case "version", "--version":
