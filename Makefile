@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build demo test unit bench fmt vet clean
+.PHONY: all build demo test unit bench bench-rules fmt vet clean
 
 all: build
 
@@ -25,6 +25,11 @@ unit:
 ## bench: the end-to-end benchmark (ROWS=2000000 by default); writes benchmarks/RESULTS.md
 bench:
 	scripts/bench.sh
+
+## bench-rules: every transformer's Go benchmark (ns and allocations per value)
+bench-rules:
+	scripts/ensure-go.sh
+	go test ./transforms -run '^$$' -bench . -benchtime 300ms
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
