@@ -75,6 +75,29 @@ func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
 	for _, f := range found {
 		warn = append(warn, fmt.Sprintf("%s.%s looks like %s (%s) and has no rule; suggested: %s", f.Table, f.Column, f.Category, f.Reason, f.Suggest))
 	}
+	// A personal column whose rule has a condition is copied as it is in the other rows: the
+	// guard lets it pass (somebody decided so), plan says it.
+	conditional := func(t schemas.Name, col string) bool {
+		for _, r := range byName[t].Rules {
+			if r.Column.Name == col {
+				return r.When != nil
+			}
+		}
+		return false
+	}
+	partly, err := pii.Detect(ctx, src.Querier(), tables, func(t schemas.Name, col string) bool { return !conditional(t, col) })
+	if err != nil {
+		return 0, fmt.Errorf("source: %w", err)
+	}
+	for _, f := range partly {
+		var cond string
+		for _, r := range byName[f.Table].Rules {
+			if r.Column.Name == f.Column {
+				cond = r.When.String()
+			}
+		}
+		warn = append(warn, fmt.Sprintf("%s.%s looks like %s (%s), and its rule rewrites only the rows where %s: the others are copied as they are", f.Table, f.Column, f.Category, f.Reason, cond))
+	}
 
 	followers := map[string][]string{}
 	for _, tp := range plan.Tables {
