@@ -1,0 +1,51 @@
+// Package store holds the files of a snapshot under one location: a local directory or an
+// S3 prefix. It knows nothing of what the files mean (see pipeline/snapshot); it moves
+// bytes, streaming, with memory bounded by the implementation's buffers, never by a file's
+// size.
+//
+// Implementations live in their own packages (dirstore, s3store) and all pass the
+// conformance suite in storetest.
+package store
+
+import (
+	"context"
+	"io"
+)
+
+// Store is one location. Names are slash-separated paths relative to it
+// ("data/public.customers/part-00000-000.parquet"); they never start with a slash.
+// A Store is safe for concurrent use.
+type Store interface {
+	// Create starts writing the object name, replacing any object of that name once the
+	// write completes. Nothing new is visible under name until Close returns nil: a reader
+	// sees the old object or none, never a part. Abort discards what was written.
+	Create(ctx context.Context, name string) (Writer, error)
+	// Open reads the object name from the start. A missing object gives an error for which
+	// errors.Is(err, fs.ErrNotExist) is true.
+	Open(ctx context.Context, name string) (io.ReadCloser, error)
+	// List returns the objects whose names start with prefix ("" for all), sorted by name.
+	List(ctx context.Context, prefix string) ([]Object, error)
+	// Delete removes the object name; a missing object is not an error.
+	Delete(ctx context.Context, name string) error
+	// String names the location for messages: a path or s3://bucket/prefix, never a
+	// credential.
+	String() string
+}
+
+// Writer writes one object. Exactly one of Close or Abort must be called; after a failed
+// Write only Abort is meaningful. Not safe for concurrent use.
+type Writer interface {
+	io.Writer
+	// Close finishes the object and makes it visible. An error means it was not written
+	// (and nothing is left behind that looks like it).
+	Close() error
+	// Abort discards the object (for S3: aborts the multipart upload) and returns the first
+	// error of doing so.
+	Abort() error
+}
+
+// Object is one stored object.
+type Object struct {
+	Name string
+	Size int64
+}
