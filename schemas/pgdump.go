@@ -238,7 +238,10 @@ func splitEntries(sql string) (string, []Entry) {
 	if len(locs) == 0 {
 		return sql, nil
 	}
-	preamble := trimComment(sql[:locs[0][0]])
+	preamble := strings.TrimSpace(trimComment(sql[:locs[0][0]]))
+	if preamble != "" {
+		preamble += "\n"
+	}
 	entries := make([]Entry, 0, len(locs))
 	for i, l := range locs {
 		end := len(sql)
@@ -270,4 +273,23 @@ func trimComment(s string) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// PostDataSQL renders the post-data section as a script that ParseDDL reads back into the
+// same entries: the preamble, then each entry under its pg_dump header.
+func (d *DDL) PostDataSQL() string {
+	var b strings.Builder
+	b.WriteString(d.Preamble)
+	for _, e := range d.PostData {
+		b.WriteString("\n--\n" + e.Header + "\n--\n\n" + e.SQL + "\n")
+	}
+	return b.String()
+}
+
+// ParseDDL reads the two sections as Dump returns them (pre-data as pg_dump wrote it,
+// post-data as PostDataSQL writes it, or as pg_dump wrote it).
+func ParseDDL(preData, postData string) *DDL {
+	ddl := &DDL{PreData: stripMeta(preData)}
+	ddl.Preamble, ddl.PostData = splitEntries(stripMeta(postData))
+	return ddl
 }

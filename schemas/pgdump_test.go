@@ -68,6 +68,17 @@ ALTER TABLE ONLY public.address
 			t.Errorf("entry %d kept a psql meta-command", i)
 		}
 	}
+	// A snapshot stores post-data as PostDataSQL writes it; read back, it is the same.
+	ddl := &DDL{Preamble: pre, PostData: entries}
+	back := ParseDDL("CREATE TABLE t ();\n", ddl.PostDataSQL())
+	if back.Preamble != pre || len(back.PostData) != len(entries) || back.PreData != "CREATE TABLE t ();\n" {
+		t.Fatalf("read back preamble %q, %d entries", back.Preamble, len(back.PostData))
+	}
+	for i, e := range entries {
+		if b := back.PostData[i]; b.Name != e.Name || b.Type != e.Type || b.SQL != e.SQL || b.Header != e.Header {
+			t.Errorf("entry %d read back as %+v, want %+v", i, b, e)
+		}
+	}
 }
 
 func TestSplitPasswordKeepsItOffTheCommandLine(t *testing.T) {
