@@ -9,7 +9,10 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"path"
+	"strings"
 )
 
 // Store is one location. Names are slash-separated paths relative to it
@@ -48,4 +51,15 @@ type Writer interface {
 type Object struct {
 	Name string
 	Size int64
+}
+
+// CheckName refuses a name that is not a clean relative slash-separated path, the same way
+// in every store, so that a snapshot written to one can be copied to another.
+func CheckName(name string) error {
+	if name == "" || strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/") ||
+		path.Clean(name) != name || name == ".." || strings.HasPrefix(name, "../") ||
+		strings.ContainsAny(name, "\x00\\") {
+		return fmt.Errorf("invalid object name %q: want a clean relative slash-separated path", name)
+	}
+	return nil
 }

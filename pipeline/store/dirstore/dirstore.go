@@ -17,7 +17,6 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -190,10 +189,8 @@ func (s *Store) path(name string) (string, error) {
 
 // checkName refuses names that are not clean relative paths, or that List would hide.
 func checkName(name string) error {
-	if name == "" || strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/") ||
-		path.Clean(name) != name || name == ".." || strings.HasPrefix(name, "../") ||
-		strings.ContainsAny(name, "\x00\\") {
-		return fmt.Errorf("invalid object name %q: want a clean relative slash-separated path", name)
+	if err := store.CheckName(name); err != nil {
+		return err
 	}
 	for _, elem := range strings.Split(name, "/") {
 		if strings.HasPrefix(elem, tempPrefix) {

@@ -178,10 +178,8 @@ func location(bucket, prefix string) string {
 func (s *Store) where(key string) string { return "s3://" + s.bucket + "/" + key }
 
 func (s *Store) key(name string) (string, error) {
-	if name == "" || strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/") ||
-		path.Clean(name) != name || name == ".." || strings.HasPrefix(name, "../") ||
-		strings.ContainsAny(name, "\x00\\") {
-		return "", fmt.Errorf("s3store: %s: invalid object name %q: want a clean relative slash-separated path", s, name)
+	if err := store.CheckName(name); err != nil {
+		return "", fmt.Errorf("s3store: %s: %w", s, err)
 	}
 	return s.prefix + name, nil
 }
