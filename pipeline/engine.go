@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -88,7 +89,7 @@ func Run(ctx context.Context, plan *Plan, src Source, dst Sink, opts RunOptions)
 			if err != nil {
 				return err
 			}
-			defer r.Close()
+			defer func() { r.Close() }() // r may be replaced by a retry
 			w, err := dst.NewWriter(ctx)
 			if err != nil {
 				return err
@@ -107,7 +108,18 @@ func Run(ctx context.Context, plan *Plan, src Source, dst Sink, opts RunOptions)
 					s.done(more)
 					continue
 				}
-				if err := copyUnit(ctx, r, w, it.unit, opts); err != nil {
+				err := copyUnit(ctx, r, w, it.unit, opts)
+				for tries := 0; err != nil && retryable(err) && tries < maxUnitRetries; tries++ {
+					// The sink will write the unit another way: read it again, on a fresh
+					// connection (the failed read left the old one unusable), in the same
+					// snapshot of the source.
+					r.Close()
+					if r, err = src.NewReader(ctx); err != nil {
+						return err
+					}
+					err = copyUnit(ctx, r, w, it.unit, opts)
+				}
+				if err != nil {
 					return err
 				}
 				var tasks []Task
@@ -120,6 +132,22 @@ func Run(ctx context.Context, plan *Plan, src Source, dst Sink, opts RunOptions)
 		})
 	}
 	return g.Wait()
+}
+
+// RetryUnit is implemented by a sink's error after which the unit can be copied again from
+// the start, because the sink has changed how it writes it (a snapshot sink that met a value
+// beyond a column's native type, and now carries that column raw).
+type RetryUnit interface {
+	RetryUnit() bool
+}
+
+// maxUnitRetries bounds the copies of one unit a sink may ask for (one per column it gives up
+// a native type for).
+const maxUnitRetries = 8
+
+func retryable(err error) bool {
+	var ru RetryUnit
+	return errors.As(err, &ru) && ru.RetryUnit()
 }
 
 // copyUnit streams one unit: source → (transform) → sink, each stage in its own goroutine,

@@ -18,6 +18,8 @@ export UNDERSTUDY_TEST_PG
 # env file) is exported: tests that want the AWS variables set them from it (fixtures/s3test).
 scripts/s3.sh start "$s3dir" >/dev/null
 export UNDERSTUDY_TEST_S3=$s3dir/env
+# The independent Parquet reader of the snapshot tests (node + hyparquet, into .cache/npm).
+scripts/npm-deps.sh >/dev/null
 export UNDERSTUDY_DATASETS=${UNDERSTUDY_DATASETS:-$(cd .. && pwd)/shared/datasets}
 export PATH="$(cat "$pgdir/bin"):$PATH"   # pg_dump and psql of the server's version
 

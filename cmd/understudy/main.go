@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"runtime"
@@ -30,6 +29,9 @@ const usage = `understudy — a staging database that behaves like production, w
 
 Usage:
   understudy sync --source DSN --target DSN [--config FILE] [--jobs N] [flags]
+  understudy snapshot --source DSN --to DIR|s3://bucket/prefix [--config FILE] [--resume]   write an anonymized snapshot
+  understudy restore --from DIR|s3://bucket/prefix --target DSN [--tables a,b]   load a snapshot into an empty database
+  understudy snapshots list LOCATION | show LOCATION   the finished snapshots under a location; one snapshot's manifest
   understudy init --source DSN [--output FILE]   write a starter config for a database
   understudy plan --source DSN --config FILE [--samples N] [--strict]   show what rules would do (read-only)
   understudy verify --source DSN --target DSN --config FILE   check a finished target: rows, constraints, no survivors
@@ -56,6 +58,12 @@ func run(args []string, stdout, stderr io.Writer) pipeline.ExitCode {
 		return report(stderr, runSync(args[1:], stdout, stderr))
 	case "verify":
 		return report(stderr, runVerify(args[1:], stdout, stderr))
+	case "snapshot":
+		return report(stderr, runSnapshot(args[1:], stdout, stderr))
+	case "restore":
+		return report(stderr, runRestore(args[1:], stdout, stderr))
+	case "snapshots":
+		return report(stderr, runSnapshots(args[1:], stdout, stderr))
 	case "plan":
 		return report(stderr, runPlan(args[1:], stdout, stderr))
 	case "init":
@@ -136,31 +144,16 @@ func runSync(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "Usage: understudy sync --source DSN --target DSN [--config FILE] [--jobs N] [flags]\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return pipeline.WithCode(pipeline.ExitUsage, "see 'understudy sync -h'", err)
+	if err := parseFlags(fs, "sync", args); err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return pipeline.Errorf(pipeline.ExitUsage, "see 'understudy sync -h'", "unexpected argument %q", fs.Arg(0))
+	log, err := newLogger(*logFormat, stderr)
+	if err != nil {
+		return err
 	}
-	var log *slog.Logger
-	switch *logFormat {
-	case "text":
-		log = slog.New(slog.NewTextHandler(stderr, nil))
-	case "json":
-		log = slog.New(slog.NewJSONHandler(stderr, nil))
-	default:
-		return pipeline.Errorf(pipeline.ExitUsage, "", "--log-format must be text or json, not %q", *logFormat)
-	}
-
-	cfg := &config.Config{}
-	if *configPath != "" {
-		var err error
-		if cfg, err = config.Load(*configPath); err != nil {
-			return pipeline.WithCode(pipeline.ExitUsage, "", err)
-		}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		return err
 	}
 	src := firstNonEmpty(*source, cfg.Source.Value(), os.Getenv("UNDERSTUDY_SOURCE"))
 	dst := firstNonEmpty(*target, cfg.Target.Value(), os.Getenv("UNDERSTUDY_TARGET"))

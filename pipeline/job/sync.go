@@ -136,12 +136,8 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 		return nil, pipeline.WithCode(pipeline.ExitTooling, "", err)
 	}
 	o.Log.Info("schema dumped", "seconds", since(started))
-	if err := dst.Prepare(ctx, ddl, src.Catalog()); err != nil {
-		var ne *pgsink.NotEmptyError
-		if errors.As(err, &ne) {
-			return nil, pipeline.WithCode(pipeline.ExitUnsafe, "pass --replace to drop what understudy manages and load again", err)
-		}
-		return nil, incomplete(err)
+	if err := prepareTarget(ctx, dst, ddl, src.Catalog()); err != nil {
+		return nil, err
 	}
 
 	o.Log.Info("target prepared", "seconds", since(started))

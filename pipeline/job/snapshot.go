@@ -1,0 +1,348 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/parquetpart"
+	"github.com/understudy-dev/understudy/pipeline/pgsink"
+	"github.com/understudy-dev/understudy/pipeline/pgsource"
+	"github.com/understudy-dev/understudy/pipeline/snapshot"
+	"github.com/understudy-dev/understudy/pipeline/snapshotsink"
+	"github.com/understudy-dev/understudy/pipeline/snapshotsource"
+	"github.com/understudy-dev/understudy/pipeline/store"
+	"github.com/understudy-dev/understudy/schemas"
+	"github.com/understudy-dev/understudy/transforms"
+)
+
+// SnapshotOptions configure a snapshot.
+type SnapshotOptions struct {
+	Running
+	Source        config.DSN
+	To            store.Store
+	Config        *config.Config // nil: no rules
+	AllowUnmasked bool
+	Resume        bool // reuse the finished units of an unfinished snapshot at To
+	Replace       bool // overwrite a finished snapshot at To
+	NoOwner       bool
+	NoPrivileges  bool
+	PgDump        string
+	Key           *transforms.Key
+	Registry      *transforms.Registry
+	ChunkBytes    int64
+	Parts         parquetpart.Options
+	Tool          string // understudy's version, for the manifest
+}
+
+// Snapshot writes the source database, under the config's rules, as a snapshot into o.To:
+// schema files, Parquet parts, and last the manifest. A run that fails leaves no manifest,
+// so the prefix is recognisably unfinished; with Resume a later run reuses what was finished.
+func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err error) {
+	o.defaults()
+	started := time.Now()
+	defer func() {
+		rep := pipeline.Report{Command: "snapshot", Status: "ok", Started: started, Seconds: time.Since(started).Seconds(),
+			Source: o.Source.String(), Target: o.To.String()}
+		if o.Key != nil {
+			rep.KeyFingerprint = o.Key.Fingerprint()
+		}
+		err = o.report(rep, err)
+	}()
+
+	if _, err := snapshot.ReadManifest(ctx, o.To); err == nil {
+		if !o.Replace {
+			return nil, pipeline.Errorf(pipeline.ExitUnsafe, "choose another prefix, or pass --replace to overwrite it",
+				"%s already holds a finished snapshot", o.To)
+		}
+		if err := o.To.Delete(ctx, snapshot.ManifestName); err != nil { // unfinished from here on
+			return nil, err
+		}
+	} else if ue := (*snapshot.UnfinishedError)(nil); !errors.As(err, &ue) {
+		return nil, err
+	}
+
+	src, err := pgsource.Open(ctx, o.Source.Value())
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close(context.WithoutCancel(ctx))
+	dump, err := schemas.FindPgDump(o.PgDump)
+	if err != nil {
+		return nil, pipeline.WithCode(pipeline.ExitTooling, "install the PostgreSQL client (Debian: apt-get install postgresql-client-15 or newer) or pass --pg-dump PATH", err)
+	}
+	if err := dump.CheckServer(src.ServerVersionNum); err != nil {
+		return nil, pipeline.WithCode(pipeline.ExitTooling, "install a pg_dump at least as new as the source server and pass --pg-dump PATH", err)
+	}
+	plan, err := pipeline.BuildPlan(src.Catalog(), o.Config, pipeline.PlanOptions{
+		ChunkBytes: o.ChunkBytes, Registry: o.Registry, Key: o.Key,
+		Literal: func(col schemas.Column, text string) ([]byte, error) { return src.Literal(ctx, col, text) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := src.Lock(ctx, plan.Tables); err != nil {
+		return nil, err
+	}
+	if !o.AllowUnmasked {
+		if err := guard(ctx, src, plan); err != nil {
+			return nil, err
+		}
+	}
+	ddl, err := dump.Dump(ctx, o.Source.Value(), schemas.DumpOptions{Snapshot: src.Snapshot(), NoOwner: o.NoOwner, NoPrivileges: o.NoPrivileges})
+	if err != nil {
+		return nil, pipeline.WithCode(pipeline.ExitTooling, "", err)
+	}
+	m = &snapshot.Manifest{Format: snapshot.Format, Version: snapshot.Version, Tool: o.Tool, Catalog: src.Catalog(),
+		Source: snapshot.Source{ServerVersion: serverVersion(src.ServerVersionNum), Database: src.Identity.Database, Snapshot: src.Snapshot()}}
+	if o.Key != nil {
+		m.KeyFingerprint = o.Key.Fingerprint()
+	}
+	if m.Schema.PreData, err = snapshot.WriteFile(ctx, o.To, snapshot.PreDataName, []byte(ddl.PreData)); err != nil {
+		return nil, unfinished(o.To, err)
+	}
+	if m.Schema.PostData, err = snapshot.WriteFile(ctx, o.To, snapshot.PostDataName, []byte(ddl.PostDataSQL())); err != nil {
+		return nil, unfinished(o.To, err)
+	}
+
+	sink := snapshotsink.New(o.To, started, o.Parts)
+	if o.Resume {
+		if m.Resumed, err = adoptFinished(ctx, o, plan, sink); err != nil {
+			return nil, unfinished(o.To, err)
+		}
+	} else if err := snapshot.ClearProgress(ctx, o.To); err != nil {
+		return nil, unfinished(o.To, err)
+	}
+	o.Log.Info("planned", "tables", len(plan.Tables), "units", len(plan.Units), "skipped", len(plan.Skipped), "jobs", o.Jobs, "to", o.To.String())
+	if err := o.run(ctx, plan, src, sink); err != nil {
+		return nil, unfinished(o.To, err)
+	}
+	seqs, err := src.Sequences(ctx)
+	if err != nil {
+		return nil, unfinished(o.To, err)
+	}
+	for _, s := range seqs {
+		m.Sequences = append(m.Sequences, snapshot.Sequence{Name: s.Name, LastValue: s.LastValue, IsCalled: s.IsCalled})
+	}
+	for _, tp := range plan.Tables {
+		mt := snapshot.Table{Name: tp.Name, TextFormat: tp.TextFormat, Parts: sink.Parts(tp.Name)}
+		for _, f := range parquetpart.Schema(pipeline.ArrowColumns(tp), tp.TextFormat).Fields() {
+			enc, _ := f.Metadata.GetValue("pg.encoding")
+			mt.Columns = append(mt.Columns, snapshot.Column{Name: f.Name, Encoding: enc})
+		}
+		if tp.TextFormat {
+			mt.Columns = nil
+		}
+		for i, c := range tp.Columns {
+			if tp.TextFormat {
+				mt.Columns = append(mt.Columns, snapshot.Column{Name: c.Name, Encoding: "text"})
+			}
+			mt.Columns[i].Type, mt.Columns[i].OID = c.TypeName, c.TypeOID
+		}
+		for _, r := range tp.Rules {
+			if mt.Rules == nil {
+				mt.Rules = map[string]string{}
+			}
+			mt.Rules[r.Column.Name] = r.Rule
+		}
+		for _, p := range mt.Parts {
+			mt.Rows += p.Rows
+			mt.Bytes += p.Bytes
+		}
+		m.Rows += mt.Rows
+		m.Bytes += mt.Bytes
+		m.Tables = append(m.Tables, mt)
+	}
+	m.Created = time.Now().UTC()
+	if err := snapshot.WriteManifest(ctx, o.To, m); err != nil {
+		return nil, unfinished(o.To, err)
+	}
+	// Finished: what no longer belongs (progress records, parts of an earlier attempt that
+	// this run cut differently) goes; a failure here leaves a complete snapshot with clutter.
+	if err := removeStray(ctx, o.To, m); err != nil {
+		o.Log.Warn("could not remove leftovers of earlier attempts", "error", err)
+	}
+	o.summary()
+	o.Log.Info("snapshot complete", "tables", len(m.Tables), "rows", m.Rows, "bytes", m.Bytes, "to", o.To.String(), "seconds", since(started))
+	return m, nil
+}
+
+// adoptFinished takes the units an earlier, unfinished run of this snapshot finished: a unit
+// whose record matches the plan's cut of its table and whose parts are all present with
+// their checksums. Those units leave the plan; the rest are done again.
+func adoptFinished(ctx context.Context, o SnapshotOptions, plan *pipeline.Plan, sink *snapshotsink.Sink) ([]time.Time, error) {
+	recs, err := snapshot.FinishedUnits(ctx, o.To)
+	if err != nil {
+		return nil, err
+	}
+	type key struct {
+		t        schemas.Name
+		seq, of  int
+		from, to int64
+	}
+	done := map[key]snapshot.UnitRecord{}
+	for _, r := range recs {
+		done[key{r.Table, r.Seq, r.Of, r.FromPage, r.ToPage}] = r
+	}
+	var runs []time.Time
+	seen := map[time.Time]bool{}
+	var left []pipeline.Unit
+	for _, u := range plan.Units {
+		r, ok := done[key{u.Table.Name, u.Seq, u.Of, u.FromPage, u.ToPage}]
+		if ok {
+			for _, p := range r.Parts {
+				if _, err := snapshot.ReadFile(ctx, o.To, p.File); err != nil {
+					o.Log.Info("a finished part does not check out: its unit is done again", "part", p.Path, "error", err)
+					ok = false
+					break
+				}
+			}
+		}
+		if !ok {
+			left = append(left, u)
+			continue
+		}
+		sink.Adopt(u.Table.Name, r.Parts)
+		if !seen[r.Started] {
+			seen[r.Started] = true
+			runs = append(runs, r.Started.UTC())
+		}
+	}
+	o.Log.Info("resuming", "units finished before", len(plan.Units)-len(left), "units left", len(left))
+	plan.Units = left
+	return runs, nil
+}
+
+// removeStray deletes what a finished snapshot does not list.
+func removeStray(ctx context.Context, s store.Store, m *snapshot.Manifest) error {
+	if err := snapshot.ClearProgress(ctx, s); err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	for _, t := range m.Tables {
+		for _, p := range t.Parts {
+			keep[p.Path] = true
+		}
+	}
+	objs, err := s.List(ctx, "data/")
+	if err != nil {
+		return err
+	}
+	for _, obj := range objs {
+		if !keep[obj.Name] {
+			if err := s.Delete(ctx, obj.Name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func serverVersion(num int) string {
+	return fmt.Sprintf("%d.%d", num/10000, num%10000)
+}
+
+// unfinished marks err as a failed snapshot run, which leaves no manifest.
+func unfinished(s store.Store, err error) error {
+	hint := "the snapshot at " + s.String() + " is unfinished (no manifest); fix the cause and run again with --resume to keep the finished parts"
+	if errors.Is(err, context.Canceled) {
+		return pipeline.WithCode(pipeline.ExitInterrupted, hint, err)
+	}
+	return pipeline.WithCode(pipeline.ExitFailed, hint, err)
+}
+
+// RestoreOptions configure a restore.
+type RestoreOptions struct {
+	Running
+	From    store.Store
+	Target  config.DSN
+	Replace bool
+	Tables  []string // only these tables' rows; empty: all
+	Parts   parquetpart.Options
+}
+
+// Restore loads a finished snapshot into the empty target, exactly as sync would have left
+// it: schema, rows, indexes and constraints (validated), sequences. The target is marked
+// incomplete until the end, as by sync.
+func Restore(ctx context.Context, o RestoreOptions) (err error) {
+	o.defaults()
+	started := time.Now()
+	defer func() {
+		err = o.report(pipeline.Report{Command: "restore", Status: "ok", Started: started, Seconds: time.Since(started).Seconds(),
+			Source: o.From.String(), Target: o.Target.String()}, err)
+	}()
+	m, err := snapshot.ReadManifest(ctx, o.From)
+	if ue := (*snapshot.UnfinishedError)(nil); errors.As(err, &ue) {
+		return pipeline.WithCode(pipeline.ExitUnsafe, "finish it with 'understudy snapshot --resume', or restore another snapshot ('understudy snapshots list')", err)
+	}
+	if err != nil {
+		return err
+	}
+	if m.KeyFingerprint != "" {
+		o.Log.Info("snapshot", "created", m.Created, "key fingerprint", m.KeyFingerprint)
+	}
+	pre, err := snapshot.ReadFile(ctx, o.From, m.Schema.PreData)
+	if err != nil {
+		return pipeline.WithCode(pipeline.ExitFailed, "", err)
+	}
+	post, err := snapshot.ReadFile(ctx, o.From, m.Schema.PostData)
+	if err != nil {
+		return pipeline.WithCode(pipeline.ExitFailed, "", err)
+	}
+	ddl := schemas.ParseDDL(string(pre), string(post))
+	plan, src, err := snapshotsource.Plan(m, o.From, o.Tables, o.Parts)
+	if err != nil {
+		return pipeline.WithCode(pipeline.ExitUsage, "", err)
+	}
+	dst, err := pgsink.Open(ctx, o.Target.Value(), pgsink.Options{Replace: o.Replace, Jobs: o.Jobs, SourceInfo: o.From.String()})
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	if err := prepareTarget(ctx, dst, ddl, m.Catalog); err != nil {
+		return err
+	}
+	o.Log.Info("planned", "tables", len(plan.Tables), "parts", len(plan.Units), "jobs", o.Jobs, "from", o.From.String())
+	if err := o.run(ctx, plan, src, dst); err != nil {
+		return incomplete(err)
+	}
+	seqs := make([]pipeline.SequenceValue, len(m.Sequences))
+	for i, s := range m.Sequences {
+		seqs[i] = pipeline.SequenceValue{Name: s.Name, LastValue: s.LastValue, IsCalled: s.IsCalled}
+	}
+	if err := dst.Finish(ctx, seqs); err != nil {
+		return incomplete(err)
+	}
+	o.summary()
+	o.Log.Info("restore complete", "tables", len(plan.Tables), "from", o.From.String(), "seconds", since(started))
+	return nil
+}
+
+// ShowSnapshot reads the manifest of the snapshot at s; an unfinished one is refused.
+func ShowSnapshot(ctx context.Context, s store.Store) (*snapshot.Manifest, error) {
+	m, err := snapshot.ReadManifest(ctx, s)
+	if ue := (*snapshot.UnfinishedError)(nil); errors.As(err, &ue) {
+		return nil, pipeline.WithCode(pipeline.ExitUnsafe, "'understudy snapshots list' shows the finished ones", err)
+	}
+	return m, err
+}
+
+// ListSnapshots finds the finished snapshots under a location.
+func ListSnapshots(ctx context.Context, s store.Store, open func(prefix string) (store.Store, error)) ([]snapshot.Entry, error) {
+	return snapshot.List(ctx, s, open)
+}
+
+// prepareTarget creates the schema in the target, refusing one that is not empty.
+func prepareTarget(ctx context.Context, dst *pgsink.Sink, ddl *schemas.DDL, cat *schemas.Catalog) error {
+	if err := dst.Prepare(ctx, ddl, cat); err != nil {
+		var ne *pgsink.NotEmptyError
+		if errors.As(err, &ne) {
+			return pipeline.WithCode(pipeline.ExitUnsafe, "pass --replace to drop what understudy manages and load again", err)
+		}
+		return incomplete(err)
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+// Package snapshotsink is the pipeline.Sink that writes a snapshot: every unit's COPY stream
+// becomes Parquet parts in a store, each recorded as finished when it is complete so that an
+// interrupted snapshot can be resumed. It writes no manifest: the job does, last, from what
+// the sink reports (see pipeline/snapshot).
+package snapshotsink
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/parquetpart"
+	"github.com/understudy-dev/understudy/pipeline/snapshot"
+	"github.com/understudy-dev/understudy/pipeline/store"
+	"github.com/understudy-dev/understudy/schemas"
+)
+
+// Sink writes units as Parquet parts into a store.
+type Sink struct {
+	store   store.Store
+	started time.Time
+	opts    parquetpart.Options
+
+	mu    sync.Mutex
+	parts map[schemas.Name][]snapshot.Part
+	// raw lists, per table, the columns carried as wire bytes although they have a native
+	// type, because a value did not fit it; decided on the way, kept for the table's later
+	// units.
+	raw map[schemas.Name][]string
+}
+
+var _ pipeline.Sink = (*Sink)(nil)
+
+// New returns a sink writing into s; started identifies the run in progress records.
+func New(s store.Store, started time.Time, o parquetpart.Options) *Sink {
+	return &Sink{store: s, started: started, opts: o, parts: map[schemas.Name][]snapshot.Part{}, raw: map[schemas.Name][]string{}}
+}
+
+// Adopt counts parts finished by an earlier run (--resume) as written by this one.
+func (s *Sink) Adopt(t schemas.Name, parts []snapshot.Part) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.parts[t] = append(s.parts[t], parts...)
+}
+
+// Parts returns a table's parts, in unit and piece order.
+func (s *Sink) Parts(t schemas.Name) []snapshot.Part {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := append([]snapshot.Part(nil), s.parts[t]...)
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Unit != out[j].Unit {
+			return out[i].Unit < out[j].Unit
+		}
+		return out[i].Piece < out[j].Piece
+	})
+	return out
+}
+
+// NewWriter returns a writer; it holds no connection.
+func (s *Sink) NewWriter(ctx context.Context) (pipeline.Writer, error) { return &writer{s: s}, nil }
+
+// TableLoaded: a snapshot has no indexes to build.
+func (s *Sink) TableLoaded(*pipeline.TablePlan) []pipeline.Task { return nil }
+
+type writer struct{ s *Sink }
+
+// CopyIn writes unit u's stream as parts data/<table>/part-<unit>-<piece>.parquet, then
+// records the unit as finished.
+func (w *writer) CopyIn(ctx context.Context, u pipeline.Unit, r io.Reader) (int64, error) {
+	s := w.s
+	name := u.Table.Name
+	piece := 0
+	var names []string
+	next := func() (store.Writer, error) {
+		n := snapshot.PartName(name, u.Seq, piece)
+		piece++
+		names = append(names, n)
+		return s.store.Create(ctx, n)
+	}
+	o := s.opts
+	s.mu.Lock()
+	o.Raw = append([]string(nil), s.raw[name]...)
+	s.mu.Unlock()
+	written, err := parquetpart.WriteParts(r, pipeline.ArrowColumns(u.Table), u.Table.TextFormat, next, o)
+	if err != nil {
+		for _, n := range names[:len(written)] { // closed pieces of this attempt: not kept
+			s.store.Delete(context.WithoutCancel(ctx), n)
+		}
+		if col, ok := parquetpart.OutOfRange(err); ok && !slices.Contains(o.Raw, col) {
+			s.mu.Lock()
+			if !slices.Contains(s.raw[name], col) {
+				s.raw[name] = append(s.raw[name], col)
+			}
+			s.mu.Unlock()
+			return 0, &retryRaw{fmt.Errorf("snapshot %s: column %s: %w; writing it as wire bytes instead", u, col, err)}
+		}
+		return 0, fmt.Errorf("snapshot %s: %w", u, err)
+	}
+	parts := make([]snapshot.Part, len(written))
+	var rows int64
+	for i, p := range written {
+		parts[i] = snapshot.Part{File: snapshot.File{Path: names[i], Bytes: p.Bytes, SHA256: p.SHA256}, Unit: u.Seq, Piece: i, Rows: p.Rows, Raw: o.Raw}
+		rows += p.Rows
+	}
+	if err := snapshot.RecordUnit(ctx, s.store, snapshot.UnitRecord{Started: s.started, Table: name, Seq: u.Seq, Of: u.Of,
+		FromPage: u.FromPage, ToPage: u.ToPage, Parts: parts}); err != nil {
+		return 0, fmt.Errorf("snapshot %s: record progress: %w", u, err)
+	}
+	s.Adopt(name, parts)
+	return rows, nil
+}
+
+func (w *writer) Close() error { return nil }
+
+// retryRaw asks the engine to copy the unit again: the sink now carries a column raw.
+type retryRaw struct{ err error }
+
+func (e *retryRaw) Error() string   { return e.err.Error() }
+func (e *retryRaw) Unwrap() error   { return e.err }
+func (e *retryRaw) RetryUnit() bool { return true }
+
+var _ pipeline.RetryUnit = (*retryRaw)(nil)

@@ -1,0 +1,121 @@
+// Package snapshotsource is the pipeline.Source that restores a snapshot: each unit is one
+// Parquet part, read from the store, checked against the manifest's SHA-256, and written out
+// as the COPY stream it was made from. It plans the restore from the manifest; it knows
+// nothing of the target.
+package snapshotsource
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/parquetpart"
+	"github.com/understudy-dev/understudy/pipeline/snapshot"
+	"github.com/understudy-dev/understudy/pipeline/store"
+	"github.com/understudy-dev/understudy/schemas"
+)
+
+// Source reads the parts of a snapshot.
+type Source struct {
+	store store.Store
+	opts  parquetpart.Options
+	parts map[*pipeline.TablePlan][]snapshot.Part
+}
+
+var _ pipeline.Source = (*Source)(nil)
+
+// Plan builds the restore of m: every table with rows, one unit per part, largest tables
+// first. With only, just those tables get rows (the others are created empty); a table in
+// only whose foreign key points at a table outside it is refused, since the key could not
+// be validated.
+func Plan(m *snapshot.Manifest, s store.Store, only []string, o parquetpart.Options) (*pipeline.Plan, *Source, error) {
+	want := map[string]bool{}
+	for _, n := range only {
+		if !strings.Contains(n, ".") {
+			n = "public." + n
+		}
+		want[n] = true
+	}
+	have := map[string]bool{}
+	for _, t := range m.Tables {
+		have[t.Name.String()] = true
+	}
+	for n := range want {
+		if !have[n] {
+			var names []string
+			for h := range have {
+				names = append(names, h)
+			}
+			sort.Strings(names)
+			return nil, nil, fmt.Errorf("--tables: %s is not in the snapshot (it has %s)", n, strings.Join(names, ", "))
+		}
+	}
+	p := &pipeline.Plan{Catalog: m.Catalog}
+	src := &Source{store: s, opts: o, parts: map[*pipeline.TablePlan][]snapshot.Part{}}
+	for _, mt := range m.Tables {
+		if len(want) > 0 && !want[mt.Name.String()] {
+			continue
+		}
+		t := m.Catalog.Table(mt.Name)
+		if t == nil {
+			return nil, nil, fmt.Errorf("%s/%s: table %s is not in the catalog", s, snapshot.ManifestName, mt.Name)
+		}
+		tp := &pipeline.TablePlan{Table: t, Columns: t.CopyColumns(), TextFormat: mt.TextFormat, Units: len(mt.Parts)}
+		if err := sameColumns(tp.Columns, mt.Columns); err != nil {
+			return nil, nil, fmt.Errorf("%s/%s: table %s: %w", s, snapshot.ManifestName, mt.Name, err)
+		}
+		for _, fk := range t.ForeignKeys {
+			if len(want) > 0 && !want[fk.Ref.String()] {
+				return nil, nil, fmt.Errorf("--tables: %s references %s (foreign key %s), which is not restored; add it to --tables", mt.Name, fk.Ref, fk.Name)
+			}
+		}
+		p.Tables = append(p.Tables, tp)
+		src.parts[tp] = mt.Parts
+		for i := range mt.Parts {
+			p.Units = append(p.Units, pipeline.Unit{Table: tp, Seq: i, Of: len(mt.Parts), ToPage: -1})
+		}
+	}
+	sort.SliceStable(p.Units, func(i, j int) bool { return p.Units[i].Table.TotalBytes > p.Units[j].Table.TotalBytes })
+	return p, src, nil
+}
+
+func sameColumns(cols []schemas.Column, mc []snapshot.Column) error {
+	if len(cols) != len(mc) {
+		return fmt.Errorf("%d columns in the parts, %d in the catalog", len(mc), len(cols))
+	}
+	for i, c := range cols {
+		if c.Name != mc[i].Name {
+			return fmt.Errorf("column %d is %q in the parts, %q in the catalog", i+1, mc[i].Name, c.Name)
+		}
+	}
+	return nil
+}
+
+// NewReader returns a reader; it holds nothing but a buffer.
+func (s *Source) NewReader(ctx context.Context) (pipeline.Reader, error) { return &reader{s: s}, nil }
+
+type reader struct{ s *Source }
+
+// CopyOut reads part u.Seq of u's table, whole (parts are bounded in size), checks it, and
+// writes its rows as one COPY stream.
+func (r *reader) CopyOut(ctx context.Context, u pipeline.Unit, w io.Writer) (int64, error) {
+	part := r.s.parts[u.Table][u.Seq]
+	data, err := snapshot.ReadFile(ctx, r.s.store, part.File)
+	if err != nil {
+		return 0, err
+	}
+	n, err := parquetpart.ReadPart(bytes.NewReader(data), int64(len(data)), pipeline.ArrowColumns(u.Table), u.Table.TextFormat, w, r.s.opts)
+	if err != nil {
+		return 0, fmt.Errorf("%s/%s: %w", r.s.store, part.Path, err)
+	}
+	if n != part.Rows {
+		return 0, &snapshot.CorruptError{Location: r.s.store.String(), Path: part.Path, Problem: fmt.Sprintf("%d rows, the manifest says %d", n, part.Rows)}
+	}
+	return n, nil
+}
+
+func (r *reader) Close() error { return nil }
