@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -44,7 +45,16 @@ empty, unfinished earlier run, target is the source), 5 pg_dump missing or too o
 130 interrupted.
 `
 
+// memoryLimit is the Go heap's soft limit unless GOMEMLIMIT says otherwise. What understudy
+// holds is bounded (workers × batches and buffers); the limit keeps the garbage it makes on
+// the way (Parquet and zstd buffers per page) from growing the process past that bound
+// before the collector runs.
+const memoryLimit = 160 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	os.Exit(int(run(os.Args[1:], os.Stdout, os.Stderr)))
 }
 
