@@ -127,10 +127,6 @@ func newPartWriter(sc *arrow.Schema, text bool, next func() (store.Writer, error
 	opts := []parquet.WriterProperty{
 		parquet.WithAllocator(o.Mem),
 		parquet.WithCompression(compress.Codecs.Zstd),
-		// zstd's fastest level: a snapshot is CPU-bound on the client, and the next levels
-		// cost much more time than they save bytes (the output is still smaller than
-		// pg_dump's gzip).
-		parquet.WithCompressionLevel(1),
 		parquet.WithStats(true),
 		// Dictionaries only for byte arrays: a float dictionary would merge -0 with 0 and
 		// NaNs of different bits, and small fixed-width values gain little from one.
