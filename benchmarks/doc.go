@@ -18,17 +18,28 @@
 // most 1.0× the floor and 0.5× pg_dump+pg_restore, under 256 MiB; with rules at most 1.3×
 // the floor) and writes it all to benchmarks/RESULTS.md.
 //
+// BenchmarkSnapshot measures, on the same source in the same run, what a snapshot costs
+// against a dump: pg_dump -Fd -j 2 against understudy snapshot --jobs 2 to a directory
+// (wall time and output size), and pg_restore -j 2 of that dump against understudy restore
+// --jobs 2 of that snapshot, each into a fresh empty database checked as above; then the
+// same snapshot and restore against a bucket on an S3 server (versitygw, scripts/s3.sh),
+// named by UNDERSTUDY_BENCH_S3 (the env file scripts/s3.sh writes; without it those steps
+// are skipped). It checks the snapshot bars (snapshot at most 1.0× pg_dump's time with a
+// smaller output, restore at most 1.0× pg_restore's, both under 256 MiB, on S3 at most 1.3×
+// the directory times) and writes benchmarks/RESULTS-snapshot.md.
+//
 // The source is the shop fixture (fixtures.CreateShop, seed 1) in database bench_src_<rows>,
 // built on the first run and reused while its database comment says it is complete.
 //
-// Run it with `make bench` (ROWS=2000000 by default), which starts a throwaway PostgreSQL
-// unless UNDERSTUDY_BENCH_PG names one, builds bin/understudy and runs
+// Run them with `make bench` (ROWS=2000000 by default; BENCH=Snapshot for one of them),
+// which starts a throwaway PostgreSQL unless UNDERSTUDY_BENCH_PG names one and a throwaway
+// S3 server unless UNDERSTUDY_BENCH_S3 names one, builds bin/understudy and runs
 //
 //	go test ./benchmarks -run '^$' -bench . -benchtime 1x -timeout 0
 //
-// with UNDERSTUDY_BENCH_PG (a superuser postgres:// URL), UNDERSTUDY_BENCH_ROWS and
-// UNDERSTUDY_BIN set, and the server's psql, pg_dump and pg_restore first on PATH. Without
-// UNDERSTUDY_BENCH_PG the benchmark is skipped. The server and the clients share the
+// with UNDERSTUDY_BENCH_PG (a superuser postgres:// URL), UNDERSTUDY_BENCH_S3,
+// UNDERSTUDY_BENCH_ROWS and UNDERSTUDY_BIN set, and the server's psql, pg_dump and
+// pg_restore first on PATH. Without UNDERSTUDY_BENCH_PG the benchmarks are skipped. The server and the clients share the
 // machine, as they would on a laptop; the numbers compare approaches, they are not a
 // capacity figure for a real deployment.
 //

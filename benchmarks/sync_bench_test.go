@@ -109,9 +109,7 @@ func BenchmarkSync(b *testing.B) {
 				note, err := a.run(ctx, bn, m)
 				wall := time.Since(start)
 				b.StopTimer()
-				for _, s := range m.steps {
-					b.Logf("%-42s %8.2fs", s.label, s.wall.Seconds())
-				}
+				logSteps(b, m)
 				if err != nil {
 					b.Fatalf("%s: %v", a.label, err)
 				}
@@ -120,13 +118,7 @@ func BenchmarkSync(b *testing.B) {
 				}
 				runs = append(runs, result{name: a.name, label: a.label, wall: wall, cpu: m.cpu, peakRSSKiB: m.maxRSSKiB, note: note})
 			}
-			// The median run by wall time stands for the approach (with -benchtime 1x, the run).
-			slices.SortFunc(runs, func(x, y result) int { return cmp.Compare(x.wall, y.wall) })
-			r := runs[len(runs)/2]
-			b.ReportMetric(r.wall.Seconds(), "wall-s")
-			b.ReportMetric(r.cpu.Seconds(), "client-cpu-s")
-			b.ReportMetric(float64(r.peakRSSKiB)/1024, "peak-rss-MiB")
-			results = append(results, r)
+			results = append(results, median(b, runs, func(r result) result { return r }))
 		})
 	}
 	if err := bn.dropTarget(ctx); err != nil {
@@ -144,6 +136,27 @@ func BenchmarkSync(b *testing.B) {
 	if err := os.WriteFile("RESULTS.md", []byte(page), 0o644); err != nil {
 		b.Error(err)
 	}
+}
+
+// logSteps logs how long each of m's subprocesses took.
+func logSteps(b *testing.B, m *meter) {
+	b.Helper()
+	for _, s := range m.steps {
+		b.Logf("%-42s %8.2fs", s.label, s.wall.Seconds())
+	}
+}
+
+// median returns the run with the median wall time, which stands for the approach (with
+// -benchtime 1x, the run), and reports its metrics on b. of gives a run's measurements.
+func median[R any](b *testing.B, runs []R, of func(R) result) R {
+	b.Helper()
+	slices.SortFunc(runs, func(x, y R) int { return cmp.Compare(of(x).wall, of(y).wall) })
+	run := runs[len(runs)/2]
+	r := of(run)
+	b.ReportMetric(r.wall.Seconds(), "wall-s")
+	b.ReportMetric(r.cpu.Seconds(), "client-cpu-s")
+	b.ReportMetric(float64(r.peakRSSKiB)/1024, "peak-rss-MiB")
+	return run
 }
 
 // bench is the shared state of one benchmark run.
