@@ -70,27 +70,10 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 		return nil, err
 	}
 	defer src.Close(context.WithoutCancel(ctx))
-	dump, err := schemas.FindPgDump(o.PgDump)
-	if err != nil {
-		return nil, pipeline.WithCode(pipeline.ExitTooling, "install the PostgreSQL client (Debian: apt-get install postgresql-client-15 or newer) or pass --pg-dump PATH", err)
-	}
-	if err := dump.CheckServer(src.ServerVersionNum); err != nil {
-		return nil, pipeline.WithCode(pipeline.ExitTooling, "install a pg_dump at least as new as the source server and pass --pg-dump PATH", err)
-	}
-	plan, err := pipeline.BuildPlan(src.Catalog(), o.Config, pipeline.PlanOptions{
-		ChunkBytes: o.ChunkBytes, Registry: o.Registry, Key: o.Key,
-		Literal: func(col schemas.Column, text string) ([]byte, error) { return src.Literal(ctx, col, text) },
-	})
+	plan, dump, err := planSource(ctx, src, sourcePlan{PgDump: o.PgDump, Config: o.Config, ChunkBytes: o.ChunkBytes,
+		Registry: o.Registry, Key: o.Key, AllowUnmasked: o.AllowUnmasked})
 	if err != nil {
 		return nil, err
-	}
-	if err := src.Lock(ctx, plan.Tables); err != nil {
-		return nil, err
-	}
-	if !o.AllowUnmasked {
-		if err := guard(ctx, src, plan); err != nil {
-			return nil, err
-		}
 	}
 	ddl, err := dump.Dump(ctx, o.Source.Value(), schemas.DumpOptions{Snapshot: src.Snapshot(), NoOwner: o.NoOwner, NoPrivileges: o.NoPrivileges})
 	if err != nil {

@@ -106,28 +106,10 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 			"source and target are the same database (%s)", dstID.Database)
 	}
 
-	dump, err := schemas.FindPgDump(o.PgDump)
-	if err != nil {
-		return nil, pipeline.WithCode(pipeline.ExitTooling, "install the PostgreSQL client (Debian: apt-get install postgresql-client-15 or newer) or pass --pg-dump PATH", err)
-	}
-	if err := dump.CheckServer(src.ServerVersionNum); err != nil {
-		return nil, pipeline.WithCode(pipeline.ExitTooling, "install a pg_dump at least as new as the source server and pass --pg-dump PATH", err)
-	}
-
-	plan, err := pipeline.BuildPlan(src.Catalog(), o.Config, pipeline.PlanOptions{
-		ChunkBytes: o.ChunkBytes, Registry: o.Registry, Key: o.Key,
-		Literal: func(col schemas.Column, text string) ([]byte, error) { return src.Literal(ctx, col, text) },
-	})
+	plan, dump, err := planSource(ctx, src, sourcePlan{PgDump: o.PgDump, Config: o.Config, ChunkBytes: o.ChunkBytes,
+		Registry: o.Registry, Key: o.Key, AllowUnmasked: o.AllowUnmasked})
 	if err != nil {
 		return nil, err
-	}
-	if err := src.Lock(ctx, plan.Tables); err != nil {
-		return nil, err
-	}
-	if !o.AllowUnmasked {
-		if err := guard(ctx, src, plan); err != nil {
-			return nil, err
-		}
 	}
 	o.Log.Info("planned", "tables", len(plan.Tables), "units", len(plan.Units), "skipped", len(plan.Skipped), "jobs", o.Jobs, "snapshot", src.Snapshot())
 
@@ -176,6 +158,44 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 	}
 	o.Log.Info("sync complete", "tables", len(plan.Tables), "rows", res.Rows, "bytes", res.Bytes, "seconds", since(started))
 	return res, nil
+}
+
+// sourcePlan is what planning a read of the source takes.
+type sourcePlan struct {
+	PgDump        string
+	Config        *config.Config
+	ChunkBytes    int64
+	Registry      *transforms.Registry
+	Key           *transforms.Key
+	AllowUnmasked bool
+}
+
+// planSource finds a pg_dump fit for the source, plans the copy under the config, locks the
+// tables and, unless AllowUnmasked, runs the PII guard: what sync and snapshot do first.
+func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipeline.Plan, schemas.PgDump, error) {
+	dump, err := schemas.FindPgDump(o.PgDump)
+	if err != nil {
+		return nil, dump, pipeline.WithCode(pipeline.ExitTooling, "install the PostgreSQL client (Debian: apt-get install postgresql-client-15 or newer) or pass --pg-dump PATH", err)
+	}
+	if err := dump.CheckServer(src.ServerVersionNum); err != nil {
+		return nil, dump, pipeline.WithCode(pipeline.ExitTooling, "install a pg_dump at least as new as the source server and pass --pg-dump PATH", err)
+	}
+	plan, err := pipeline.BuildPlan(src.Catalog(), o.Config, pipeline.PlanOptions{
+		ChunkBytes: o.ChunkBytes, Registry: o.Registry, Key: o.Key,
+		Literal: func(col schemas.Column, text string) ([]byte, error) { return src.Literal(ctx, col, text) },
+	})
+	if err != nil {
+		return nil, dump, err
+	}
+	if err := src.Lock(ctx, plan.Tables); err != nil {
+		return nil, dump, err
+	}
+	if !o.AllowUnmasked {
+		if err := guard(ctx, src, plan); err != nil {
+			return nil, dump, err
+		}
+	}
+	return plan, dump, nil
 }
 
 // guard refuses a plan that would copy columns that look personal and have no rule.
