@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make demo: a throwaway PostgreSQL, a generated "production" shop database, and an
-# understudy sync of it into staging with anonymization rules; prints what it did.
+# make demo: a throwaway PostgreSQL, a generated "production" shop database, an understudy
+# sync of it into staging with anonymization rules, then the same as a snapshot restored
+# into a second database; prints what it did.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-go.sh
@@ -22,7 +23,7 @@ stage=$(db stage)
 
 echo "== generating a production-like shop database ($rows rows)"
 bin/shopgen --dsn "$admin" --create-db prod --rows "$rows"
-psql -X -q "$admin" -c "CREATE DATABASE stage"
+psql -X -q "$admin" -c "CREATE DATABASE stage" -c "CREATE DATABASE restored"
 
 echo
 echo "== understudy sync --source …/prod --target …/stage --config fixtures/demo.yaml"
@@ -47,3 +48,18 @@ psql -X -At "$stage" -c "SELECT 'foreign keys in staging (all validated): ' || c
 psql -X -At "$stage" -c "SELECT 'orders / order_items / payments: ' || (SELECT count(*) FROM orders) || ' / ' || (SELECT count(*) FROM order_items) || ' / ' || (SELECT count(*) FROM payments)"
 echo "== run report: $pgdir/report.json (removed with the demo server)"
 head -c 600 "$pgdir/report.json"; echo " …"
+
+echo
+echo "== understudy snapshot --to $pgdir/snap (the same rules, as Parquet files + manifest)"
+bin/understudy snapshot --source "$prod" --to "$pgdir/snap" --config fixtures/demo.yaml --progress-interval 0 >/dev/null
+bin/understudy snapshots show "$pgdir/snap"
+echo
+echo "== understudy restore --from $pgdir/snap --target …/restored"
+bin/understudy restore --from "$pgdir/snap" --target "$(db restored)" --progress-interval 0 >/dev/null
+digest="SELECT md5(string_agg(c::text, ',' ORDER BY id)) FROM customers c"
+if [ "$(psql -X -At "$stage" -c "$digest")" = "$(psql -X -At "$(db restored)" -c "$digest")" ]; then
+  echo "restored customers are byte for byte the synced ones: $(psql -X -At "$(db restored)" -c "SELECT count(*) FROM customers") rows"
+else
+  echo "restored customers differ from the synced ones" >&2
+  exit 1
+fi
