@@ -89,7 +89,11 @@ func Run(ctx context.Context, plan *Plan, src Source, dst Sink, opts RunOptions)
 			if err != nil {
 				return err
 			}
-			defer func() { r.Close() }() // r may be replaced by a retry
+			defer func() { // r may be replaced by a retry, or be nil if reopening failed
+				if r != nil {
+					r.Close()
+				}
+			}()
 			w, err := dst.NewWriter(ctx)
 			if err != nil {
 				return err
@@ -114,9 +118,12 @@ func Run(ctx context.Context, plan *Plan, src Source, dst Sink, opts RunOptions)
 					// connection (the failed read left the old one unusable), in the same
 					// snapshot of the source.
 					r.Close()
-					if r, err = src.NewReader(ctx); err != nil {
-						return err
+					r = nil
+					nr, rerr := src.NewReader(ctx)
+					if rerr != nil {
+						return fmt.Errorf("copy %s again: %w", it.unit, rerr)
 					}
+					r = nr
 					err = copyUnit(ctx, r, w, it.unit, opts)
 				}
 				if err != nil {
@@ -157,8 +164,9 @@ func copyUnit(ctx context.Context, r Reader, w Writer, u Unit, opts RunOptions) 
 	outR, outW := io.Pipe()
 	var srcRows, dstRows int64
 	tracker := opts.Progress.table(u.Table.Name)
+	var sent int64 // bytes this attempt counted in progress; taken back if it fails
 	g.Go(func() error {
-		bw := bufio.NewWriterSize(countingWriter{outW, tracker}, PipeBuffer)
+		bw := bufio.NewWriterSize(countingWriter{outW, tracker, &sent}, PipeBuffer)
 		n, err := r.CopyOut(gctx, u, bw)
 		if err == nil {
 			err = bw.Flush()
@@ -191,23 +199,34 @@ func copyUnit(ctx context.Context, r Reader, w Writer, u Unit, opts RunOptions) 
 		return err
 	})
 	if err := g.Wait(); err != nil {
+		uncount(tracker, sent) // a retry counts them again
 		return fmt.Errorf("copy %s: %w", u, err)
 	}
 	if srcRows != dstRows {
+		uncount(tracker, sent)
 		return fmt.Errorf("copy %s: read %d rows but wrote %d", u, srcRows, dstRows)
 	}
 	tracker.addRows(dstRows)
 	return nil
 }
 
+// uncount takes back the bytes of a failed attempt.
+func uncount(t *tableProgress, n int64) {
+	if n > 0 {
+		t.addBytes(-n)
+	}
+}
+
 type countingWriter struct {
-	w io.Writer
-	t *tableProgress
+	w    io.Writer
+	t    *tableProgress
+	sent *int64 // written by the one goroutine that writes, read after it ends
 }
 
 func (c countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.t.addBytes(int64(n))
+	*c.sent += int64(n)
 	return n, err
 }
 

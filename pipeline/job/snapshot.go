@@ -53,14 +53,13 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 		err = o.report(rep, err)
 	}()
 
+	replacing := false
 	if _, err := snapshot.ReadManifest(ctx, o.To); err == nil {
 		if !o.Replace {
 			return nil, pipeline.Errorf(pipeline.ExitUnsafe, "choose another prefix, or pass --replace to overwrite it",
 				"%s already holds a finished snapshot", o.To)
 		}
-		if err := o.To.Delete(ctx, snapshot.ManifestName); err != nil { // unfinished from here on
-			return nil, err
-		}
+		replacing = true
 	} else if ue := (*snapshot.UnfinishedError)(nil); !errors.As(err, &ue) {
 		return nil, err
 	}
@@ -84,6 +83,13 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 	if o.Key != nil {
 		m.KeyFingerprint = o.Key.Fingerprint()
 	}
+	if replacing {
+		// Unfinished from here on; not before, so that a run that cannot even read the source
+		// leaves the old snapshot whole.
+		if err := o.To.Delete(ctx, snapshot.ManifestName); err != nil {
+			return nil, unfinished(o.To, err)
+		}
+	}
 	if m.Schema.PreData, err = snapshot.WriteFile(ctx, o.To, snapshot.PreDataName, []byte(ddl.PreData)); err != nil {
 		return nil, unfinished(o.To, err)
 	}
@@ -91,9 +97,9 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 		return nil, unfinished(o.To, err)
 	}
 
-	sink := snapshotsink.New(o.To, started, o.Parts)
+	sink := snapshotsink.New(o.To, started, m.KeyFingerprint, o.Parts)
 	if o.Resume {
-		if m.Resumed, err = adoptFinished(ctx, o, plan, sink); err != nil {
+		if m.Resumed, err = adoptFinished(ctx, o, plan, sink, m.KeyFingerprint); err != nil {
 			return nil, unfinished(o.To, err)
 		}
 	} else if err := snapshot.ClearProgress(ctx, o.To); err != nil {
@@ -154,9 +160,9 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 }
 
 // adoptFinished takes the units an earlier, unfinished run of this snapshot finished: a unit
-// whose record matches the plan's cut of its table and whose parts are all present with
-// their checksums. Those units leave the plan; the rest are done again.
-func adoptFinished(ctx context.Context, o SnapshotOptions, plan *pipeline.Plan, sink *snapshotsink.Sink) ([]time.Time, error) {
+// whose record matches the plan's cut of its table and this run's key, and whose parts are
+// all present with their checksums. Those units leave the plan; the rest are done again.
+func adoptFinished(ctx context.Context, o SnapshotOptions, plan *pipeline.Plan, sink *snapshotsink.Sink, keyFP string) ([]time.Time, error) {
 	recs, err := snapshot.FinishedUnits(ctx, o.To)
 	if err != nil {
 		return nil, err
@@ -175,6 +181,10 @@ func adoptFinished(ctx context.Context, o SnapshotOptions, plan *pipeline.Plan, 
 	var left []pipeline.Unit
 	for _, u := range plan.Units {
 		r, ok := done[key{u.Table.Name, u.Seq, u.Of, u.FromPage, u.ToPage}]
+		if ok && r.KeyFingerprint != keyFP {
+			o.Log.Info("a finished unit was anonymized with another key: it is done again", "unit", u.String())
+			ok = false
+		}
 		if ok {
 			for _, p := range r.Parts {
 				if _, err := snapshot.ReadFile(ctx, o.To, p.File); err != nil {

@@ -122,13 +122,21 @@ type Sequence struct {
 // PartName is the name of a table's part: data/<schema>.<table>/part-<unit>-<piece>.parquet.
 // A chunk of a table is one unit; a unit is written in pieces of bounded size.
 func PartName(t schemas.Name, unit, piece int) string {
-	return fmt.Sprintf("data/%s/part-%05d-%03d.parquet", pathSafe(t.String()), unit, piece)
+	return fmt.Sprintf("data/%s/part-%05d-%03d.parquet", tableDir(t), unit, piece)
 }
 
-// pathSafe keeps a table name usable as one path element: '/' and '%' are escaped.
-func pathSafe(s string) string {
-	return strings.NewReplacer("%", "%25", "/", "%2F").Replace(s)
+// tableDir is a table's name as one path element: <schema>.<table> with '%' and '/'
+// escaped, and '.' too in the schema, so that the first dot always ends the schema. Without
+// that, schema "a.b" table "c" and schema "a" table "b.c" would share (and overwrite) their
+// files.
+func tableDir(t schemas.Name) string {
+	return schemaSafe.Replace(t.Schema) + "." + pathSafe.Replace(t.Name)
 }
+
+var (
+	pathSafe   = strings.NewReplacer("%", "%25", "/", "%2F")
+	schemaSafe = strings.NewReplacer("%", "%25", "/", "%2F", ".", "%2E")
+)
 
 // UnfinishedError says a prefix holds no manifest: no snapshot, or one that did not finish.
 type UnfinishedError struct{ Location string }
@@ -211,9 +219,15 @@ func ReadFile(ctx context.Context, s store.Store, f File) ([]byte, error) {
 		return nil, err
 	}
 	defer r.Close()
+	if f.Bytes < 0 {
+		return nil, &CorruptError{s.String(), f.Path, fmt.Sprintf("the manifest says %d bytes", f.Bytes)}
+	}
 	h := sha256.New()
-	// One buffer of the recorded size (and bytes.MinRead to spare, so it never grows).
-	b := bytes.NewBuffer(make([]byte, 0, f.Bytes+bytes.MinRead+1))
+	// One buffer of the recorded size (and bytes.MinRead to spare, so it never grows) — up to
+	// maxPrealloc: the size comes from the manifest, and a wrong one must not reserve memory
+	// the file does not have. What is read stays bounded by the recorded size (+1, to see a
+	// longer file).
+	b := bytes.NewBuffer(make([]byte, 0, min(f.Bytes, maxPrealloc)+bytes.MinRead+1))
 	_, err = b.ReadFrom(io.TeeReader(io.LimitReader(r, f.Bytes+1), h))
 	buf := b.Bytes()
 	if err != nil {
@@ -228,9 +242,14 @@ func ReadFile(ctx context.Context, s store.Store, f File) ([]byte, error) {
 	return buf, nil
 }
 
+// maxPrealloc bounds the buffer ReadFile reserves before reading: more than a part written
+// with the default bounds (parquetpart.DefaultPartBytes, plus a row group and a footer).
+const maxPrealloc = 256 << 20
+
 // UnitRecord notes a finished unit (chunk) while a snapshot is written, so that --resume
 // can skip it: one small JSON object per unit under _progress/. A unit is skipped only when
-// the new plan cuts the table the same way (same Of, FromPage and ToPage).
+// the new plan cuts the table the same way (same Of, FromPage and ToPage) and the run uses
+// the same key.
 type UnitRecord struct {
 	Started  time.Time    `json:"started"`
 	Table    schemas.Name `json:"table"`
@@ -238,11 +257,15 @@ type UnitRecord struct {
 	Of       int          `json:"of"`
 	FromPage int64        `json:"from_page"`
 	ToPage   int64        `json:"to_page"`
-	Parts    []Part       `json:"parts"`
+	// KeyFingerprint is the manifest's key_fingerprint of the run that wrote the unit: a unit
+	// anonymized with another key is not kept, since its values (and the references between
+	// tables) would not match the others'.
+	KeyFingerprint string `json:"key_fingerprint,omitempty"`
+	Parts          []Part `json:"parts"`
 }
 
 func unitRecordName(t schemas.Name, seq int) string {
-	return fmt.Sprintf("%s%s/unit-%05d.json", progressDir, pathSafe(t.String()), seq)
+	return fmt.Sprintf("%s%s/unit-%05d.json", progressDir, tableDir(t), seq)
 }
 
 // RecordUnit notes a finished unit.

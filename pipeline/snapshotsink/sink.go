@@ -24,6 +24,7 @@ import (
 type Sink struct {
 	store   store.Store
 	started time.Time
+	keyFP   string // the run's key fingerprint, for progress records
 	opts    parquetpart.Options
 
 	mu    sync.Mutex
@@ -36,9 +37,10 @@ type Sink struct {
 
 var _ pipeline.Sink = (*Sink)(nil)
 
-// New returns a sink writing into s; started identifies the run in progress records.
-func New(s store.Store, started time.Time, o parquetpart.Options) *Sink {
-	return &Sink{store: s, started: started, opts: o, parts: map[schemas.Name][]snapshot.Part{}, raw: map[schemas.Name][]string{}}
+// New returns a sink writing into s; started identifies the run in progress records, and
+// keyFingerprint (snapshot.Manifest.KeyFingerprint) the key its rules use.
+func New(s store.Store, started time.Time, keyFingerprint string, o parquetpart.Options) *Sink {
+	return &Sink{store: s, started: started, keyFP: keyFingerprint, opts: o, parts: map[schemas.Name][]snapshot.Part{}, raw: map[schemas.Name][]string{}}
 }
 
 // Adopt counts parts finished by an earlier run (--resume) as written by this one.
@@ -109,7 +111,7 @@ func (w *writer) CopyIn(ctx context.Context, u pipeline.Unit, r io.Reader) (int6
 		rows += p.Rows
 	}
 	if err := snapshot.RecordUnit(ctx, s.store, snapshot.UnitRecord{Started: s.started, Table: name, Seq: u.Seq, Of: u.Of,
-		FromPage: u.FromPage, ToPage: u.ToPage, Parts: parts}); err != nil {
+		FromPage: u.FromPage, ToPage: u.ToPage, KeyFingerprint: s.keyFP, Parts: parts}); err != nil {
 		return 0, fmt.Errorf("snapshot %s: record progress: %w", u, err)
 	}
 	s.Adopt(name, parts)

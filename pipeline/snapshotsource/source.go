@@ -29,20 +29,49 @@ type Source struct {
 var _ pipeline.Source = (*Source)(nil)
 
 // Plan builds the restore of m: every table with rows, one unit per part, largest tables
-// first. With only, just those tables get rows (the others are created empty); a table in
-// only whose foreign key points at a table outside it is refused, since the key could not
-// be validated.
+// first. With only, just those tables get rows (the others are created empty); a
+// partitioned table in only stands for all its partitions. A table in only whose foreign key
+// points at a table outside it is refused, since the key could not be validated; a key to a
+// partitioned table needs all of that table's partitions.
 func Plan(m *snapshot.Manifest, s store.Store, only []string, o parquetpart.Options) (*pipeline.Plan, *Source, error) {
-	want := map[string]bool{}
+	have := map[string]bool{}
+	// leaves lists, for each partitioned table, the partitions under it that have rows: only
+	// those are tables of the manifest.
+	leaves := map[string][]string{}
+	for _, t := range m.Tables {
+		have[t.Name.String()] = true
+		if ct := m.Catalog.Table(t.Name); ct != nil {
+			for anc := ct.Parent; anc != nil; anc = anc.Parent {
+				leaves[anc.Name.String()] = append(leaves[anc.Name.String()], t.Name.String())
+			}
+		}
+	}
+	want, filter := map[string]bool{}, len(only) > 0 // a partitioned table may have no partitions with rows
 	for _, n := range only {
 		if !strings.Contains(n, ".") {
 			n = "public." + n
 		}
+		if ct := m.Catalog.Table(parseName(n)); ct != nil && ct.Kind == 'p' {
+			for _, l := range leaves[n] {
+				want[l] = true
+			}
+			continue
+		}
 		want[n] = true
 	}
-	have := map[string]bool{}
-	for _, t := range m.Tables {
-		have[t.Name.String()] = true
+	restored := func(n schemas.Name) bool {
+		if want[n.String()] {
+			return true
+		}
+		if t := m.Catalog.Table(n); t == nil || t.Kind != 'p' {
+			return false
+		}
+		for _, l := range leaves[n.String()] {
+			if !want[l] {
+				return false
+			}
+		}
+		return true
 	}
 	for n := range want {
 		if !have[n] {
@@ -57,7 +86,7 @@ func Plan(m *snapshot.Manifest, s store.Store, only []string, o parquetpart.Opti
 	p := &pipeline.Plan{Catalog: m.Catalog}
 	src := &Source{store: s, opts: o, parts: map[*pipeline.TablePlan][]snapshot.Part{}}
 	for _, mt := range m.Tables {
-		if len(want) > 0 && !want[mt.Name.String()] {
+		if filter && !want[mt.Name.String()] {
 			continue
 		}
 		t := m.Catalog.Table(mt.Name)
@@ -69,7 +98,7 @@ func Plan(m *snapshot.Manifest, s store.Store, only []string, o parquetpart.Opti
 			return nil, nil, fmt.Errorf("%s/%s: table %s: %w", s, snapshot.ManifestName, mt.Name, err)
 		}
 		for _, fk := range t.ForeignKeys {
-			if len(want) > 0 && !want[fk.Ref.String()] {
+			if filter && !restored(fk.Ref) {
 				return nil, nil, fmt.Errorf("--tables: %s references %s (foreign key %s), which is not restored; add it to --tables", mt.Name, fk.Ref, fk.Name)
 			}
 		}
@@ -81,6 +110,13 @@ func Plan(m *snapshot.Manifest, s store.Store, only []string, o parquetpart.Opti
 	}
 	sort.SliceStable(p.Units, func(i, j int) bool { return p.Units[i].Table.TotalBytes > p.Units[j].Table.TotalBytes })
 	return p, src, nil
+}
+
+// parseName splits schema.table at the first dot: schema names with dots cannot be named
+// in --tables (table names can).
+func parseName(n string) schemas.Name {
+	sch, tab, _ := strings.Cut(n, ".")
+	return schemas.Name{Schema: sch, Name: tab}
 }
 
 func sameColumns(cols []schemas.Column, mc []snapshot.Column) error {
