@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -603,4 +605,29 @@ func didYouMean(s string, candidates []string) string {
 		return " (there are: " + strings.Join(candidates, ", ") + ")"
 	}
 	return ""
+}
+
+// Fingerprint identifies what the plan does to the table's rows: its columns (names and
+// types), format, and every rule with its parameters, condition and the key it follows. Two
+// runs with the same fingerprint (and key) write the same values for the same rows; a
+// resumed snapshot keeps a finished chunk only then.
+func (t *TablePlan) Fingerprint() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "text=%t\n", t.TextFormat)
+	for _, c := range t.Columns {
+		fmt.Fprintf(h, "col %q %q\n", c.Name, c.TypeName)
+	}
+	for _, r := range t.Rules {
+		params := ""
+		if r.Source.Params != nil {
+			out, _ := yaml.Marshal(r.Source.Params)
+			params = string(out)
+		}
+		when := ""
+		if r.When != nil {
+			when = r.When.String()
+		}
+		fmt.Fprintf(h, "rule %q %q %q %q %q\n", r.Column.Name, r.Rule, params, when, r.Follows)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }

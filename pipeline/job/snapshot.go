@@ -185,6 +185,10 @@ func adoptFinished(ctx context.Context, o SnapshotOptions, plan *pipeline.Plan, 
 			o.Log.Info("a finished unit was anonymized with another key: it is done again", "unit", u.String())
 			ok = false
 		}
+		if ok && r.Plan != u.Table.Fingerprint() {
+			o.Log.Info("a finished unit was written under other rules or columns: it is done again", "unit", u.String())
+			ok = false
+		}
 		if ok {
 			for _, p := range r.Parts {
 				if _, err := snapshot.ReadFile(ctx, o.To, p.File); err != nil {

@@ -261,7 +261,10 @@ type UnitRecord struct {
 	// anonymized with another key is not kept, since its values (and the references between
 	// tables) would not match the others'.
 	KeyFingerprint string `json:"key_fingerprint,omitempty"`
-	Parts          []Part `json:"parts"`
+	// Plan is the table plan's fingerprint (columns, rules and their parameters): a unit
+	// written under other rules, or before the table changed, is not kept either.
+	Plan  string `json:"plan"`
+	Parts []Part `json:"parts"`
 }
 
 func unitRecordName(t schemas.Name, seq int) string {

@@ -111,7 +111,7 @@ func (w *writer) CopyIn(ctx context.Context, u pipeline.Unit, r io.Reader) (int6
 		rows += p.Rows
 	}
 	if err := snapshot.RecordUnit(ctx, s.store, snapshot.UnitRecord{Started: s.started, Table: name, Seq: u.Seq, Of: u.Of,
-		FromPage: u.FromPage, ToPage: u.ToPage, KeyFingerprint: s.keyFP, Parts: parts}); err != nil {
+		FromPage: u.FromPage, ToPage: u.ToPage, KeyFingerprint: s.keyFP, Plan: u.Table.Fingerprint(), Parts: parts}); err != nil {
 		return 0, fmt.Errorf("snapshot %s: record progress: %w", u, err)
 	}
 	s.Adopt(name, parts)
