@@ -291,8 +291,10 @@ func Restore(ctx context.Context, o RestoreOptions) (err error) {
 	}
 	ddl := schemas.ParseDDL(string(pre), string(post))
 	plan, src, err := snapshotsource.Plan(m, o.From, o.Tables, o.Parts)
-	if err != nil {
-		return pipeline.WithCode(pipeline.ExitUsage, "", err)
+	if ce := (*snapshot.CorruptError)(nil); errors.As(err, &ce) {
+		return pipeline.WithCode(pipeline.ExitFailed, "", err)
+	} else if err != nil {
+		return pipeline.WithCode(pipeline.ExitUsage, "", err) // --tables
 	}
 	dst, err := pgsink.Open(ctx, o.Target.Value(), pgsink.Options{Replace: o.Replace, Jobs: o.Jobs, SourceInfo: o.From.String()})
 	if err != nil {

@@ -28,7 +28,8 @@ type Source struct {
 
 var _ pipeline.Source = (*Source)(nil)
 
-// Plan builds the restore of m: every table with rows, one unit per part, largest tables
+// Plan builds the restore of m (a manifest that contradicts itself is a
+// *snapshot.CorruptError; the others are about --tables): every table with rows, one unit per part, largest tables
 // first. With only, just those tables get rows (the others are created empty); a
 // partitioned table in only stands for all its partitions. A table in only whose foreign key
 // points at a table outside it is refused, since the key could not be validated; a key to a
@@ -91,11 +92,11 @@ func Plan(m *snapshot.Manifest, s store.Store, only []string, o parquetpart.Opti
 		}
 		t := m.Catalog.Table(mt.Name)
 		if t == nil {
-			return nil, nil, fmt.Errorf("%s/%s: table %s is not in the catalog", s, snapshot.ManifestName, mt.Name)
+			return nil, nil, &snapshot.CorruptError{Location: s.String(), Path: snapshot.ManifestName, Problem: fmt.Sprintf("table %s is not in the catalog", mt.Name)}
 		}
 		tp := &pipeline.TablePlan{Table: t, Columns: t.CopyColumns(), TextFormat: mt.TextFormat, Units: len(mt.Parts)}
 		if err := sameColumns(tp.Columns, mt.Columns); err != nil {
-			return nil, nil, fmt.Errorf("%s/%s: table %s: %w", s, snapshot.ManifestName, mt.Name, err)
+			return nil, nil, &snapshot.CorruptError{Location: s.String(), Path: snapshot.ManifestName, Problem: fmt.Sprintf("table %s: %v", mt.Name, err)}
 		}
 		for _, fk := range t.ForeignKeys {
 			if filter && !restored(fk.Ref) {

@@ -1,12 +1,15 @@
 package snapshotsource
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/understudy-dev/understudy/pipeline/parquetpart"
 	"github.com/understudy-dev/understudy/pipeline/snapshot"
+	"github.com/understudy-dev/understudy/pipeline/store/location"
 	"github.com/understudy-dev/understudy/schemas"
 )
 
@@ -75,5 +78,25 @@ func TestPlanTablesFollowsPartitions(t *testing.T) {
 		if err != nil && !strings.Contains(got, tc.want) || err == nil && got != tc.want {
 			t.Errorf("--tables %v: %s\nwant %s", tc.only, got, tc.want)
 		}
+	}
+}
+
+// A manifest that contradicts its own catalog is a damaged snapshot, not a usage error.
+func TestPlanRefusesAManifestAtOddsWithItsCatalog(t *testing.T) {
+	m := partitionedManifest(t)
+	m.Tables[0].Columns = append(m.Tables[0].Columns, snapshot.Column{Name: "extra", Encoding: "native"})
+	dir, err := location.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = Plan(m, dir, nil, parquetpart.Options{})
+	var ce *snapshot.CorruptError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "public.y1") {
+		t.Errorf("columns that do not match the catalog: %v, want a CorruptError naming the table", err)
+	}
+	m = partitionedManifest(t)
+	m.Tables = append(m.Tables, snapshot.Table{Name: schemas.Name{Schema: "public", Name: "ghost"}})
+	if _, _, err := Plan(m, dir, nil, parquetpart.Options{}); !errors.As(err, &ce) || !strings.Contains(err.Error(), "public.ghost is not in the catalog") {
+		t.Errorf("a table missing from the catalog: %v", err)
 	}
 }
