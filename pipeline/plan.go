@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -436,7 +437,12 @@ func propagate(cfg *config.Config, p *Plan, opts PlanOptions, rules map[string]c
 						"has rule %s, but it references %s (%s), whose rule %s it must follow to keep the join; remove this rule",
 						cr.Rule, key, e.what, pr.Rule)
 				}
-				continue
+				if cr.Follows != "" {
+					continue
+				}
+				// The key's rule written out by hand on the referencing column: bind it again as
+				// a follower, built as for the key column, so its values are the key's.
+				e.child.Rules = slices.DeleteFunc(e.child.Rules, func(r ColumnRule) bool { return r.Column.Name == e.col })
 			}
 			tr := rules[e.child.Name.String()]
 			if tr.Table == "" {

@@ -87,3 +87,30 @@ FROM events e JOIN customers c ON c.id = e.customer_id`).Scan(&events, &joined, 
 		}
 	}
 }
+
+// The key's rule written out by hand on a referencing column is built as the key's too: the
+// referencing rows get the key's values, so the foreign key still validates.
+func TestSameRuleWrittenOnAReferenceFollowsTheKey(t *testing.T) {
+	src := pgtest.NewDB(t)
+	pgtest.Exec(t, pgtest.Connect(t, src), `
+CREATE TABLE customers (id int PRIMARY KEY, email varchar(60) UNIQUE NOT NULL);
+CREATE TABLE orders (id int PRIMARY KEY, customer_email text REFERENCES customers (email));
+INSERT INTO customers SELECT g, 'c' || g || '@real-mail.org' FROM generate_series(1, 200) g;
+INSERT INTO orders SELECT g, 'c' || (1 + g % 200) || '@real-mail.org' FROM generate_series(1, 600) g;`)
+	cfg, err := config.Parse("refs.yaml", []byte("tables:\n  public.customers:\n    columns:\n      email: email\n  public.orders:\n    columns:\n      customer_email: email\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := pgtest.NewDB(t)
+	o := syncOpts(src, dst)
+	o.Config = cfg
+	o.Key, _ = transforms.NewKey("explicit-follow-key-0123456789")
+	if _, err := Sync(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	var matched int
+	pgtest.Connect(t, dst).QueryRow(context.Background(), `SELECT count(c.id) FROM orders o JOIN customers c ON c.email = o.customer_email`).Scan(&matched)
+	if matched != 600 {
+		t.Errorf("%d of 600 orders still find their customer by e-mail", matched)
+	}
+}
