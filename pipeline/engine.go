@@ -176,7 +176,7 @@ func copyUnit(ctx context.Context, r Reader, w Writer, u Unit, opts RunOptions) 
 		return err
 	})
 	in := outR
-	if !u.Table.TextFormat && (len(u.Table.Rules) > 0 || opts.DecodeAll) {
+	if !u.Table.TextFormat && (len(u.Table.Rules) > 0 || opts.DecodeAll || u.Table.copies() > 1) {
 		tr, tw := io.Pipe()
 		g.Go(func() error {
 			bw := bufio.NewWriterSize(tw, PipeBuffer)
@@ -202,8 +202,11 @@ func copyUnit(ctx context.Context, r Reader, w Writer, u Unit, opts RunOptions) 
 		uncount(tracker, sent) // a retry counts them again
 		return fmt.Errorf("copy %s: %w", u, err)
 	}
-	if srcRows != dstRows {
+	if want := srcRows * int64(u.Table.copies()); want != dstRows {
 		uncount(tracker, sent)
+		if u.Table.copies() > 1 {
+			return fmt.Errorf("copy %s: read %d rows, so %d copies are %d rows, but wrote %d", u, srcRows, u.Table.copies(), want, dstRows)
+		}
 		return fmt.Errorf("copy %s: read %d rows but wrote %d", u, srcRows, dstRows)
 	}
 	tracker.addRows(dstRows)

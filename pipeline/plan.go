@@ -24,6 +24,8 @@ type Plan struct {
 	Tables  []*TablePlan // tables whose rows are copied, largest first
 	Skipped []schemas.Name
 	Units   []Unit // every chunk of every table, largest tables first
+	// Scale is the factor the scaled tables are multiplied by (see ApplyScale); 0 or 1: none.
+	Scale int
 }
 
 // TablePlan is one table's part of the plan.
@@ -37,6 +39,11 @@ type TablePlan struct {
 	// TextFormat: the table moves as text COPY, because one of its column types cannot be
 	// read back from its own binary form (see textOnlyTypes). Such a table is never decoded.
 	TextFormat bool
+	// Copies is how many times each row is written (scaling); 0 or 1: once. Remaps move
+	// the keys of copies 1 and up, copyRules[i-1] are copy i's rules (see ApplyScale).
+	Copies    int
+	Remaps    []Remap
+	copyRules [][]ColumnRule
 }
 
 // textOnlyTypes are types whose binary COPY form does not round-trip: an empty tsquery is
@@ -61,6 +68,8 @@ type ColumnRule struct {
 	// the row as it arrived, before any rule of the table ran. A rule on a column that other
 	// columns reference cannot have one (see propagate).
 	When *when.Cond
+	// build makes the rule's transformer again with another key (a scaled copy's).
+	build func(*transforms.Key) (transforms.Transformer, error)
 }
 
 // Unit is one chunk of a table: the heap pages [FromPage, ToPage) or, when ToPage < 0,
@@ -259,7 +268,12 @@ func bindRuleShaped(cfg *config.Config, tp *TablePlan, tr config.TableRules, cr 
 	if err != nil {
 		return err
 	}
-	tp.Rules = append(tp.Rules, ColumnRule{Index: idx, Column: *col, Rule: cr.Transform, Transformer: t, Native: native, Source: cr, When: cond})
+	build := func(k *transforms.Key) (transforms.Transformer, error) {
+		e := env
+		e.Key = k
+		return opts.Registry.New(cr.Transform, e)
+	}
+	tp.Rules = append(tp.Rules, ColumnRule{Index: idx, Column: *col, Rule: cr.Transform, Transformer: t, Native: native, Source: cr, When: cond, build: build})
 	return nil
 }
 
@@ -620,6 +634,15 @@ func didYouMean(s string, candidates []string) string {
 func (t *TablePlan) Fingerprint() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "text=%t\n", t.TextFormat)
+	if t.Copies > 1 {
+		fmt.Fprintf(h, "copies=%d\n", t.Copies)
+		for _, m := range t.Remaps {
+			fmt.Fprintf(h, "remap %q %q %d %q\n", m.Column.Name, m.Domain, m.span, m.sep)
+		}
+		for _, r := range t.rulesOf(min(1, len(t.copyRules))) {
+			fmt.Fprintf(h, "copy rule %q %q\n", r.Column.Name, r.Rule)
+		}
+	}
 	for _, c := range t.Columns {
 		fmt.Fprintf(h, "col %q %q\n", c.Name, c.TypeName)
 	}

@@ -31,8 +31,11 @@ func ArrowColumns(t *TablePlan) []pgarrow.Column {
 // rules column by column and encodes the batches back. It holds one input batch and its
 // transformed copy at a time; a conditional rule adds, while it runs, one column's worth: its
 // transformer's output, before it is merged into the batch.
+//
+// A scaled table (TablePlan.Copies > 1) writes each batch once per copy: copy i with its keys
+// moved (remapBatch) and copy i's rules.
 func TransformStream(r io.Reader, w io.Writer, t *TablePlan, opts RunOptions) error {
-	cols := ArrowColumns(t)
+	cols := streamColumns(t)
 	dec := pgarrow.NewDecoder(r, cols, opts.Mem, pgarrow.DecoderOptions{BatchRows: opts.BatchRows, BatchBytes: opts.BatchBytes})
 	enc := pgarrow.NewEncoder(w, cols)
 	for {
@@ -43,8 +46,28 @@ func TransformStream(r io.Reader, w io.Writer, t *TablePlan, opts RunOptions) er
 		if err != nil {
 			return fmt.Errorf("decode: %w", err)
 		}
-		out, err := applyRules(rec, t, opts)
+		err = writeCopies(rec, enc, t, opts)
 		rec.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return enc.Close()
+}
+
+// writeCopies writes every copy of one batch.
+func writeCopies(rec arrow.Record, enc *pgarrow.Encoder, t *TablePlan, opts RunOptions) error {
+	for i := 0; i < t.copies(); i++ {
+		cur := rec
+		if i == 0 {
+			cur.Retain()
+		} else {
+			var err error
+			if cur, err = t.remapBatch(rec, i, opts.Mem); err != nil {
+				return err
+			}
+		}
+		out, err := applyRules(rec, cur, t.Name.String(), t.rulesOf(i), opts)
 		if err != nil {
 			return err
 		}
@@ -54,18 +77,17 @@ func TransformStream(r io.Reader, w io.Writer, t *TablePlan, opts RunOptions) er
 			return fmt.Errorf("encode: %w", err)
 		}
 	}
-	return enc.Close()
+	return nil
 }
 
-// applyRules returns a new record with every ruled column replaced. Rules run in plan
-// order; each sees the batch with the earlier rules' outputs in place, so a template reads
-// the faked names, never the real ones. A rule's condition (ColumnRule.When), though, reads
-// rec: the row as it arrived, before any rule ran.
-func applyRules(rec arrow.Record, t *TablePlan, opts RunOptions) (arrow.Record, error) {
-	cur := rec
-	cur.Retain()
+// applyRules returns cur with every ruled column replaced, and releases cur. Rules run in
+// plan order; each sees the batch with the earlier rules' outputs in place, so a template
+// reads the faked names, never the real ones. A rule's condition (ColumnRule.When), though,
+// reads rec: the row as it arrived, before any rule ran (and before a scaled copy's keys
+// moved).
+func applyRules(rec, cur arrow.Record, table string, rules []ColumnRule, opts RunOptions) (arrow.Record, error) {
 	var sel when.Selection
-	for _, r := range t.Rules {
+	for _, r := range rules {
 		var a arrow.Array
 		var err error
 		if r.When == nil {
@@ -75,14 +97,14 @@ func applyRules(rec arrow.Record, t *TablePlan, opts RunOptions) (arrow.Record, 
 		}
 		if err != nil {
 			cur.Release()
-			return nil, fmt.Errorf("transform %s.%s (%s): %w", t.Name.String(), r.Column.Name, r.Rule, err)
+			return nil, fmt.Errorf("transform %s.%s (%s): %w", table, r.Column.Name, r.Rule, err)
 		}
 		old := cur.Column(r.Index)
 		if a.Len() != int(cur.NumRows()) || !arrow.TypeEqual(a.DataType(), old.DataType()) {
 			a.Release()
 			cur.Release()
 			return nil, fmt.Errorf("transform %s.%s (%s): returned %d values of %s for %d of %s",
-				t.Name.String(), r.Column.Name, r.Rule, a.Len(), a.DataType(), cur.NumRows(), old.DataType())
+				table, r.Column.Name, r.Rule, a.Len(), a.DataType(), cur.NumRows(), old.DataType())
 		}
 		next := withColumn(cur, r.Index, a)
 		a.Release()

@@ -63,3 +63,28 @@ func (k *Key) Derive(domain string) []byte {
 	m.Write([]byte(domain))
 	return m.Sum(nil)
 }
+
+// ForCopy returns the key of copy i of a scaled run: HMAC-SHA256(key, "understudy/v1/copy/"
+// + i), in hex. Copy 0 is the key itself, so a scaled run's first copy is what a plain run
+// writes; every other copy gets values of its own, as reproducible as the first.
+func (k *Key) ForCopy(i int) *Key {
+	if i == 0 {
+		return k
+	}
+	m := hmac.New(sha256.New, k.secret)
+	fmt.Fprintf(m, "understudy/v1/copy/%d", i)
+	return &Key{secret: []byte(hex.EncodeToString(m.Sum(nil)))}
+}
+
+// unkeyedScale keys what a scaled run derives (uuid keys, jitter) when the run has no key:
+// no rule then hides anything, so a published constant is enough to make copies
+// reproducible.
+const unkeyedScale = "understudy/v1/unkeyed-scale"
+
+// ScaleKey returns k, or without one the published constant key scaling uses.
+func ScaleKey(k *Key) *Key {
+	if k != nil {
+		return k
+	}
+	return &Key{secret: []byte(unkeyedScale)}
+}

@@ -149,6 +149,7 @@ func runSync(args []string, stdout, stderr io.Writer) error {
 		pgDump       = fs.String("pg-dump", "", "path of pg_dump (default: the newest found)")
 		interval     = fs.Duration("progress-interval", 10*time.Second, "without a terminal, log progress this often (0: never)")
 		chunk        = fs.Int64("chunk-mib", pipeline.DefaultChunkBytes>>20, "cut tables into chunks of this many MiB of heap")
+		scale        = fs.Int("scale", 0, "write every table but scale.shared ones N times, with new keys per copy (overrides scale.factor)")
 	)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: understudy sync --source DSN --target DSN [--config FILE] [--jobs N] [flags]\n\nFlags:")
@@ -182,7 +183,7 @@ func runSync(args []string, stdout, stderr io.Writer) error {
 	opts := job.SyncOptions{
 		Source: config.DSN(src), Target: config.DSN(dst), Config: cfg, Jobs: n, Replace: *replace, AllowUnmasked: *allowUnmask,
 		NoOwner: *noOwner, NoPrivileges: *noPrivileges, PgDump: *pgDump, Key: key,
-		ChunkBytes: *chunk << 20, Log: log, ProgressInterval: *interval, SummaryTo: stdout, ReportPath: *reportPath,
+		ChunkBytes: *chunk << 20, Log: log, ProgressInterval: *interval, SummaryTo: stdout, ReportPath: *reportPath, Scale: *scale,
 	}
 	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
 		opts.ProgressTo = f

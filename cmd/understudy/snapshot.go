@@ -116,6 +116,7 @@ func runSnapshot(args []string, stdout, stderr io.Writer) error {
 		noPrivileges = fs.Bool("no-privileges", false, "leave GRANTs out of the schema")
 		pgDump       = fs.String("pg-dump", "", "path of pg_dump (default: the newest found)")
 		chunk        = fs.Int64("chunk-mib", pipeline.DefaultChunkBytes>>20, "cut tables into chunks of this many MiB of heap")
+		scale        = fs.Int("scale", 0, "write every table but scale.shared ones N times, with new keys per copy (overrides scale.factor)")
 		rf           = addRunningFlags(fs)
 	)
 	fs.Usage = func() {
@@ -149,7 +150,7 @@ func runSnapshot(args []string, stdout, stderr io.Writer) error {
 	}
 	_, err = job.Snapshot(ctx, job.SnapshotOptions{Running: r, Source: config.DSN(src), To: dst, Config: cfg, AllowUnmasked: *allowUnmask,
 		Resume: *resume, Replace: *replace, NoOwner: *noOwner, NoPrivileges: *noPrivileges, PgDump: *pgDump, Key: key,
-		ChunkBytes: *chunk << 20, Tool: version})
+		ChunkBytes: *chunk << 20, Tool: version, Scale: *scale})
 	return err
 }
 

@@ -30,6 +30,29 @@ type Config struct {
 	Tables []TableRules
 	// References are joins the catalog does not declare: rules on To apply to From too.
 	References []Reference
+	// Scale, when set, multiplies the data (see Scale).
+	Scale *Scale
+}
+
+// Scale multiplies every table but the shared ones: each row is written Factor times, copy i
+// with new keys (remapped along every foreign key), fresh keyed values for its ruled columns
+// and, with Jitter, small keyed moves of its dates and numbers. Copy 0 is what a plain run
+// writes.
+type Scale struct {
+	Factor int
+	Shared []SharedTable
+	// JitterDates is the largest move of a date or timestamp in copies 1 and up (as
+	// date_noise's max: 30d, 12h); "" for none. JitterNumbers is the largest relative change
+	// of a real or numeric value (0.05 = ±5%); 0 for none.
+	JitterDates   string
+	JitterNumbers float64
+	Line          int
+}
+
+// SharedTable is a table that scaling copies once (a lookup table).
+type SharedTable struct {
+	Schema, Name string
+	Line         int
 }
 
 // Reference says column From holds values of column To (a foreign key the catalog lacks).
@@ -54,7 +77,16 @@ type TableRules struct {
 	Line    int
 	Skip    bool // the table is not copied at all
 	Columns []ColumnRule
+	// Where and Percent make the table a subset seed: the rows matching Where (SQL, run on
+	// the source), of which a keyed Percent sample when Percent > 0. IncludeChildren keeps
+	// the rows that reference the kept ones too.
+	Where           string
+	Percent         float64
+	IncludeChildren bool
 }
+
+// Seed reports whether the table is filtered (where or percent).
+func (t TableRules) Seed() bool { return t.Where != "" || t.Percent > 0 }
 
 // Path is the table's place in the file, for messages.
 func (t TableRules) Path() string { return "tables." + t.Table }
@@ -100,7 +132,7 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data)
 }
 
-var topKeys = []string{"source", "target", "key", "jobs", "tables", "references"}
+var topKeys = []string{"source", "target", "key", "jobs", "tables", "references", "scale"}
 
 // Parse parses config text; file names it in errors.
 func Parse(file string, data []byte) (*Config, error) {
@@ -154,6 +186,10 @@ func Parse(file string, data []byte) (*Config, error) {
 			if err := parseReferences(cfg, v, fail); err != nil {
 				return nil, err
 			}
+		case "scale":
+			if err := parseScale(cfg, v, fail); err != nil {
+				return nil, err
+			}
 		default:
 			return nil, fail(k, "", "%s", unknownKey(k.Value, topKeys))
 		}
@@ -192,21 +228,106 @@ func parseTables(cfg *Config, v *yaml.Node, fail failFunc) error {
 						return err
 					}
 					tr.Columns = cols
-				case "skip":
+				case "skip", "include_children":
 					b, err := strconv.ParseBool(tval.Value)
-					if err != nil {
-						return fail(tval, tr.Path()+".skip", "must be true or false")
+					if err != nil || tval.Kind != yaml.ScalarNode {
+						return fail(tval, tr.Path()+"."+tk.Value, "must be true or false")
 					}
-					tr.Skip = b
+					if tk.Value == "skip" {
+						tr.Skip = b
+					} else {
+						tr.IncludeChildren = b
+					}
+				case "where":
+					if tval.Kind != yaml.ScalarNode || strings.TrimSpace(tval.Value) == "" || tval.Tag == "!!null" {
+						return fail(tval, tr.Path()+".where", `must be an SQL condition on the table's columns, e.g. where: "created_at > now() - interval '90 days'"`)
+					}
+					tr.Where = tval.Value
+				case "percent":
+					f, err := strconv.ParseFloat(strings.TrimSuffix(tval.Value, "%"), 64)
+					if err != nil || tval.Kind != yaml.ScalarNode || !(f > 0 && f <= 100) {
+						return fail(tval, tr.Path()+".percent", "must be a number above 0 and at most 100, not %q", tval.Value)
+					}
+					tr.Percent = f
 				default:
-					return fail(tk, tr.Path(), "%s", unknownKey(tk.Value, []string{"columns", "skip"}))
+					return fail(tk, tr.Path(), "%s", unknownKey(tk.Value, []string{"columns", "include_children", "percent", "skip", "where"}))
 				}
+			}
+			if tr.IncludeChildren && !tr.Seed() {
+				return fail(k, tr.Path()+".include_children", "applies to a subset seed: give the table a where or percent too")
+			}
+			if tr.Skip && tr.Seed() {
+				return fail(k, tr.Path(), "is skipped, so it cannot also be filtered with where or percent")
 			}
 		default:
 			return fail(tv, tr.Path(), "must be 'skip' or a mapping with 'columns'")
 		}
 		cfg.Tables = append(cfg.Tables, tr)
 	}
+	return nil
+}
+
+func parseScale(cfg *Config, v *yaml.Node, fail failFunc) error {
+	sc := &Scale{Line: v.Line}
+	if v.Kind == yaml.ScalarNode { // scale: 10
+		n, err := strconv.Atoi(v.Value)
+		if err != nil || n < 1 {
+			return fail(v, "scale", "must be a whole number of at least 1, or a mapping with factor, shared and jitter")
+		}
+		sc.Factor = n
+		cfg.Scale = sc
+		return nil
+	}
+	if v.Kind != yaml.MappingNode {
+		return fail(v, "scale", "must be a mapping with factor, shared and jitter")
+	}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		k, val := v.Content[i], v.Content[i+1]
+		switch k.Value {
+		case "factor":
+			n, err := strconv.Atoi(val.Value)
+			if err != nil || val.Kind != yaml.ScalarNode || n < 1 {
+				return fail(val, "scale.factor", "must be a whole number of at least 1, not %q", val.Value)
+			}
+			sc.Factor = n
+		case "shared":
+			if val.Kind != yaml.SequenceNode {
+				return fail(val, "scale.shared", "must be a list of tables copied once, e.g. [public.countries, public.products]")
+			}
+			for _, item := range val.Content {
+				schema, name, err := SplitTableName(item.Value)
+				if err != nil || item.Kind != yaml.ScalarNode {
+					return fail(item, "scale.shared", "%v", err)
+				}
+				sc.Shared = append(sc.Shared, SharedTable{Schema: schema, Name: name, Line: item.Line})
+			}
+		case "jitter":
+			if val.Kind != yaml.MappingNode {
+				return fail(val, "scale.jitter", "must be a mapping, e.g. {dates: 30d, numbers: 0.05}")
+			}
+			for j := 0; j+1 < len(val.Content); j += 2 {
+				jk, jv := val.Content[j], val.Content[j+1]
+				switch jk.Value {
+				case "dates":
+					sc.JitterDates = jv.Value
+				case "numbers":
+					f, err := strconv.ParseFloat(jv.Value, 64)
+					if err != nil || !(f > 0 && f < 1) {
+						return fail(jv, "scale.jitter.numbers", "must be a fraction above 0 and below 1 (0.05 moves values by up to ±5%%), not %q", jv.Value)
+					}
+					sc.JitterNumbers = f
+				default:
+					return fail(jk, "scale.jitter", "%s", unknownKey(jk.Value, []string{"dates", "numbers"}))
+				}
+			}
+		default:
+			return fail(k, "scale", "%s", unknownKey(k.Value, []string{"factor", "jitter", "shared"}))
+		}
+	}
+	if sc.Factor == 0 {
+		sc.Factor = 1
+	}
+	cfg.Scale = sc
 	return nil
 }
 

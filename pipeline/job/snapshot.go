@@ -36,6 +36,7 @@ type SnapshotOptions struct {
 	ChunkBytes    int64
 	Parts         parquetpart.Options
 	Tool          string // understudy's version, for the manifest
+	Scale         int    // overrides the config's scale factor when above 0
 }
 
 // Snapshot writes the source database, under the config's rules, as a snapshot into o.To:
@@ -70,7 +71,7 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 	}
 	defer src.Close(context.WithoutCancel(ctx))
 	plan, dump, err := planSource(ctx, src, sourcePlan{PgDump: o.PgDump, Config: o.Config, ChunkBytes: o.ChunkBytes,
-		Registry: o.Registry, Key: o.Key, AllowUnmasked: o.AllowUnmasked})
+		Registry: o.Registry, Key: o.Key, AllowUnmasked: o.AllowUnmasked, Scale: o.Scale})
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +110,7 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 	if err := o.run(ctx, plan, src, sink); err != nil {
 		return nil, unfinished(o.To, err)
 	}
-	seqs, err := src.Sequences(ctx)
+	seqs, err := sourceSequences(ctx, src, plan)
 	if err != nil {
 		return nil, unfinished(o.To, err)
 	}

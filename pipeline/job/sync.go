@@ -40,6 +40,7 @@ type SyncOptions struct {
 	BatchBytes     int
 	Mem            memory.Allocator
 	DecodeAll      bool // see pipeline.RunOptions
+	Scale          int  // overrides the config's scale factor when above 0
 
 	Log              *slog.Logger
 	ProgressTo       *os.File      // live progress (a terminal) or nil
@@ -107,7 +108,7 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 	}
 
 	plan, dump, err := planSource(ctx, src, sourcePlan{PgDump: o.PgDump, Config: o.Config, ChunkBytes: o.ChunkBytes,
-		Registry: o.Registry, Key: o.Key, AllowUnmasked: o.AllowUnmasked})
+		Registry: o.Registry, Key: o.Key, AllowUnmasked: o.AllowUnmasked, Scale: o.Scale})
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +143,7 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 		var seqs []pipeline.SequenceValue
 		o.Log.Info("rows copied", "seconds", since(started))
 		progress.SetPhase("all rows copied; adding foreign keys, triggers, sequences, materialized views")
-		if seqs, err = src.Sequences(ctx); err == nil {
+		if seqs, err = sourceSequences(ctx, src, plan); err == nil {
 			err = dst.Finish(ctx, seqs)
 		}
 	}
@@ -168,6 +169,7 @@ type sourcePlan struct {
 	Registry      *transforms.Registry
 	Key           *transforms.Key
 	AllowUnmasked bool
+	Scale         int // overrides the config's scale factor when above 0
 }
 
 // planSource finds a pg_dump fit for the source, plans the copy under the config, locks the
@@ -195,7 +197,37 @@ func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipel
 			return nil, dump, err
 		}
 	}
+	cfg := o.Config
+	if cfg == nil {
+		cfg = &config.Config{}
+	}
+	sc := cfg.Scale
+	if o.Scale > 0 {
+		over := config.Scale{Factor: o.Scale}
+		if sc != nil {
+			over = *sc
+			over.Factor = o.Scale
+		}
+		sc = &over
+	}
+	if err := plan.ApplyScale(ctx, src.Querier(), cfg, sc, pipeline.PlanOptions{Registry: o.Registry, Key: o.Key}); err != nil {
+		return nil, dump, err
+	}
 	return plan, dump, nil
+}
+
+// sourceSequences reads the source's sequences, those behind scaled keys moved past the
+// last copy.
+func sourceSequences(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan) ([]pipeline.SequenceValue, error) {
+	seqs, err := src.Sequences(ctx)
+	if err != nil || plan.Scale <= 1 {
+		return seqs, err
+	}
+	owners, err := src.SequenceOwners(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return plan.ScaleSequences(seqs, owners), nil
 }
 
 // guard refuses a plan that would copy columns that look personal and have no rule.

@@ -1,0 +1,162 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/understudy-dev/understudy/fixtures/pgtest"
+	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/transforms"
+)
+
+// pagilaScaleConfig is the config init writes for Pagila (a rule on every personal column),
+// scaled ×factor with films, stores and staff shared.
+func pagilaScaleConfig(t *testing.T, src string, extra string) (*config.Config, *transforms.Key) {
+	t.Helper()
+	var text strings.Builder
+	if err := Init(context.Background(), InitOptions{Source: config.DSN(src), Out: &text}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("UNDERSTUDY_KEY", "scale-test-key-0123456789abcdef")
+	cfg, err := config.Parse("scale.yaml", []byte(text.String()+extra))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text.String())
+	}
+	key, err := transforms.NewKey(cfg.Key.Value())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, key
+}
+
+func counts(t *testing.T, dsn string) map[string]int64 {
+	t.Helper()
+	conn := pgtest.Connect(t, dsn)
+	rows, err := conn.Query(context.Background(), `SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		names = append(names, n)
+	}
+	rows.Close()
+	out := map[string]int64{}
+	for _, n := range names {
+		var c int64
+		parts := strings.SplitN(n, ".", 2)
+		if err := conn.QueryRow(context.Background(), fmt.Sprintf(`SELECT count(*) FROM ONLY %q.%q`, parts[0], parts[1])).Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		out[n] = c
+	}
+	return out
+}
+
+// Pagila ×5 with films, stores and staff shared: every other table holds exactly five times
+// its rows, every constraint is valid, copy 0 is what a plain sync writes, the other copies
+// carry fresh fake values and keys of their own, and sequences end past the new keys.
+func TestScalePagila(t *testing.T) {
+	src := pgtest.LoadDataset(t, "pagila")
+	const factor = 5
+	cfg, key := pagilaScaleConfig(t, src, "\nscale:\n  factor: 5\n  shared: [public.film, public.store, public.staff]\n  jitter: {dates: 30d, numbers: 0.05}\n")
+	plain, scaled := pgtest.NewDB(t), pgtest.NewDB(t)
+	o := syncOpts(src, plain)
+	o.Config, o.Key, o.AllowUnmasked = cfg, key, false
+	o.Scale = 1
+	if _, err := Sync(context.Background(), o); err != nil {
+		t.Fatalf("plain sync: %v", err)
+	}
+	o = syncOpts(src, scaled)
+	o.Config, o.Key, o.AllowUnmasked = cfg, key, false
+	if _, err := Sync(context.Background(), o); err != nil {
+		t.Fatalf("scaled sync: %v", err)
+	}
+
+	want, got := counts(t, src), counts(t, scaled)
+	shared := map[string]bool{"public.film": true, "public.store": true, "public.staff": true}
+	for name, n := range want {
+		w := n * factor
+		if shared[name] {
+			w = n
+		}
+		if got[name] != w {
+			t.Errorf("%s: %d rows, want %d (source %d)", name, got[name], w, n)
+		}
+	}
+	conn := pgtest.Connect(t, scaled)
+	ctx := context.Background()
+	var invalid int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_constraint WHERE NOT convalidated`).Scan(&invalid); err != nil || invalid != 0 {
+		t.Errorf("%d constraints not validated (%v)", invalid, err)
+	}
+	var fks int
+	conn.QueryRow(ctx, `SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace`).Scan(&fks)
+	if fks < 10 {
+		t.Errorf("only %d foreign keys in the scaled target", fks)
+	}
+
+	// Copy 0 is the plain sync: the customers with source ids are the plain run's rows.
+	digest := func(dsn, q string) string {
+		var s string
+		if err := pgtest.Connect(t, dsn).QueryRow(ctx, q).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	var maxID int64
+	if err := pgtest.Connect(t, src).QueryRow(ctx, `SELECT max(customer_id) FROM customer`).Scan(&maxID); err != nil {
+		t.Fatal(err)
+	}
+	q := fmt.Sprintf(`SELECT md5(string_agg(c::text, ',' ORDER BY customer_id)) FROM customer c WHERE customer_id <= %d`, maxID)
+	if a, b := digest(plain, q), digest(scaled, q); a != b {
+		t.Errorf("copy 0 of customer differs from a plain sync's customers")
+	}
+	var copy0Rentals string
+	conn.QueryRow(ctx, `SELECT md5(string_agg(r::text, ',' ORDER BY rental_id)) FROM rental r WHERE customer_id <= $1`, maxID).Scan(&copy0Rentals)
+	if a := digest(plain, `SELECT md5(string_agg(r::text, ',' ORDER BY rental_id)) FROM rental r`); a != copy0Rentals {
+		t.Errorf("copy 0 of rental differs from a plain sync's rentals")
+	}
+
+	// Every copy has fresh fake values: copy 1 of a customer has another e-mail and name.
+	var people, sameEmail int64
+	conn.QueryRow(ctx, `SELECT count(*) FROM customer`).Scan(&people)
+	conn.QueryRow(ctx, `SELECT count(*) FROM customer a JOIN customer b ON b.customer_id = a.customer_id + $1
+		WHERE a.customer_id <= $1 AND a.email = b.email`, maxID).Scan(&sameEmail)
+	if sameEmail != 0 {
+		t.Errorf("%d customers have copy 1 with the same e-mail", sameEmail)
+	}
+	var sameName int64
+	conn.QueryRow(ctx, `SELECT count(*) FROM customer a JOIN customer b ON b.customer_id = a.customer_id + $1
+		WHERE a.customer_id <= $1 AND a.first_name = b.first_name AND a.last_name = b.last_name`, maxID).Scan(&sameName)
+	if sameName > people/factor/20 {
+		t.Errorf("%d customers have copy 1 with the same full name", sameName)
+	}
+	// Each copy is its own sub-graph: copy i's rentals belong to copy i's customers and
+	// inventory, and shared tables are referenced as they are.
+	var crossed int64
+	conn.QueryRow(ctx, `SELECT count(*) FROM rental r JOIN customer c USING (customer_id) JOIN inventory i USING (inventory_id)
+		WHERE (r.customer_id - 1) / $1 <> (r.inventory_id - 1) / (SELECT max(inventory_id) / 5 FROM inventory)`, maxID).Scan(&crossed)
+	if crossed != 0 {
+		t.Errorf("%d rentals join a customer and an inventory item of different copies", crossed)
+	}
+	// Jitter moved copies' dates by at most 30 days and left copy 0 alone.
+	var moved, far int64
+	conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE a.create_date <> b.create_date), count(*) FILTER (WHERE abs(b.create_date - a.create_date) > 30)
+		FROM customer a JOIN customer b ON b.customer_id = a.customer_id + $1 WHERE a.customer_id <= $1`, maxID).Scan(&moved, &far)
+	if moved < people/factor/2 || far != 0 {
+		t.Errorf("jitter: %d of %d copy-1 dates moved, %d by more than 30 days", moved, people/factor, far)
+	}
+	// Sequences end past the new maximum: inserting with defaults works.
+	if _, err := conn.Exec(ctx, `INSERT INTO customer (store_id, first_name, last_name, address_id) VALUES (1, 'a', 'b', 1)`); err != nil {
+		t.Errorf("insert after scaling: %v", err)
+	}
+	if _, err := conn.Exec(ctx, `INSERT INTO rental (rental_date, inventory_id, customer_id, staff_id) VALUES (now(), 1, 1, 1)`); err != nil {
+		t.Errorf("insert after scaling: %v", err)
+	}
+}

@@ -1,0 +1,635 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/jackc/pgx/v5/pgtype"
+	"gopkg.in/yaml.v3"
+
+	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/schemas"
+	"github.com/understudy-dev/understudy/schemas/pgarrow"
+	"github.com/understudy-dev/understudy/transforms"
+)
+
+// Scaling writes every row of a scaled table Copies times. Copy 0 is the row as a plain run
+// writes it. Copy i > 0 is the row with its keys moved into a range of their own, computed
+// from i, so that the copies never collide and each is a self-consistent sub-graph:
+//
+//   - A key domain is a column of a scaled table that some unique constraint (the primary
+//     key included) needs to differ between copies. Integer keys are offset by i × span,
+//     where span = max − min + 1 over the source column, so copy i holds exactly
+//     [min + i·span, max + i·span]; uuid keys become a keyed HMAC of (i, value) (version 4
+//     bits set); text keys get the suffix sep + i, with a separator no source value ends
+//     with followed by digits (checked), so no suffixed value equals a source value.
+//   - Every column that references a key domain (foreign key or declared reference) is
+//     moved by the same function, so a reference in copy i points at copy i of its row.
+//     References to shared tables are left alone: those tables are copied once.
+//   - Rules run after the move. Rules on keys, unique columns and references keep the run's
+//     key and see the moved input, so a unique rule (a bijection or a long keyed hash) stays
+//     collision-free across copies and references still follow their key; every other rule
+//     is built again with copy i's key (transforms.Key.ForCopy), so personal columns get
+//     fresh keyed values in every copy.
+//   - With jitter, copies i > 0 move their dates and timestamps (date_noise) and their real
+//     and numeric values (numeric_noise) by keyed amounts, except in keys, references,
+//     unique columns, ruled columns and partitions (whose rows must stay in their partition).
+//
+// Nothing is held per row: every move is a pure function of (key, i, value).
+
+// Remap moves one column's values in copies i > 0.
+type Remap struct {
+	Index  int // position in TablePlan.Columns
+	Column schemas.Column
+	// Domain names the key column whose values these are: the column itself, or the key it
+	// references.
+	Domain string
+	kind   remapKind
+	span   int64  // integers
+	max    int64  // integers: the domain's largest source value
+	sep    string // text
+	subkey []byte // uuid
+}
+
+type remapKind uint8
+
+const (
+	remapInt2 remapKind = iota + 1
+	remapInt4
+	remapInt8
+	remapUUID
+	remapText
+)
+
+func remapKindOf(c schemas.Column) remapKind {
+	switch c.BaseOID {
+	case pgtype.Int2OID:
+		return remapInt2
+	case pgtype.Int4OID:
+		return remapInt4
+	case pgtype.Int8OID:
+		return remapInt8
+	case pgtype.UUIDOID:
+		return remapUUID
+	case pgtype.TextOID, pgtype.VarcharOID:
+		return remapText
+	}
+	return 0
+}
+
+func (k remapKind) max() int64 {
+	switch k {
+	case remapInt2:
+		return math.MaxInt16
+	case remapInt4:
+		return math.MaxInt32
+	}
+	return math.MaxInt64
+}
+
+// scaleSeps are the text separators tried in order: the first that no source value of the
+// domain uses before trailing digits is taken.
+var scaleSeps = []string{"~", "#", "^", "|", "~~"}
+
+// domain is one key domain while planning.
+type domain struct {
+	name  string // schema.table.column
+	table *schemas.Table
+	col   *schemas.Column
+	kind  remapKind
+	span  int64
+	max   int64
+	sep   string
+	ruled bool // the column has a rule, whose output need not fit the suffixed input
+}
+
+type colRef struct {
+	table *TablePlan
+	col   string
+}
+
+// ApplyScale makes every table of the plan but the shared ones scaled ×sc.Factor. It reads
+// the key domains' ranges from q, in the source's snapshot. A factor of 1 changes nothing.
+func (p *Plan) ApplyScale(ctx context.Context, q schemas.Querier, cfg *config.Config, sc *config.Scale, opts PlanOptions) error {
+	if sc == nil || sc.Factor <= 1 {
+		return nil
+	}
+	if opts.Registry == nil {
+		opts.Registry = transforms.Default()
+	}
+	p.Scale = sc.Factor
+	shared := map[string]bool{}
+	for _, s := range sc.Shared {
+		n := schemas.Name{Schema: s.Schema, Name: s.Name}
+		if p.Catalog.Table(n) == nil {
+			var names []string
+			for _, t := range p.Tables {
+				names = append(names, t.Name.String())
+			}
+			return cfgErr(cfg, s.Line, "scale.shared", "no such table %s%s", n, didYouMean(n.String(), names))
+		}
+		shared[n.String()] = true
+	}
+	isShared := func(t *schemas.Table) bool {
+		for ; t != nil; t = t.Parent {
+			if shared[t.Name.String()] {
+				return true
+			}
+		}
+		return false
+	}
+	byName := map[string]*TablePlan{}
+	byRoot := map[string][]*TablePlan{}
+	var scaled []*TablePlan
+	for _, tp := range p.Tables {
+		byName[tp.Name.String()] = tp
+		byRoot[tp.Root().Name.String()] = append(byRoot[tp.Root().Name.String()], tp)
+		if isShared(tp.Table) {
+			continue
+		}
+		if tp.TextFormat {
+			return cfgErr(cfg, sc.Line, "scale", "%s moves as text COPY (it has an xml or tsquery column), so it cannot be scaled; list it under scale.shared", tp.Name)
+		}
+		tp.Copies = sc.Factor
+		scaled = append(scaled, tp)
+	}
+	remapped := map[colRef]*domain{}
+	// A foreign key to a partitioned table names the parent: its rows are in the leaves.
+	targets := func(n schemas.Name) []*TablePlan {
+		if tp := byName[n.String()]; tp != nil {
+			return []*TablePlan{tp}
+		}
+		return byRoot[n.String()]
+	}
+	type edge struct {
+		child       *TablePlan
+		col, refCol string
+		parents     []*TablePlan
+	}
+	var edges []edge
+	for _, tp := range scaled {
+		for _, fk := range tp.ForeignKeys {
+			for i := range fk.Columns {
+				edges = append(edges, edge{tp, fk.Columns[i], fk.RefColumns[i], targets(fk.Ref)})
+			}
+		}
+	}
+	for i, r := range cfg.References {
+		child := byName[r.From.Schema+"."+r.From.Table]
+		parent := byName[r.To.Schema+"."+r.To.Table]
+		if child == nil || parent == nil || child.Copies <= 1 || parent.Copies <= 1 {
+			continue
+		}
+		if r.Path != "" {
+			return cfgErr(cfg, r.Line, fmt.Sprintf("references[%d]", i), "a reference into a json document cannot be followed by scaling yet: list %s or %s under scale.shared", child.Name, parent.Name)
+		}
+		edges = append(edges, edge{child, r.From.Column, r.To.Column, []*TablePlan{parent}})
+	}
+	newDomain := func(tp *TablePlan, col string) (*domain, error) {
+		c := tp.Table.Column(col)
+		k := remapKindOf(*c)
+		root := tp.Root()
+		name := root.Name.String() + "." + col
+		// Leaves of one partitioned table share their domains: a key is unique across them.
+		for _, leaf := range byRoot[root.Name.String()] {
+			if d := remapped[colRef{leaf, col}]; d != nil {
+				return d, nil
+			}
+		}
+		d := &domain{name: name, table: root, col: c, kind: k, ruled: tp.Covered(col) && !tp.Kept[col]}
+		return d, d.measure(ctx, q, sc.Factor)
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, e := range edges {
+			if remapped[colRef{e.child, e.col}] != nil {
+				continue
+			}
+			for _, parent := range e.parents {
+				if d := remapped[colRef{parent, e.refCol}]; d != nil {
+					remapped[colRef{e.child, e.col}] = d
+					changed = true
+					break
+				}
+			}
+		}
+		if changed {
+			continue // follow every reference before giving any column a domain of its own
+		}
+		for _, tp := range scaled {
+			// A column that references another table takes its values from there: it follows
+			// a scaled key (refs), or keeps pointing at a shared table (fixed).
+			refs, fixed := map[string]bool{}, map[string]bool{}
+			for _, e := range edges {
+				if e.child != tp {
+					continue
+				}
+				if slices.ContainsFunc(e.parents, func(p *TablePlan) bool { return p.Copies > 1 }) {
+					refs[e.col] = true
+				} else {
+					fixed[e.col] = true
+				}
+			}
+			for _, u := range tp.Uniques {
+				if slices.ContainsFunc(u, func(c string) bool { return remapped[colRef{tp, c}] != nil }) {
+					continue
+				}
+				pick := ""
+				for _, c := range u {
+					if col := tp.Table.Column(c); col != nil && !refs[c] && !fixed[c] && !col.Generated && remapKindOf(*col) != 0 {
+						pick = c
+						break
+					}
+				}
+				if pick == "" {
+					if slices.ContainsFunc(u, func(c string) bool { return refs[c] }) {
+						continue // satisfied once the key it references has a domain
+					}
+					return cfgErr(cfg, sc.Line, "scale", "%s: unique key (%s) has no column scaling can give new values per copy (integer, uuid, text or varchar); list %s under scale.shared",
+						tp.Name, strings.Join(u, ", "), tp.Name)
+				}
+				d, err := newDomain(tp, pick)
+				if err != nil {
+					return err
+				}
+				remapped[colRef{tp, pick}] = d
+				changed = true
+				break
+			}
+			if changed {
+				break
+			}
+		}
+	}
+	for _, tp := range scaled {
+		for _, u := range tp.Uniques {
+			if !slices.ContainsFunc(u, func(c string) bool { return remapped[colRef{tp, c}] != nil }) {
+				return cfgErr(cfg, sc.Line, "scale", "%s: unique key (%s) only references keys that are never remapped; list %s under scale.shared", tp.Name, strings.Join(u, ", "), tp.Name)
+			}
+		}
+	}
+	// Jitter and per-copy rules.
+	var jitter []jitterRule
+	if sc.JitterDates != "" {
+		jitter = append(jitter, jitterRule{"date_noise", "max", sc.JitterDates, func(c schemas.Column) bool {
+			switch c.BaseOID {
+			case pgtype.DateOID, pgtype.TimestampOID, pgtype.TimestamptzOID:
+				return true
+			}
+			return false
+		}})
+	}
+	if sc.JitterNumbers > 0 {
+		jitter = append(jitter, jitterRule{"numeric_noise", "ratio", strconv.FormatFloat(sc.JitterNumbers, 'g', -1, 64), func(c schemas.Column) bool {
+			switch c.BaseOID {
+			case pgtype.Float4OID, pgtype.Float8OID, pgtype.NumericOID:
+				return true
+			}
+			return false
+		}})
+	}
+	key := transforms.ScaleKey(opts.Key)
+	for _, tp := range scaled {
+		for i, c := range tp.Columns {
+			d := remapped[colRef{tp, c.Name}]
+			if d == nil {
+				continue
+			}
+			m := Remap{Index: i, Column: c, Domain: d.name, kind: remapKindOf(c), span: d.span, max: d.max, sep: d.sep}
+			if m.kind == 0 {
+				return cfgErr(cfg, sc.Line, "scale", "%s.%s (%s) references %s, but scaling cannot move values of type %s; list %s under scale.shared",
+					tp.Name, c.Name, c.TypeName, d.name, c.TypeName, tp.Name)
+			}
+			if m.kind != d.kind && (m.kind == remapUUID || d.kind == remapUUID || m.kind == remapText || d.kind == remapText) {
+				return cfgErr(cfg, sc.Line, "scale", "%s.%s (%s) references %s of another kind of type; list %s under scale.shared", tp.Name, c.Name, c.TypeName, d.name, tp.Name)
+			}
+			if m.kind <= remapInt8 && d.max > m.kind.max()-int64(sc.Factor-1)*d.span {
+				return cfgErr(cfg, sc.Line, "scale", "×%d moves %s.%s up to %s + %d × %d, beyond the largest %s; scale less, or list %s under scale.shared",
+					sc.Factor, tp.Name, c.Name, strconv.FormatInt(d.max, 10), sc.Factor-1, d.span, c.TypeName, tp.Name)
+			}
+			if m.kind == remapUUID {
+				m.subkey = key.Derive("scale/uuid/" + d.name)
+			}
+			tp.Remaps = append(tp.Remaps, m)
+		}
+		if err := tp.buildCopyRules(cfg, sc, opts, jitter); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// measure reads what moving the domain's values needs: an integer key's range, a text key's
+// separator.
+func (d *domain) measure(ctx context.Context, q schemas.Querier, factor int) error {
+	col := schemas.QuoteIdent(d.col.Name)
+	switch d.kind {
+	case remapInt2, remapInt4, remapInt8:
+		var lo, hi *int64
+		if err := q.QueryRow(ctx, "SELECT min("+col+")::int8, max("+col+")::int8 FROM "+d.table.Name.Quoted()).Scan(&lo, &hi); err != nil {
+			return fmt.Errorf("source: range of %s: %w", d.name, err)
+		}
+		d.span, d.max = 1, 0
+		if lo != nil {
+			d.span, d.max = *hi-*lo+1, *hi
+		}
+	case remapText:
+		for _, sep := range scaleSeps {
+			var clash bool
+			var longest *int
+			pattern := "^.*" + regexpQuote(sep) + "[0-9]+$"
+			if err := q.QueryRow(ctx, "SELECT coalesce(bool_or("+col+" ~ $1), false), max(char_length("+col+")) FROM "+d.table.Name.Quoted(), pattern).Scan(&clash, &longest); err != nil {
+				return fmt.Errorf("source: values of %s: %w", d.name, err)
+			}
+			if clash {
+				continue
+			}
+			d.sep = sep
+			if n := d.col.Typmod - 4; d.col.BaseOID == pgtype.VarcharOID && d.col.Typmod >= 4 && longest != nil && !d.ruled {
+				suffix := len(sep) + len(strconv.Itoa(factor-1))
+				if *longest+suffix > int(n) {
+					return &UserError{Code: ExitUsage, Err: fmt.Errorf("scale ×%d: %s is %s and holds values of %d characters, with no room for the copy suffix %q; list %s under scale.shared",
+						factor, d.name, d.col.TypeName, *longest, sep+strconv.Itoa(factor-1), d.table.Name)}
+				}
+			}
+			return nil
+		}
+		return &UserError{Code: ExitUsage, Err: fmt.Errorf("scale: %s holds values ending in each of %s followed by digits, so no copy suffix is safe; list %s under scale.shared",
+			d.name, strings.Join(scaleSeps, " "), d.table.Name)}
+	}
+	return nil
+}
+
+func regexpQuote(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`\.+*?()|[]{}^$#~`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+type jitterRule struct {
+	transform, param, value string
+	fits                    func(schemas.Column) bool
+}
+
+// buildCopyRules builds the rules of copies 1 and up: the plan's rules, those on columns that
+// are not keys, unique or references built again with the copy's key, then the jitter rules.
+func (t *TablePlan) buildCopyRules(cfg *config.Config, sc *config.Scale, opts PlanOptions, jitter []jitterRule) error {
+	keep := map[string]bool{} // columns that must map as in copy 0 (after their move)
+	for _, m := range t.Remaps {
+		keep[m.Column.Name] = true
+	}
+	inKey := map[string]bool{}
+	for _, u := range t.Uniques {
+		for _, c := range u {
+			inKey[c] = true
+		}
+	}
+	for _, fk := range t.ForeignKeys {
+		for _, c := range fk.Columns {
+			inKey[c] = true
+		}
+	}
+	ruled := map[string]bool{}
+	for _, r := range t.Rules {
+		ruled[r.Column.Name] = true
+	}
+	key := transforms.ScaleKey(opts.Key)
+	t.copyRules = make([][]ColumnRule, sc.Factor-1)
+	for i := 1; i < sc.Factor; i++ {
+		rules := make([]ColumnRule, 0, len(t.Rules))
+		for _, r := range t.Rules {
+			if r.Follows == "" && !keep[r.Column.Name] && !t.Table.IsUnique(r.Column.Name) && r.build != nil && opts.Key != nil {
+				tr, err := r.build(opts.Key.ForCopy(i))
+				if err != nil {
+					return cfgErr(cfg, r.Source.Line, "tables."+t.Name.String()+".columns."+r.Column.Name, "copy %d: %v", i, err)
+				}
+				r.Transformer = tr
+			}
+			rules = append(rules, r)
+		}
+		for _, j := range jitter {
+			if t.Parent != nil {
+				break
+			}
+			for idx, c := range t.Columns {
+				if ruled[c.Name] || inKey[c.Name] || !j.fits(c) {
+					continue
+				}
+				params := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{
+					{Kind: yaml.ScalarNode, Tag: "!!str", Value: j.param}, {Kind: yaml.ScalarNode, Tag: "!!str", Value: j.value},
+					{Kind: yaml.ScalarNode, Tag: "!!str", Value: "domain"}, {Kind: yaml.ScalarNode, Tag: "!!str", Value: "scale/jitter"},
+				}}
+				tr, err := opts.Registry.New(j.transform, transforms.Env{Column: ruleColumn(t, &t.Columns[idx]), Params: transforms.YAMLParams(params), Key: key.ForCopy(i)})
+				if err != nil {
+					return cfgErr(cfg, sc.Line, "scale.jitter", "%s.%s: %v", t.Name, c.Name, err)
+				}
+				rules = append(rules, ColumnRule{Index: idx, Column: c, Rule: j.transform, Transformer: tr, Native: true})
+			}
+		}
+		t.copyRules[i-1] = rules
+	}
+	return nil
+}
+
+// rulesOf returns the rules of copy i.
+func (t *TablePlan) rulesOf(i int) []ColumnRule {
+	if i == 0 {
+		return t.Rules
+	}
+	return t.copyRules[i-1]
+}
+
+// copies is the number of rows written per source row.
+func (t *TablePlan) copies() int { return max(t.Copies, 1) }
+
+// streamColumns describes the columns for the transform stage: ArrowColumns, with the
+// columns a copy's jitter reads decoded natively too.
+func streamColumns(t *TablePlan) []pgarrow.Column {
+	cols := ArrowColumns(t)
+	for _, rules := range t.copyRules {
+		for _, r := range rules {
+			cols[r.Index].Native = cols[r.Index].Native || r.Native
+		}
+		break // every copy has the same rules on the same columns
+	}
+	return cols
+}
+
+// remapBatch returns copy i of rec: every remapped column moved.
+func (t *TablePlan) remapBatch(rec arrow.Record, i int, mem memory.Allocator) (arrow.Record, error) {
+	cur := rec
+	cur.Retain()
+	for _, m := range t.Remaps {
+		a, err := m.apply(cur.Column(m.Index), i, mem)
+		if err != nil {
+			cur.Release()
+			return nil, fmt.Errorf("scale %s.%s: %w", t.Name, m.Column.Name, err)
+		}
+		next := withColumn(cur, m.Index, a)
+		a.Release()
+		cur.Release()
+		cur = next
+	}
+	return cur, nil
+}
+
+// apply moves the values of a into copy i.
+func (m *Remap) apply(a arrow.Array, i int, mem memory.Allocator) (arrow.Array, error) {
+	off := int64(i) * m.span
+	switch a := a.(type) {
+	case *array.Int16:
+		b := array.NewInt16Builder(mem)
+		defer b.Release()
+		b.Reserve(a.Len())
+		for j := 0; j < a.Len(); j++ {
+			if a.IsNull(j) {
+				b.AppendNull()
+			} else {
+				b.Append(int16(int64(a.Value(j)) + off))
+			}
+		}
+		return b.NewArray(), nil
+	case *array.Int32:
+		b := array.NewInt32Builder(mem)
+		defer b.Release()
+		b.Reserve(a.Len())
+		for j := 0; j < a.Len(); j++ {
+			if a.IsNull(j) {
+				b.AppendNull()
+			} else {
+				b.Append(int32(int64(a.Value(j)) + off))
+			}
+		}
+		return b.NewArray(), nil
+	case *array.Int64:
+		b := array.NewInt64Builder(mem)
+		defer b.Release()
+		b.Reserve(a.Len())
+		for j := 0; j < a.Len(); j++ {
+			if a.IsNull(j) {
+				b.AppendNull()
+			} else {
+				b.Append(a.Value(j) + off)
+			}
+		}
+		return b.NewArray(), nil
+	case *array.FixedSizeBinary:
+		b := array.NewFixedSizeBinaryBuilder(mem, a.DataType().(*arrow.FixedSizeBinaryType))
+		defer b.Release()
+		for j := 0; j < a.Len(); j++ {
+			if a.IsNull(j) {
+				b.AppendNull()
+			} else {
+				b.Append(m.uuid(a.Value(j), i))
+			}
+		}
+		return b.NewArray(), nil
+	case *array.String:
+		b := array.NewStringBuilder(mem)
+		defer b.Release()
+		suffix := m.sep + strconv.Itoa(i)
+		for j := 0; j < a.Len(); j++ {
+			if a.IsNull(j) {
+				b.AppendNull()
+			} else {
+				b.Append(a.Value(j) + suffix)
+			}
+		}
+		return b.NewArray(), nil
+	case *array.Binary: // raw wire bytes
+		b := array.NewBinaryBuilder(mem, arrow.BinaryTypes.Binary)
+		defer b.Release()
+		suffix := []byte(m.sep + strconv.Itoa(i))
+		var buf []byte
+		for j := 0; j < a.Len(); j++ {
+			if a.IsNull(j) {
+				b.AppendNull()
+				continue
+			}
+			v := a.Value(j)
+			buf = buf[:0]
+			switch m.kind {
+			case remapInt2:
+				if len(v) != 2 {
+					return nil, fmt.Errorf("a smallint of %d bytes", len(v))
+				}
+				buf = binary.BigEndian.AppendUint16(buf, uint16(int64(int16(binary.BigEndian.Uint16(v)))+off))
+			case remapInt4:
+				if len(v) != 4 {
+					return nil, fmt.Errorf("an integer of %d bytes", len(v))
+				}
+				buf = binary.BigEndian.AppendUint32(buf, uint32(int64(int32(binary.BigEndian.Uint32(v)))+off))
+			case remapInt8:
+				if len(v) != 8 {
+					return nil, fmt.Errorf("a bigint of %d bytes", len(v))
+				}
+				buf = binary.BigEndian.AppendUint64(buf, uint64(int64(binary.BigEndian.Uint64(v))+off))
+			case remapUUID:
+				if len(v) != 16 {
+					return nil, fmt.Errorf("a uuid of %d bytes", len(v))
+				}
+				buf = append(buf, m.uuid(v, i)...)
+			case remapText:
+				buf = append(append(buf, v...), suffix...)
+			}
+			b.Append(buf)
+		}
+		return b.NewArray(), nil
+	}
+	return nil, fmt.Errorf("cannot move values held as %s", a.DataType())
+}
+
+// uuid is copy i of a uuid key: the first 16 bytes of HMAC-SHA256(subkey, i ‖ v), marked as
+// a version 4 (random) uuid.
+func (m *Remap) uuid(v []byte, i int) []byte {
+	h := hmac.New(sha256.New, m.subkey)
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], uint32(i))
+	h.Write(n[:])
+	h.Write(v)
+	out := h.Sum(nil)[:16]
+	out[6] = out[6]&0x0f | 0x40
+	out[8] = out[8]&0x3f | 0x80
+	return out
+}
+
+// ScaleSequences moves every sequence that feeds a scaled integer key (owners maps a
+// sequence to its schema.table.column) past the key's largest value in the last copy, so the
+// target's next insert does not collide with a copy.
+func (p *Plan) ScaleSequences(seqs []SequenceValue, owners map[schemas.Name][]string) []SequenceValue {
+	if p.Scale <= 1 {
+		return seqs
+	}
+	last := map[string]int64{}
+	for _, tp := range p.Tables {
+		for _, m := range tp.Remaps {
+			if m.kind <= remapInt8 {
+				last[m.Domain] = m.max + int64(tp.Copies-1)*m.span
+			}
+		}
+	}
+	out := slices.Clone(seqs)
+	for i, sv := range out {
+		for _, col := range owners[sv.Name] {
+			if top, ok := last[col]; ok && top > out[i].LastValue {
+				out[i].LastValue, out[i].IsCalled = top, true
+			}
+		}
+	}
+	return out
+}
