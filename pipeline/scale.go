@@ -281,7 +281,7 @@ func (p *Plan) ApplyScale(ctx context.Context, q schemas.Querier, cfg *config.Co
 	// Jitter and per-copy rules.
 	var jitter []jitterRule
 	if sc.JitterDates != "" {
-		jitter = append(jitter, jitterRule{"date_noise", "max", sc.JitterDates, func(c schemas.Column) bool {
+		jitter = append(jitter, jitterRule{"date_noise", "max", sc.JitterDates, "!!str", func(c schemas.Column) bool {
 			switch c.BaseOID {
 			case pgtype.DateOID, pgtype.TimestampOID, pgtype.TimestamptzOID:
 				return true
@@ -290,7 +290,7 @@ func (p *Plan) ApplyScale(ctx context.Context, q schemas.Querier, cfg *config.Co
 		}})
 	}
 	if sc.JitterNumbers > 0 {
-		jitter = append(jitter, jitterRule{"numeric_noise", "ratio", strconv.FormatFloat(sc.JitterNumbers, 'g', -1, 64), func(c schemas.Column) bool {
+		jitter = append(jitter, jitterRule{"numeric_noise", "ratio", strconv.FormatFloat(sc.JitterNumbers, 'g', -1, 64), "!!float", func(c schemas.Column) bool {
 			switch c.BaseOID {
 			case pgtype.Float4OID, pgtype.Float8OID, pgtype.NumericOID:
 				return true
@@ -382,8 +382,8 @@ func regexpQuote(s string) string {
 }
 
 type jitterRule struct {
-	transform, param, value string
-	fits                    func(schemas.Column) bool
+	transform, param, value, tag string
+	fits                         func(schemas.Column) bool
 }
 
 // buildCopyRules builds the rules of copies 1 and up: the plan's rules, those on columns that
@@ -431,7 +431,7 @@ func (t *TablePlan) buildCopyRules(cfg *config.Config, sc *config.Scale, opts Pl
 					continue
 				}
 				params := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{
-					{Kind: yaml.ScalarNode, Tag: "!!str", Value: j.param}, {Kind: yaml.ScalarNode, Tag: "!!str", Value: j.value},
+					{Kind: yaml.ScalarNode, Tag: "!!str", Value: j.param}, {Kind: yaml.ScalarNode, Tag: j.tag, Value: j.value},
 					{Kind: yaml.ScalarNode, Tag: "!!str", Value: "domain"}, {Kind: yaml.ScalarNode, Tag: "!!str", Value: "scale/jitter"},
 				}}
 				tr, err := opts.Registry.New(j.transform, transforms.Env{Column: ruleColumn(t, &t.Columns[idx]), Params: transforms.YAMLParams(params), Key: key.ForCopy(i)})

@@ -160,3 +160,109 @@ func TestScalePagila(t *testing.T) {
 		t.Errorf("insert after scaling: %v", err)
 	}
 }
+
+// A scaled run copies the tables scaling cannot make collision-free nowhere: it stops before
+// writing anything, naming the table, the key and the way out.
+func TestScaleRefusals(t *testing.T) {
+	src := pgtest.NewDB(t)
+	conn := pgtest.Connect(t, src)
+	pgtest.Exec(t, conn, `
+CREATE TABLE days (day date PRIMARY KEY, note text);
+INSERT INTO days VALUES ('2024-01-01', 'a'), ('2024-01-02', 'b');
+CREATE TABLE small (id smallint PRIMARY KEY);
+INSERT INTO small VALUES (1), (30000);
+CREATE TABLE tagged (code varchar(4) PRIMARY KEY);
+INSERT INTO tagged VALUES ('abcd');
+CREATE TABLE uuids (id uuid PRIMARY KEY, parent uuid REFERENCES uuids);
+INSERT INTO uuids VALUES ('00000000-0000-4000-8000-000000000001', NULL), ('00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000001');
+CREATE TABLE names (name text PRIMARY KEY, up text REFERENCES names);
+INSERT INTO names VALUES ('x~1', NULL), ('y', 'x~1');`)
+	run := func(yaml string) error {
+		cfg, err := config.Parse("scale.yaml", []byte(yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := syncOpts(src, pgtest.NewDB(t))
+		o.Config = cfg
+		_, err = Sync(context.Background(), o)
+		return err
+	}
+	shareAllBut := func(keep string) string {
+		var shared []string
+		for _, n := range []string{"days", "small", "tagged", "uuids", "names"} {
+			if n != keep {
+				shared = append(shared, "public."+n)
+			}
+		}
+		return "scale:\n  factor: 3\n  shared: [" + strings.Join(shared, ", ") + "]\n"
+	}
+	for _, c := range []struct{ keep, want string }{
+		{"days", "public.days: unique key (day) has no column scaling can give new values per copy"},
+		{"small", "×3 moves public.small.id up to 30000 + 2 × 30000, beyond the largest smallint"},
+		{"tagged", `public.tagged.code is character varying(4) and holds values of 4 characters, with no room for the copy suffix "~2"`},
+	} {
+		err := run(shareAllBut(c.keep))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("scaling %s: got %v, want an error containing %q", c.keep, err, c.want)
+		}
+	}
+	if err := run("scale:\n  factor: 2\n  shared: [public.dayz]\n"); err == nil || !strings.Contains(err.Error(), `scale.yaml:3: scale.shared: no such table public.dayz (did you mean "public.days"?)`) {
+		t.Errorf("misspelt shared table: %v", err)
+	}
+
+	// uuid and text keys scale: new keys per copy, references follow within the copy, and a
+	// separator that source values already use is passed over.
+	dst := pgtest.NewDB(t)
+	cfg, err := config.Parse("scale.yaml", []byte("scale:\n  factor: 3\n  shared: [public.days, public.small, public.tagged]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := syncOpts(src, dst)
+	o.Config = cfg
+	if _, err := Sync(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	out := pgtest.Connect(t, dst)
+	var n, roots, names int
+	out.QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE parent IS NULL) FROM uuids`).Scan(&n, &roots)
+	if n != 6 || roots != 3 {
+		t.Errorf("uuids: %d rows, %d roots; want 6 and 3", n, roots)
+	}
+	var joined int
+	out.QueryRow(context.Background(), `SELECT count(*) FROM names c JOIN names p ON p.name = c.up WHERE c.name LIKE 'y%' AND substr(c.name, 2) = substr(p.name, 4)`).Scan(&joined)
+	out.QueryRow(context.Background(), `SELECT count(*) FROM names WHERE name IN ('y', 'y#1', 'y#2', 'x~1', 'x~1#1', 'x~1#2')`).Scan(&names)
+	if names != 6 || joined != 3 {
+		t.Errorf("names: %d of the expected values, %d children joined to their own copy's parent; want 6 and 3", names, joined)
+	}
+}
+
+// A scaled snapshot restores to exactly what a scaled sync writes: same rows in every table,
+// same sequence values (past the last copy).
+func TestScaledSnapshotRestoresAsScaledSync(t *testing.T) {
+	src := pgtest.LoadDataset(t, "chinook")
+	cfg, err := config.Parse("scale.yaml", []byte("scale:\n  factor: 3\n  shared: [public.genre, public.media_type]\n  jitter: {dates: 10d, numbers: 0.05}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := transforms.NewKey("scale-snapshot-key-0123456789")
+	viaSync := pgtest.NewDB(t)
+	o := syncOpts(src, viaSync)
+	o.Config, o.Key = cfg, key
+	if _, err := Sync(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	snap := dirStore(t, t.TempDir())
+	so := snapshotOpts(src, snap)
+	so.Config, so.Key = cfg, key
+	if _, err := Snapshot(context.Background(), so); err != nil {
+		t.Fatal(err)
+	}
+	viaSnap := pgtest.NewDB(t)
+	if err := Restore(context.Background(), restoreOpts(snap, viaSnap)); err != nil {
+		t.Fatal(err)
+	}
+	assertSameDatabase(t, viaSync, viaSnap)
+	if a, b := counts(t, src)["public.invoice"], counts(t, viaSnap)["public.invoice"]; b != 3*a || a == 0 {
+		t.Errorf("invoice: %d rows restored from a ×3 snapshot of %d", b, a)
+	}
+}
