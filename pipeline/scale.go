@@ -633,3 +633,14 @@ func (p *Plan) ScaleSequences(seqs []SequenceValue, owners map[schemas.Name][]st
 	}
 	return out
 }
+
+// Describe says how the remap moves a value of copy i, for plan.
+func (m Remap) Describe() string {
+	switch m.kind {
+	case remapUUID:
+		return "keyed uuid of (copy, value)"
+	case remapText:
+		return fmt.Sprintf("value + %q + copy", m.sep)
+	}
+	return fmt.Sprintf("value + copy × %d", m.span)
+}

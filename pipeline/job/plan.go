@@ -50,6 +50,11 @@ func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
 	if err != nil {
 		return 0, err
 	}
+	if o.Config != nil {
+		if err := plan.ApplyScale(ctx, src.Querier(), o.Config, o.Config.Scale, pipeline.PlanOptions{Registry: o.Registry, Key: o.Key}); err != nil {
+			return 0, err
+		}
+	}
 	var warn []string
 	byName := map[schemas.Name]*pipeline.TablePlan{}
 	var tables []*schemas.Table
@@ -167,6 +172,7 @@ func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
 			}
 		}
 	}
+	showScale(w, plan)
 	if len(warn) > 0 {
 		fmt.Fprintf(w, "\n%d warning(s):\n", len(warn))
 		for _, m := range warn {
@@ -177,6 +183,29 @@ func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
 		return len(warn), pipeline.Errorf(pipeline.ExitUnsafe, "fix them, or run plan without --strict", "%d warning(s) under --strict", len(warn))
 	}
 	return len(warn), nil
+}
+
+// showScale lists, for a scaled plan, the tables copied once and how each scaled table's
+// keys move in copies 1 and up.
+func showScale(w io.Writer, plan *pipeline.Plan) {
+	if plan.Scale <= 1 {
+		return
+	}
+	var shared []string
+	for _, tp := range plan.Tables {
+		if tp.Copies <= 1 {
+			shared = append(shared, tp.Name.String())
+		}
+	}
+	fmt.Fprintf(w, "\nScaled ×%d: every table but %d shared (%s) gets %d copies of each row.\n", plan.Scale, len(shared), strings.Join(shared, ", "), plan.Scale)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  TABLE\tCOLUMN\tKEY\tCOPY i")
+	for _, tp := range plan.Tables {
+		for _, m := range tp.Remaps {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", tp.Name, m.Column.Name, m.Domain, m.Describe())
+		}
+	}
+	tw.Flush()
 }
 
 func countRules(p *pipeline.Plan) int {

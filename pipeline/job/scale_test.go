@@ -222,6 +222,16 @@ INSERT INTO names VALUES ('x~1', NULL), ('y', 'x~1');`)
 	if _, err := Sync(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
+	var shown strings.Builder
+	if _, err := Plan(context.Background(), PlanOptions{Source: config.DSN(src), Config: cfg, Out: &shown}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Scaled ×3: every table but 3 shared (", "public.names  up      public.names.name  value + \"#\" + copy",
+		"public.uuids  parent  public.uuids.id    keyed uuid of (copy, value)"} {
+		if !strings.Contains(shown.String(), want) {
+			t.Errorf("plan does not show %q:\n%s", want, shown.String())
+		}
+	}
 	out := pgtest.Connect(t, dst)
 	var n, roots, names int
 	out.QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE parent IS NULL) FROM uuids`).Scan(&n, &roots)
