@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/subset"
 	"github.com/understudy-dev/understudy/pipeline/when"
 	"github.com/understudy-dev/understudy/schemas"
 	"github.com/understudy-dev/understudy/transforms"
@@ -44,6 +45,11 @@ type TablePlan struct {
 	Copies    int
 	Remaps    []Remap
 	copyRules [][]ColumnRule
+	// Subset: only KeptRows rows of the table are copied, named by their ctids in the units
+	// (see ApplySubset).
+	Subset     bool
+	KeptRows   int64
+	keptDigest string
 }
 
 // textOnlyTypes are types whose binary COPY form does not round-trip: an empty tsquery is
@@ -78,6 +84,10 @@ type Unit struct {
 	Table            *TablePlan
 	Seq, Of          int
 	FromPage, ToPage int64
+	// Restricted: the unit is the rows TIDs of a subsetted table (none if empty), not a page
+	// range.
+	Restricted bool
+	TIDs       []subset.TID
 }
 
 func (u Unit) String() string {
@@ -634,6 +644,9 @@ func didYouMean(s string, candidates []string) string {
 func (t *TablePlan) Fingerprint() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "text=%t\n", t.TextFormat)
+	if t.Subset {
+		fmt.Fprintf(h, "subset %d %s\n", t.KeptRows, t.keptDigest)
+	}
 	if t.Copies > 1 {
 		fmt.Fprintf(h, "copies=%d\n", t.Copies)
 		for _, m := range t.Remaps {

@@ -51,6 +51,9 @@ func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
 		return 0, err
 	}
 	if o.Config != nil {
+		if err := applySubset(ctx, src, plan, o.Config, o.Key); err != nil {
+			return 0, err
+		}
 		if err := plan.ApplyScale(ctx, src.Querier(), o.Config, o.Config.Scale, pipeline.PlanOptions{Registry: o.Registry, Key: o.Key}); err != nil {
 			return 0, err
 		}
@@ -172,6 +175,7 @@ func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
 			}
 		}
 	}
+	showSubset(w, plan)
 	showScale(w, plan)
 	if len(warn) > 0 {
 		fmt.Fprintf(w, "\n%d warning(s):\n", len(warn))
@@ -183,6 +187,27 @@ func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
 		return len(warn), pipeline.Errorf(pipeline.ExitUnsafe, "fix them, or run plan without --strict", "%d warning(s) under --strict", len(warn))
 	}
 	return len(warn), nil
+}
+
+// showSubset lists, for a subset, how many rows of each restricted table are kept.
+func showSubset(w io.Writer, plan *pipeline.Plan) {
+	var restricted []*pipeline.TablePlan
+	for _, tp := range plan.Tables {
+		if tp.Subset {
+			restricted = append(restricted, tp)
+		}
+	}
+	if len(restricted) == 0 {
+		return
+	}
+	sort.Slice(restricted, func(i, j int) bool { return restricted[i].Name.String() < restricted[j].Name.String() })
+	fmt.Fprintf(w, "\nSubset: %d table(s) restricted to the rows the seeds and their foreign keys need; the others are copied whole.\n", len(restricted))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  TABLE\tROWS KEPT\tOF ABOUT")
+	for _, tp := range restricted {
+		fmt.Fprintf(tw, "  %s\t%d\t%d\n", tp.Name, tp.KeptRows, max(tp.EstRows, 0))
+	}
+	tw.Flush()
 }
 
 // showScale lists, for a scaled plan, the tables copied once and how each scaled table's

@@ -19,6 +19,7 @@ import (
 	"github.com/understudy-dev/understudy/pipeline/pgsink"
 	"github.com/understudy-dev/understudy/pipeline/pgsource"
 	"github.com/understudy-dev/understudy/pipeline/pii"
+	"github.com/understudy-dev/understudy/pipeline/subset"
 	"github.com/understudy-dev/understudy/schemas"
 	"github.com/understudy-dev/understudy/transforms"
 )
@@ -201,6 +202,9 @@ func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipel
 	if cfg == nil {
 		cfg = &config.Config{}
 	}
+	if err := applySubset(ctx, src, plan, cfg, o.Key); err != nil {
+		return nil, dump, err
+	}
 	sc := cfg.Scale
 	if o.Scale > 0 {
 		over := config.Scale{Factor: o.Scale}
@@ -214,6 +218,36 @@ func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipel
 		return nil, dump, err
 	}
 	return plan, dump, nil
+}
+
+// applySubset restricts the plan to the rows the config's seeds (where, percent) and their
+// foreign-key closure keep; a config without seeds changes nothing.
+func applySubset(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan, cfg *config.Config, key *transforms.Key) error {
+	var seeds []subset.Seed
+	var from []config.TableRules
+	for _, tr := range cfg.Tables {
+		if tr.Seed() {
+			seeds = append(seeds, subset.Seed{Table: schemas.Name{Schema: tr.Schema, Name: tr.Name}, Where: tr.Where, Percent: tr.Percent, IncludeChildren: tr.IncludeChildren})
+			from = append(from, tr)
+		}
+	}
+	if len(seeds) == 0 {
+		return nil
+	}
+	tables := make([]*schemas.Table, len(plan.Tables))
+	for i, tp := range plan.Tables {
+		tables[i] = tp.Table
+	}
+	res, err := subset.Compute(ctx, src.Querier(), tables, seeds, key)
+	if se := (*subset.SeedError)(nil); errors.As(err, &se) {
+		tr := from[se.Index]
+		return &pipeline.UserError{Code: pipeline.ExitUsage, Err: &config.Error{File: cfg.File, Line: tr.Line, Path: tr.Path(), Msg: se.Msg}}
+	}
+	if err != nil {
+		return fmt.Errorf("source: subset: %w", err)
+	}
+	plan.ApplySubset(res)
+	return nil
 }
 
 // sourceSequences reads the source's sequences, those behind scaled keys moved past the

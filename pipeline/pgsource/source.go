@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/subset"
 	"github.com/understudy-dev/understudy/schemas"
 )
 
@@ -232,6 +233,13 @@ func (r *reader) Close() error {
 // CopyOutSQL is the COPY statement that reads one unit.
 func CopyOutSQL(u pipeline.Unit) string {
 	cols, cast := selectList(u.Table)
+	if u.Restricted {
+		cond := "false"
+		if len(u.TIDs) > 0 {
+			cond = subset.TIDCondition(u.TIDs)
+		}
+		return "COPY (SELECT " + cols + " FROM ONLY " + u.Table.Name.Quoted() + " WHERE " + cond + ") TO STDOUT " + pipeline.CopyFormat(u.Table)
+	}
 	if u.Of == 1 && !cast {
 		// COPY of a table name reads that table only, never its inheritance children.
 		return "COPY " + u.Table.Name.Quoted() + " (" + cols + ") TO STDOUT " + pipeline.CopyFormat(u.Table)
