@@ -17,6 +17,7 @@ scripts/ensure-go.sh
 export GOFLAGS=-buildvcs=false
 
 export UNDERSTUDY_BENCH_ROWS=${ROWS:-${UNDERSTUDY_BENCH_ROWS:-2000000}}
+export UNDERSTUDY_BENCH_SCALE_ROWS=${ROWS:-${UNDERSTUDY_BENCH_SCALE_ROWS:-200000}} # BENCH=Scale writes 10× as many
 case $UNDERSTUDY_BENCH_ROWS in
 '' | *[!0-9]*) echo "ROWS=$UNDERSTUDY_BENCH_ROWS: want a number of rows" >&2; exit 2 ;;
 esac
