@@ -493,41 +493,11 @@ func (m *Remap) apply(a arrow.Array, i int, mem memory.Allocator) (arrow.Array, 
 	off := int64(i) * m.span
 	switch a := a.(type) {
 	case *array.Int16:
-		b := array.NewInt16Builder(mem)
-		defer b.Release()
-		b.Reserve(a.Len())
-		for j := 0; j < a.Len(); j++ {
-			if a.IsNull(j) {
-				b.AppendNull()
-			} else {
-				b.Append(int16(int64(a.Value(j)) + off))
-			}
-		}
-		return b.NewArray(), nil
+		return shiftInts[int16](a, array.NewInt16Builder(mem), off), nil
 	case *array.Int32:
-		b := array.NewInt32Builder(mem)
-		defer b.Release()
-		b.Reserve(a.Len())
-		for j := 0; j < a.Len(); j++ {
-			if a.IsNull(j) {
-				b.AppendNull()
-			} else {
-				b.Append(int32(int64(a.Value(j)) + off))
-			}
-		}
-		return b.NewArray(), nil
+		return shiftInts[int32](a, array.NewInt32Builder(mem), off), nil
 	case *array.Int64:
-		b := array.NewInt64Builder(mem)
-		defer b.Release()
-		b.Reserve(a.Len())
-		for j := 0; j < a.Len(); j++ {
-			if a.IsNull(j) {
-				b.AppendNull()
-			} else {
-				b.Append(a.Value(j) + off)
-			}
-		}
-		return b.NewArray(), nil
+		return shiftInts[int64](a, array.NewInt64Builder(mem), off), nil
 	case *array.FixedSizeBinary:
 		b := array.NewFixedSizeBinaryBuilder(mem, a.DataType().(*arrow.FixedSizeBinaryType))
 		defer b.Release()
@@ -592,6 +562,31 @@ func (m *Remap) apply(a arrow.Array, i int, mem memory.Allocator) (arrow.Array, 
 		return b.NewArray(), nil
 	}
 	return nil, fmt.Errorf("cannot move values held as %s", a.DataType())
+}
+
+type intArray[T int16 | int32 | int64] interface {
+	Len() int
+	IsNull(int) bool
+	Value(int) T
+}
+
+type intBuilder[T int16 | int32 | int64] interface {
+	array.Builder
+	Append(T)
+}
+
+// shiftInts adds off to every value of a (the plan checked it cannot overflow).
+func shiftInts[T int16 | int32 | int64](a intArray[T], b intBuilder[T], off int64) arrow.Array {
+	defer b.Release()
+	b.Reserve(a.Len())
+	for j := 0; j < a.Len(); j++ {
+		if a.IsNull(j) {
+			b.AppendNull()
+		} else {
+			b.Append(T(int64(a.Value(j)) + off))
+		}
+	}
+	return b.NewArray()
 }
 
 // uuid is copy i of a uuid key: the first 16 bytes of HMAC-SHA256(subkey, i ‖ v), marked as
