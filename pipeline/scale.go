@@ -119,8 +119,9 @@ type colRef struct {
 }
 
 // ApplyScale makes every table of the plan but the shared ones scaled ×sc.Factor. It reads
-// the key domains' ranges from q, in the source's snapshot. A factor of 1 changes nothing.
-func (p *Plan) ApplyScale(ctx context.Context, q schemas.Querier, cfg *config.Config, sc *config.Scale, opts PlanOptions) error {
+// the key domains' ranges from stats (the source's snapshot, or the snapshot being
+// restored). A factor of 1 changes nothing.
+func (p *Plan) ApplyScale(ctx context.Context, stats ScaleStats, cfg *config.Config, sc *config.Scale, opts PlanOptions) error {
 	if sc == nil || sc.Factor <= 1 {
 		return nil
 	}
@@ -207,7 +208,7 @@ func (p *Plan) ApplyScale(ctx context.Context, q schemas.Querier, cfg *config.Co
 			}
 		}
 		d := &domain{name: name, table: root, col: c, kind: k, ruled: tp.Covered(col) && !tp.Kept[col]}
-		return d, d.measure(ctx, q, sc.Factor)
+		return d, d.measure(ctx, stats, sc.Factor)
 	}
 	for changed := true; changed; {
 		changed = false
@@ -329,37 +330,74 @@ func (p *Plan) ApplyScale(ctx context.Context, q schemas.Querier, cfg *config.Co
 	return nil
 }
 
+// ScaleStats reads what scaling needs to know of a key column's values, over every row of
+// the table (and of all its partitions).
+type ScaleStats interface {
+	// IntRange returns an integer column's smallest and largest value; ok is false when it
+	// has none.
+	IntRange(ctx context.Context, t *schemas.Table, col string) (lo, hi int64, ok bool, err error)
+	// TextStats reports whether a text column has a value ending in sep followed by digits,
+	// and its longest value in characters.
+	TextStats(ctx context.Context, t *schemas.Table, col, sep string) (clash bool, longest int, err error)
+}
+
+// SQLStats reads them with queries, in the source's snapshot.
+type SQLStats struct{ Q schemas.Querier }
+
+func (s SQLStats) IntRange(ctx context.Context, t *schemas.Table, col string) (int64, int64, bool, error) {
+	var lo, hi *int64
+	c := schemas.QuoteIdent(col)
+	if err := s.Q.QueryRow(ctx, "SELECT min("+c+")::int8, max("+c+")::int8 FROM "+t.Name.Quoted()).Scan(&lo, &hi); err != nil {
+		return 0, 0, false, fmt.Errorf("source: range of %s.%s: %w", t.Name, col, err)
+	}
+	if lo == nil {
+		return 0, 0, false, nil
+	}
+	return *lo, *hi, true, nil
+}
+
+func (s SQLStats) TextStats(ctx context.Context, t *schemas.Table, col, sep string) (bool, int, error) {
+	var clash bool
+	var longest *int
+	c := schemas.QuoteIdent(col)
+	if err := s.Q.QueryRow(ctx, "SELECT coalesce(bool_or("+c+" ~ $1), false), max(char_length("+c+")) FROM "+t.Name.Quoted(),
+		"^.*"+regexpQuote(sep)+"[0-9]+$").Scan(&clash, &longest); err != nil {
+		return false, 0, fmt.Errorf("source: values of %s.%s: %w", t.Name, col, err)
+	}
+	if longest == nil {
+		return clash, 0, nil
+	}
+	return clash, *longest, nil
+}
+
 // measure reads what moving the domain's values needs: an integer key's range, a text key's
 // separator.
-func (d *domain) measure(ctx context.Context, q schemas.Querier, factor int) error {
-	col := schemas.QuoteIdent(d.col.Name)
+func (d *domain) measure(ctx context.Context, stats ScaleStats, factor int) error {
 	switch d.kind {
 	case remapInt2, remapInt4, remapInt8:
-		var lo, hi *int64
-		if err := q.QueryRow(ctx, "SELECT min("+col+")::int8, max("+col+")::int8 FROM "+d.table.Name.Quoted()).Scan(&lo, &hi); err != nil {
-			return fmt.Errorf("source: range of %s: %w", d.name, err)
+		lo, hi, ok, err := stats.IntRange(ctx, d.table, d.col.Name)
+		if err != nil {
+			return err
 		}
 		d.span, d.max = 1, 0
-		if lo != nil {
-			d.span, d.max = *hi-*lo+1, *hi
+		if ok {
+			d.span, d.max = hi-lo+1, hi
 		}
 	case remapText:
 		for _, sep := range scaleSeps {
-			var clash bool
-			var longest *int
-			pattern := "^.*" + regexpQuote(sep) + "[0-9]+$"
-			if err := q.QueryRow(ctx, "SELECT coalesce(bool_or("+col+" ~ $1), false), max(char_length("+col+")) FROM "+d.table.Name.Quoted(), pattern).Scan(&clash, &longest); err != nil {
-				return fmt.Errorf("source: values of %s: %w", d.name, err)
+			clash, longest, err := stats.TextStats(ctx, d.table, d.col.Name, sep)
+			if err != nil {
+				return err
 			}
 			if clash {
 				continue
 			}
 			d.sep = sep
-			if n := d.col.Typmod - 4; d.col.BaseOID == pgtype.VarcharOID && d.col.Typmod >= 4 && longest != nil && !d.ruled {
+			if n := d.col.Typmod - 4; d.col.BaseOID == pgtype.VarcharOID && d.col.Typmod >= 4 && !d.ruled {
 				suffix := len(sep) + len(strconv.Itoa(factor-1))
-				if *longest+suffix > int(n) {
+				if longest+suffix > int(n) {
 					return &UserError{Code: ExitUsage, Err: fmt.Errorf("scale ×%d: %s is %s and holds values of %d characters, with no room for the copy suffix %q; list %s under scale.shared",
-						factor, d.name, d.col.TypeName, *longest, sep+strconv.Itoa(factor-1), d.table.Name)}
+						factor, d.name, d.col.TypeName, longest, sep+strconv.Itoa(factor-1), d.table.Name)}
 				}
 			}
 			return nil

@@ -162,6 +162,9 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 		target  = fs.String("target", "", "target DSN (or UNDERSTUDY_TARGET)")
 		replace = fs.Bool("replace", false, "drop what understudy manages in the target (the snapshot's schemas) and load again")
 		tables  = fs.String("tables", "", "restore only these tables' rows (comma-separated schema.table; the schema is created whole)")
+		scale   = fs.Int("scale", 0, "write every table but scale.shared ones N times, with new keys per copy (overrides scale.factor)")
+		cfgPath = fs.String("config", "", "config file: its scale section (shared tables, jitter) applies; its rules ran when the snapshot was taken")
+		keyFile = fs.String("key-file", "", "file holding the key that keys scaled uuid keys and jitter (else key: in the config, or UNDERSTUDY_KEY)")
 		rf      = addRunningFlags(fs)
 	)
 	fs.Usage = func() {
@@ -191,7 +194,16 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 			only = append(only, t)
 		}
 	}
-	return job.Restore(ctx, job.RestoreOptions{Running: r, From: s, Target: config.DSN(dst), Replace: *replace, Tables: only})
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	key, err := loadKey(*keyFile, cfg, false) // nil without one: scaling then uses a published key
+	if err != nil {
+		return err
+	}
+	return job.Restore(ctx, job.RestoreOptions{Running: r, From: s, Target: config.DSN(dst), Replace: *replace, Tables: only,
+		Scale: *scale, Config: cfg, Key: key})
 }
 
 // runSnapshots is 'snapshots list LOCATION' and 'snapshots show LOCATION'.

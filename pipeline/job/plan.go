@@ -54,7 +54,7 @@ func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
 		if err := applySubset(ctx, src, plan, o.Config, o.Key); err != nil {
 			return 0, err
 		}
-		if err := plan.ApplyScale(ctx, src.Querier(), o.Config, o.Config.Scale, pipeline.PlanOptions{Registry: o.Registry, Key: o.Key}); err != nil {
+		if err := plan.ApplyScale(ctx, pipeline.SQLStats{Q: src.Querier()}, o.Config, o.Config.Scale, pipeline.PlanOptions{Registry: o.Registry, Key: o.Key}); err != nil {
 			return 0, err
 		}
 	}

@@ -276,3 +276,35 @@ func TestScaledSnapshotRestoresAsScaledSync(t *testing.T) {
 		t.Errorf("invoice: %d rows restored from a ×3 snapshot of %d", b, a)
 	}
 }
+
+// restore --scale blows a small snapshot up without touching the source: with no rules in
+// the run, a plain snapshot restored ×3 is exactly the ×3 sync (same key moves, same
+// jitter, same sequences).
+func TestRestoreScalesAPlainSnapshot(t *testing.T) {
+	src := pgtest.LoadDataset(t, "chinook")
+	cfg, err := config.Parse("scale.yaml", []byte("scale:\n  factor: 3\n  shared: [public.genre, public.media_type]\n  jitter: {dates: 10d, numbers: 0.05}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := transforms.NewKey("scale-restore-key-0123456789")
+	viaSync := pgtest.NewDB(t)
+	o := syncOpts(src, viaSync)
+	o.Config, o.Key = cfg, key
+	if _, err := Sync(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	snap := dirStore(t, t.TempDir())
+	if _, err := Snapshot(context.Background(), snapshotOpts(src, snap)); err != nil {
+		t.Fatal(err)
+	}
+	viaRestore := pgtest.NewDB(t)
+	ro := restoreOpts(snap, viaRestore)
+	ro.Config, ro.Key = cfg, key
+	if err := Restore(context.Background(), ro); err != nil {
+		t.Fatal(err)
+	}
+	assertSameDatabase(t, viaSync, viaRestore)
+	if a, b := counts(t, src)["public.track"], counts(t, viaRestore)["public.track"]; b != 3*a || a == 0 {
+		t.Errorf("track: %d rows restored ×3 from %d", b, a)
+	}
+}

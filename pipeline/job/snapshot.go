@@ -260,6 +260,12 @@ type RestoreOptions struct {
 	Replace bool
 	Tables  []string // only these tables' rows; empty: all
 	Parts   parquetpart.Options
+	// Scale multiplies the restored rows (see pipeline.Plan.ApplyScale); Config gives the
+	// shared tables and the jitter (its scale section; its rules are not run again), Key
+	// keys uuid keys and jitter. Scale above 0 overrides the config's factor.
+	Scale  int
+	Config *config.Config
+	Key    *transforms.Key
 }
 
 // Restore loads a finished snapshot into the empty target, exactly as sync would have left
@@ -297,6 +303,15 @@ func Restore(ctx context.Context, o RestoreOptions) (err error) {
 	} else if err != nil {
 		return pipeline.WithCode(pipeline.ExitUsage, "", err) // --tables
 	}
+	cfg := o.Config
+	if cfg == nil {
+		cfg = &config.Config{}
+	}
+	if sc := scaleOf(cfg, o.Scale); sc != nil && sc.Factor > 1 {
+		if err := plan.ApplyScale(ctx, pipeline.StreamStats{Src: src, Plan: plan}, cfg, sc, pipeline.PlanOptions{Key: o.Key}); err != nil {
+			return err
+		}
+	}
 	dst, err := pgsink.Open(ctx, o.Target.Value(), pgsink.Options{Replace: o.Replace, Jobs: o.Jobs, SourceInfo: o.From.String()})
 	if err != nil {
 		return err
@@ -312,6 +327,13 @@ func Restore(ctx context.Context, o RestoreOptions) (err error) {
 	seqs := make([]pipeline.SequenceValue, len(m.Sequences))
 	for i, s := range m.Sequences {
 		seqs[i] = pipeline.SequenceValue{Name: s.Name, LastValue: s.LastValue, IsCalled: s.IsCalled}
+	}
+	if plan.Scale > 1 {
+		owners, err := dst.SequenceOwners(ctx)
+		if err != nil {
+			return incomplete(err)
+		}
+		seqs = plan.ScaleSequences(seqs, owners)
 	}
 	if err := dst.Finish(ctx, seqs); err != nil {
 		return incomplete(err)

@@ -205,16 +205,7 @@ func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipel
 	if err := applySubset(ctx, src, plan, cfg, o.Key); err != nil {
 		return nil, dump, err
 	}
-	sc := cfg.Scale
-	if o.Scale > 0 {
-		over := config.Scale{Factor: o.Scale}
-		if sc != nil {
-			over = *sc
-			over.Factor = o.Scale
-		}
-		sc = &over
-	}
-	if err := plan.ApplyScale(ctx, src.Querier(), cfg, sc, pipeline.PlanOptions{Registry: o.Registry, Key: o.Key}); err != nil {
+	if err := plan.ApplyScale(ctx, pipeline.SQLStats{Q: src.Querier()}, cfg, scaleOf(cfg, o.Scale), pipeline.PlanOptions{Registry: o.Registry, Key: o.Key}); err != nil {
 		return nil, dump, err
 	}
 	return plan, dump, nil
@@ -248,6 +239,20 @@ func applySubset(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan,
 	}
 	plan.ApplySubset(res)
 	return nil
+}
+
+// scaleOf is the config's scale section with the factor a command line gave (above 0).
+func scaleOf(cfg *config.Config, factor int) *config.Scale {
+	sc := cfg.Scale
+	if factor > 0 {
+		over := config.Scale{Factor: factor}
+		if sc != nil {
+			over = *sc
+			over.Factor = factor
+		}
+		sc = &over
+	}
+	return sc
 }
 
 // sourceSequences reads the source's sequences, those behind scaled keys moved past the

@@ -91,6 +91,16 @@ func (s *Sink) Identity(ctx context.Context) (pipeline.DBIdentity, error) {
 	return pipeline.Identify(ctx, s.admin)
 }
 
+// SequenceOwners maps the target's sequences to the columns they feed (see
+// schemas.SequenceOwners); run it after Prepare.
+func (s *Sink) SequenceOwners(ctx context.Context) (map[schemas.Name][]string, error) {
+	out, err := schemas.SequenceOwners(ctx, s.admin)
+	if err != nil {
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	return out, nil
+}
+
 // Prepare checks the target is empty (or replaces it), marks it incomplete, and creates the
 // schema from the pre-data DDL.
 func (s *Sink) Prepare(ctx context.Context, ddl *schemas.DDL, cat *schemas.Catalog) error {

@@ -148,43 +148,13 @@ func (s *Source) Sequences(ctx context.Context) ([]pipeline.SequenceValue, error
 	return out, nil
 }
 
-// SequenceOwners maps each sequence to the columns it feeds, as schema.table.column: the
-// column that owns it (serial, identity, OWNED BY) and every column whose default calls
-// nextval on it.
+// SequenceOwners maps each sequence to the columns it feeds (see schemas.SequenceOwners).
 func (s *Source) SequenceOwners(ctx context.Context) (map[schemas.Name][]string, error) {
-	rows, err := s.coord.Query(ctx, `
-SELECT sn.nspname, sc.relname, tn.nspname || '.' || tc.relname || '.' || a.attname
-FROM pg_depend d
-JOIN pg_class sc ON sc.oid = d.objid AND sc.relkind = 'S'
-JOIN pg_namespace sn ON sn.oid = sc.relnamespace
-JOIN pg_class tc ON tc.oid = d.refobjid
-JOIN pg_namespace tn ON tn.oid = tc.relnamespace
-JOIN pg_attribute a ON a.attrelid = tc.oid AND a.attnum = d.refobjsubid
-WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
-UNION
-SELECT sn.nspname, sc.relname, tn.nspname || '.' || tc.relname || '.' || a.attname
-FROM pg_attrdef ad
-JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass
-JOIN pg_class sc ON sc.oid = d.refobjid AND sc.relkind = 'S'
-JOIN pg_namespace sn ON sn.oid = sc.relnamespace
-JOIN pg_class tc ON tc.oid = ad.adrelid
-JOIN pg_namespace tn ON tn.oid = tc.relnamespace
-JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum`)
+	out, err := schemas.SequenceOwners(ctx, s.coord)
 	if err != nil {
-		return nil, fmt.Errorf("source: sequence owners: %w", err)
+		return nil, fmt.Errorf("source: %w", err)
 	}
-	out := map[schemas.Name][]string{}
-	for rows.Next() {
-		var n schemas.Name
-		var col string
-		if err := rows.Scan(&n.Schema, &n.Name, &col); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("source: sequence owners: %w", err)
-		}
-		out[n] = append(out[n], col)
-	}
-	rows.Close()
-	return out, rows.Err()
+	return out, nil
 }
 
 // Close ends the snapshot transaction.
