@@ -244,6 +244,18 @@ INSERT INTO names VALUES ('x~1', NULL), ('y', 'x~1');`)
 	if names != 6 || joined != 3 {
 		t.Errorf("names: %d of the expected values, %d children joined to their own copy's parent; want 6 and 3", names, joined)
 	}
+	// Restoring a plain snapshot ×3 reads the same separators and ranges from the snapshot.
+	snap := dirStore(t, t.TempDir())
+	if _, err := Snapshot(context.Background(), snapshotOpts(src, snap)); err != nil {
+		t.Fatal(err)
+	}
+	restored := pgtest.NewDB(t)
+	ro := restoreOpts(snap, restored)
+	ro.Config = cfg
+	if err := Restore(context.Background(), ro); err != nil {
+		t.Fatal(err)
+	}
+	assertSameDatabase(t, dst, restored)
 }
 
 // A scaled snapshot restores to exactly what a scaled sync writes: same rows in every table,
