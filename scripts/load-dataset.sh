@@ -3,7 +3,8 @@
 # README says, unchanged. Prints the loaded database's DSN.
 #
 #   scripts/load-dataset.sh pagila  ADMIN_DSN DBNAME   # creates DBNAME
-#   scripts/load-dataset.sh chinook ADMIN_DSN          # the script itself creates "chinook"
+#   scripts/load-dataset.sh chinook ADMIN_DSN [DBNAME] # the dataset's script creates "chinook";
+#                                                      # with DBNAME it is renamed to that
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 name=${1:?usage: load-dataset.sh pagila|chinook ADMIN_DSN [DBNAME]}
@@ -27,8 +28,17 @@ pagila)
   psql_q "$dsn" -f "$datasets/pagila/pagila-data.sql"
   ;;
 chinook)
-  psql_q "$admin" -f "$datasets/chinook/Chinook_PostgreSql.sql"
-  dsn=$(with_db "$admin" chinook)
+  db=${3:-chinook}
+  # The dataset's own script drops and creates "chinook": loads running at once (test
+  # packages run in parallel) take turns, and each renames its copy out of the way.
+  (
+    flock 9
+    psql_q "$admin" -f "$datasets/chinook/Chinook_PostgreSql.sql"
+    if [ "$db" != chinook ]; then
+      psql_q "$admin" -c "ALTER DATABASE chinook RENAME TO \"$db\""
+    fi
+  ) 9>"${TMPDIR:-/tmp}/understudy-chinook-load.lock"
+  dsn=$(with_db "$admin" "$db")
   ;;
 *)
   echo "unknown dataset $name (pagila or chinook)" >&2
