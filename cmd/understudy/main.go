@@ -36,6 +36,7 @@ Usage:
   understudy init --source DSN [--output FILE]   write a starter config for a database
   understudy plan --source DSN --config FILE [--samples N] [--strict]   show what rules would do (read-only)
   understudy verify --source DSN --target DSN --config FILE   check a finished target: rows, constraints, no survivors
+  understudy report --source DSN --target DSN [--html FILE] [--json FILE] [--scale N] [--shared a,b] [--check]   data distributions side by side
   understudy transformers [--markdown]   list the built-in transformers
   understudy version
 
@@ -68,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer) pipeline.ExitCode {
 		return report(stderr, runSync(args[1:], stdout, stderr))
 	case "verify":
 		return report(stderr, runVerify(args[1:], stdout, stderr))
+	case "report":
+		return report(stderr, runReport(args[1:], stdout, stderr))
 	case "snapshot":
 		return report(stderr, runSnapshot(args[1:], stdout, stderr))
 	case "restore":

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/config"
+	// Aliased: main already has a func report (print an error, return its exit code).
+	rep "github.com/understudy-dev/understudy/pipeline/report"
+)
+
+func runReport(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	source := fs.String("source", "", "source DSN (or UNDERSTUDY_SOURCE)")
+	target := fs.String("target", "", "target DSN (or UNDERSTUDY_TARGET)")
+	htmlPath := fs.String("html", "", "also write a self-contained HTML page with plots to this file")
+	jsonPath := fs.String("json", "", "also write the stats and findings as JSON to this file")
+	scale := fs.Int("scale", 1, "the target was scaled up by N: expect N × the rows of every table but --shared ones")
+	shared := fs.String("shared", "", "comma-separated schema.table list of tables copied once under --scale")
+	check := fs.Bool("check", false, "exit 1 when a check fails")
+	sampleAbove := fs.Int64("sample-above", rep.DefaultSampleAbove, "tables with more rows get distinct counts and quantiles from a sample (-1: never)")
+	sampleRows := fs.Int64("sample-rows", rep.DefaultSampleRows, "rows in that sample")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: understudy report --source DSN --target DSN [--html FILE] [--json FILE] [--scale N] [--shared schema.table,...] [--check]\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return pipeline.WithCode(pipeline.ExitUsage, "see 'understudy report -h'", err)
+	}
+	if fs.NArg() > 0 {
+		return pipeline.Errorf(pipeline.ExitUsage, "see 'understudy report -h'", "unexpected argument %q", fs.Arg(0))
+	}
+	src := firstNonEmpty(*source, os.Getenv("UNDERSTUDY_SOURCE"))
+	dst := firstNonEmpty(*target, os.Getenv("UNDERSTUDY_TARGET"))
+	if src == "" || dst == "" {
+		return pipeline.Errorf(pipeline.ExitUsage, "give --source and --target", "missing %s DSN", map[bool]string{true: "source", false: "target"}[src == ""])
+	}
+	if *scale < 1 {
+		return pipeline.Errorf(pipeline.ExitUsage, "", "--scale: %d is not a positive factor", *scale)
+	}
+	opts := rep.CompareOptions{Scale: *scale}
+	for _, s := range strings.Split(*shared, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			opts.Shared = append(opts.Shared, s)
+		}
+	}
+	if err := opts.Validate(); err != nil {
+		return pipeline.WithCode(pipeline.ExitUsage, "", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r, err := rep.Run(ctx, rep.RunOptions{Source: config.DSN(src), Target: config.DSN(dst), Compare: opts,
+		Collect: rep.Options{SampleAbove: *sampleAbove, SampleRows: *sampleRows}})
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteText(stdout, r); err != nil {
+		return err
+	}
+	for _, out := range []struct {
+		path  string
+		write func(io.Writer, *rep.Report) error
+	}{{*htmlPath, rep.WriteHTML}, {*jsonPath, rep.WriteJSON}} {
+		if out.path == "" {
+			continue
+		}
+		var buf bytes.Buffer
+		if err := out.write(&buf, r); err != nil {
+			return err
+		}
+		if err := os.WriteFile(out.path, buf.Bytes(), 0o644); err != nil {
+			return pipeline.Errorf(pipeline.ExitFailed, "", "write report: %v", err)
+		}
+	}
+	if n := r.Failed(); *check && n > 0 {
+		return pipeline.Errorf(pipeline.ExitFailed, "the target's data is not shaped like the source's: see FAILED above",
+			"report: %d of %d checks failed", n, len(r.Findings))
+	}
+	return nil
+}

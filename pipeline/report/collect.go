@@ -1,0 +1,450 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy/pipeline/pgsink"
+	"github.com/understudy-dev/understudy/schemas"
+)
+
+// Defaults for Options.
+const (
+	DefaultSampleAbove = 1_000_000
+	DefaultSampleRows  = 100_000
+	DefaultTopValues   = 20
+)
+
+// maxColumnsPerQuery bounds one SELECT's target list (PostgreSQL allows 1664 entries; a
+// column takes up to five). A wider table is read in several scans.
+const maxColumnsPerQuery = 250
+
+// Options configure Collect. The zero value is the defaults.
+type Options struct {
+	// SampleAbove: a table with more rows than this gets its distinct counts and quantiles
+	// from a row sample (TABLESAMPLE BERNOULLI) of about SampleRows rows, which saves a sort
+	// of every column; row counts, null fractions, min, max, top values and fan-out stay exact.
+	// 0 means DefaultSampleAbove; negative means never sample.
+	SampleAbove int64
+	// SampleRows is the sample's size; 0 means DefaultSampleRows.
+	SampleRows int64
+	// TopValues: a column with at most this many distinct non-null values gets them all
+	// listed with their fractions; 0 means DefaultTopValues.
+	TopValues int
+}
+
+func (o Options) withDefaults() Options {
+	if o.SampleAbove == 0 {
+		o.SampleAbove = DefaultSampleAbove
+	}
+	if o.SampleRows <= 0 {
+		o.SampleRows = DefaultSampleRows
+	}
+	if o.TopValues <= 0 {
+		o.TopValues = DefaultTopValues
+	}
+	return o
+}
+
+// Collect measures every table that stores rows (plain tables and leaf partitions) in the
+// non-system schemas of conn's database, inside one REPEATABLE READ READ ONLY transaction so
+// that all numbers describe one snapshot. Per table it makes one scan for the column
+// aggregates (two, the second of a sample, for a table above Options.SampleAbove rows), one
+// for the top values of low-cardinality columns, and per foreign key one grouping of the
+// child table joined to a scan of the parent.
+func Collect(ctx context.Context, conn *pgx.Conn, opts Options) (*Stats, error) {
+	opts = opts.withDefaults()
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, fmt.Errorf("begin snapshot: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) // read only: nothing to commit
+	cat, err := schemas.LoadCatalog(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	kinds, err := loadKinds(ctx, tx, cat)
+	if err != nil {
+		return nil, err
+	}
+	st := &Stats{SampleAbove: opts.SampleAbove, SampleRows: opts.SampleRows}
+	if err := tx.QueryRow(ctx, "SELECT current_database()").Scan(&st.Database); err != nil {
+		return nil, fmt.Errorf("read database name: %w", err)
+	}
+	for _, t := range cat.Tables {
+		if t.Kind != 'r' || t.Schema == pgsink.MarkerSchema {
+			continue
+		}
+		ts, err := collectTable(ctx, tx, cat, t, kinds, opts)
+		if err != nil {
+			return nil, fmt.Errorf("measure %s: %w", t.Name, err)
+		}
+		st.Tables = append(st.Tables, *ts)
+	}
+	return st, nil
+}
+
+// loadKinds classifies every column type by its base type's pg_type.typcategory.
+func loadKinds(ctx context.Context, tx pgx.Tx, cat *schemas.Catalog) (map[uint32]Kind, error) {
+	var oids []uint32
+	seen := map[uint32]bool{}
+	for _, t := range cat.Tables {
+		for _, c := range t.Columns {
+			if !seen[c.BaseOID] {
+				seen[c.BaseOID] = true
+				oids = append(oids, c.BaseOID)
+			}
+		}
+	}
+	rows, err := tx.Query(ctx, `SELECT oid, typcategory::text FROM pg_type WHERE oid = ANY($1)`, oids)
+	if err != nil {
+		return nil, fmt.Errorf("read column types: %w", err)
+	}
+	defer rows.Close()
+	kinds := map[uint32]Kind{}
+	for rows.Next() {
+		var oid uint32
+		var category string
+		if err := rows.Scan(&oid, &category); err != nil {
+			return nil, fmt.Errorf("read column types: %w", err)
+		}
+		kinds[oid] = kindOf(oid, category)
+	}
+	return kinds, rows.Err()
+}
+
+// kindOf decides by type OID and category. Only categories whose members all have a btree
+// opclass count as discrete, so count(DISTINCT) and GROUP BY never fail on them.
+func kindOf(oid uint32, category string) Kind {
+	switch oid {
+	case 20, 21, 23, 700, 701, 1700: // int8, int2, int4, float4, float8, numeric
+		return KindNumber
+	case 1082:
+		return KindDate
+	case 1114, 1184:
+		return KindTimestamp
+	case 114, 3802, 142, 4072: // json, jsonb, xml, jsonpath
+		return KindOpaque
+	case 17, 2950, 3220: // bytea, uuid, pg_lsn (category U, but with equality and order)
+		return KindDiscrete
+	}
+	switch category {
+	case "B", "D", "E", "I", "N", "S", "T", "V":
+		return KindDiscrete
+	}
+	return KindOpaque
+}
+
+// colPlan is how one column is measured.
+type colPlan struct {
+	st    *ColumnStats
+	ident string // quoted column name
+	num   string // the column as float8, for ordered kinds
+}
+
+func collectTable(ctx context.Context, tx pgx.Tx, cat *schemas.Catalog, t *schemas.Table, kinds map[uint32]Kind, opts Options) (*TableStats, error) {
+	ts := &TableStats{Name: t.Name.String()}
+	if t.Parent != nil {
+		ts.Parent = t.Root().Name.String()
+	}
+	fks := foreignKeys(cat, t)
+	refs := map[string]string{}
+	for _, fk := range fks {
+		for _, c := range fk.Columns {
+			refs[c] = fk.Ref.String()
+		}
+	}
+	ts.Columns = make([]ColumnStats, len(t.Columns))
+	plans := make([]colPlan, len(t.Columns))
+	for i, c := range t.Columns {
+		kind, ok := kinds[c.BaseOID]
+		if !ok {
+			kind = KindOpaque
+		}
+		ts.Columns[i] = ColumnStats{Name: c.Name, Type: c.TypeName, Kind: kind, Key: inUnique(t, c.Name), References: refs[c.Name]}
+		p := colPlan{st: &ts.Columns[i], ident: schemas.QuoteIdent(c.Name)}
+		switch kind {
+		case KindNumber:
+			p.num = p.ident + "::float8"
+		case KindDate, KindTimestamp:
+			p.num = "extract(epoch FROM " + p.ident + ")::float8"
+		}
+		plans[i] = p
+	}
+
+	// Estimate before counting, so a small table is read once. A table never analyzed
+	// (reltuples -1) is guessed at 100 rows a page.
+	est := t.EstRows
+	if est < 0 {
+		est = t.Pages * 100
+	}
+	large := opts.SampleAbove >= 0 && est > opts.SampleAbove
+	table := t.Name.Quoted()
+	for start := 0; start < len(plans) || start == 0; start += maxColumnsPerQuery {
+		chunk := plans[start:min(start+maxColumnsPerQuery, len(plans))]
+		if !large {
+			if err := aggregate(ctx, tx, table, "", chunk, &ts.Rows, passAll); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := aggregate(ctx, tx, table, "", chunk, &ts.Rows, passExact); err != nil {
+			return nil, err
+		}
+		from := ""
+		if ts.Rows > opts.SampleAbove {
+			pct := min(100, 100*float64(opts.SampleRows)/float64(ts.Rows))
+			// REPEATABLE: the same data gives the same sample, so a report can be rerun.
+			from = " TABLESAMPLE BERNOULLI (" + strconv.FormatFloat(pct, 'g', 6, 64) + ") REPEATABLE (0)"
+			ts.Sampled = true
+		}
+		if err := aggregate(ctx, tx, table, from, chunk, &ts.SampleRows, passSampled); err != nil {
+			return nil, err
+		}
+		if !ts.Sampled {
+			ts.SampleRows = 0
+		}
+	}
+	for i := range ts.Columns {
+		c := &ts.Columns[i]
+		if ts.Rows > 0 {
+			c.NullFraction = float64(ts.Rows-c.NonNull) / float64(ts.Rows)
+		}
+	}
+	if err := topValues(ctx, tx, table, plans, opts.TopValues); err != nil {
+		return nil, err
+	}
+	for _, fk := range fks {
+		f, err := fanout(ctx, tx, t, fk)
+		if err != nil {
+			return nil, fmt.Errorf("fan-out of %s: %w", fk.Name, err)
+		}
+		ts.ForeignKeys = append(ts.ForeignKeys, *f)
+	}
+	return ts, nil
+}
+
+// pass says which aggregates one scan computes.
+type pass int
+
+const (
+	passAll     pass = iota // everything, exactly
+	passExact               // the cheap exact ones: non-null counts, min, max
+	passSampled             // the sorting ones, on a sample: distinct, quantiles
+)
+
+// aggregate runs one SELECT over table (plus from, a TABLESAMPLE clause) computing the
+// pass's aggregates for cols, and stores them; count(*) goes to rows.
+func aggregate(ctx context.Context, tx pgx.Tx, table, from string, cols []colPlan, rows *int64, p pass) error {
+	exprs := []string{"count(*)"}
+	dst := []any{rows}
+	var after []func()
+	sampleNonNull := make([]int64, len(cols))
+	for i := range cols {
+		c := &cols[i]
+		if p == passSampled {
+			exprs = append(exprs, "count("+c.ident+")")
+			dst = append(dst, &sampleNonNull[i])
+		} else {
+			exprs = append(exprs, "count("+c.ident+")")
+			dst = append(dst, &c.st.NonNull)
+		}
+		if c.st.Kind != KindOpaque && p != passExact {
+			exprs = append(exprs, "count(DISTINCT "+c.ident+")")
+			dst = append(dst, &c.st.Distinct)
+			nn := &c.st.NonNull
+			if p == passSampled {
+				nn = &sampleNonNull[i]
+			}
+			after = append(after, func() {
+				if *nn > 0 {
+					c.st.DistinctRatio = float64(c.st.Distinct) / float64(*nn)
+				}
+			})
+		}
+		if c.num == "" {
+			continue
+		}
+		finite := " FILTER (WHERE " + c.num + " < 'Infinity'::float8 AND " + c.num + " > '-Infinity'::float8)"
+		if p != passSampled {
+			exprs = append(exprs, "min("+c.num+")"+finite, "max("+c.num+")"+finite)
+			dst = append(dst, &c.st.Min, &c.st.Max)
+		}
+		if p != passExact {
+			exprs = append(exprs, "percentile_disc('{"+levels()+"}'::float8[]) WITHIN GROUP (ORDER BY "+c.num+")"+finite)
+			dst = append(dst, &c.st.Quantiles)
+		}
+	}
+	sql := "SELECT " + strings.Join(exprs, ", ") + " FROM " + table + from
+	if err := tx.QueryRow(ctx, sql).Scan(dst...); err != nil {
+		return err
+	}
+	for _, f := range after {
+		f()
+	}
+	return nil
+}
+
+func levels() string {
+	s := make([]string, len(QuantileLevels))
+	for i, l := range QuantileLevels {
+		s[i] = strconv.FormatFloat(l, 'f', -1, 64)
+	}
+	return strings.Join(s, ",")
+}
+
+// topValues counts the values of every column with at most limit distinct values, in one
+// scan: each row is unpivoted into (column, value) pairs and grouped. In a sampled table the
+// sample may have missed rare values, so up to limit+1 are fetched per column and a column
+// with more loses its top values.
+func topValues(ctx context.Context, tx pgx.Tx, table string, plans []colPlan, limit int) error {
+	var values []string
+	var which []*ColumnStats
+	for _, p := range plans {
+		if p.st.Kind == KindOpaque || p.st.Distinct == 0 || p.st.Distinct > int64(limit) {
+			continue
+		}
+		values = append(values, fmt.Sprintf("(%d, %s::text)", len(which), p.ident))
+		which = append(which, p.st)
+	}
+	if len(which) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `
+SELECT i, v, n FROM (
+  SELECT x.i, x.v, count(*) AS n, row_number() OVER (PARTITION BY x.i ORDER BY count(*) DESC, x.v) AS rn
+  FROM `+table+` CROSS JOIN LATERAL (VALUES `+strings.Join(values, ", ")+`) AS x(i, v)
+  WHERE x.v IS NOT NULL
+  GROUP BY x.i, x.v) s
+WHERE rn <= $1
+ORDER BY i, rn`, limit+1)
+	if err != nil {
+		return fmt.Errorf("top values: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i int
+		var vf ValueFraction
+		if err := rows.Scan(&i, &vf.Value, &vf.Count); err != nil {
+			return fmt.Errorf("top values: %w", err)
+		}
+		c := which[i]
+		vf.Fraction = float64(vf.Count) / float64(c.NonNull)
+		c.TopValues = append(c.TopValues, vf)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("top values: %w", err)
+	}
+	for _, c := range which {
+		if len(c.TopValues) > limit {
+			c.TopValues = nil // more than the sample showed: not low-cardinality after all
+			continue
+		}
+		// The counts are exact, so are these (they differ from a sample's).
+		c.Distinct = int64(len(c.TopValues))
+		c.DistinctRatio = float64(c.Distinct) / float64(c.NonNull)
+	}
+	return nil
+}
+
+// fanout builds the histogram of children per parent row for fk of child table t: the child
+// rows are grouped by key (rows with a null key column reference nothing), and every parent
+// row is joined to its group, so parents without children count in bucket 0.
+func fanout(ctx context.Context, tx pgx.Tx, t *schemas.Table, fk schemas.ForeignKey) (*FKStats, error) {
+	f := &FKStats{Name: fk.Name, Columns: fk.Columns, Ref: fk.Ref.String(), RefColumns: fk.RefColumns}
+	var keys, notNull, on []string
+	for i, c := range fk.Columns {
+		k := "k" + strconv.Itoa(i)
+		keys = append(keys, schemas.QuoteIdent(c)+" AS "+k)
+		notNull = append(notNull, schemas.QuoteIdent(c)+" IS NOT NULL")
+		on = append(on, "c."+k+" = p."+schemas.QuoteIdent(fk.RefColumns[i]))
+	}
+	exprs := []string{"count(*)", "COALESCE(sum(c.n), 0)::bigint"}
+	for _, b := range FanoutBuckets {
+		switch {
+		case b.Min == 0:
+			exprs = append(exprs, "count(*) FILTER (WHERE c.n IS NULL)")
+		case b.Max < 0:
+			exprs = append(exprs, fmt.Sprintf("count(*) FILTER (WHERE c.n >= %d)", b.Min))
+		default:
+			exprs = append(exprs, fmt.Sprintf("count(*) FILTER (WHERE c.n BETWEEN %d AND %d)", b.Min, b.Max))
+		}
+	}
+	groupBy := make([]string, len(fk.Columns))
+	for i := range groupBy {
+		groupBy[i] = strconv.Itoa(i + 1)
+	}
+	sql := "WITH c AS (SELECT " + strings.Join(keys, ", ") + ", count(*) AS n FROM " + t.Name.Quoted() +
+		" WHERE " + strings.Join(notNull, " AND ") + " GROUP BY " + strings.Join(groupBy, ", ") + ")\n" +
+		"SELECT " + strings.Join(exprs, ", ") + " FROM " + fk.Ref.Quoted() + " p LEFT JOIN c ON " + strings.Join(on, " AND ")
+	counts := make([]int64, len(FanoutBuckets))
+	dst := []any{&f.Parents, &f.Children}
+	for i := range counts {
+		dst = append(dst, &counts[i])
+	}
+	if err := tx.QueryRow(ctx, sql).Scan(dst...); err != nil {
+		return nil, err
+	}
+	f.Histogram = make([]Bucket, len(FanoutBuckets))
+	copy(f.Histogram, FanoutBuckets)
+	if f.Parents > 0 {
+		f.Mean = float64(f.Children) / float64(f.Parents)
+		for i := range f.Histogram {
+			f.Histogram[i].Fraction = float64(counts[i]) / float64(f.Parents)
+		}
+	}
+	return f, nil
+}
+
+// foreignKeys returns t's foreign keys, once each: a key referencing a partitioned table
+// also appears in the catalog once per partition it points at, and only the one that names
+// the partitioned table itself is kept.
+func foreignKeys(cat *schemas.Catalog, t *schemas.Table) []schemas.ForeignKey {
+	var out []schemas.ForeignKey
+	seen := map[string]bool{}
+	root := func(n schemas.Name) string {
+		if r := cat.Table(n); r != nil {
+			return r.Root().Name.String()
+		}
+		return n.String()
+	}
+	// Keys pointing at the top table first, so they win over their per-partition clones.
+	for _, pass := range []bool{true, false} {
+		for _, fk := range t.ForeignKeys {
+			if (root(fk.Ref) == fk.Ref.String()) != pass {
+				continue
+			}
+			id := strings.Join(fk.Columns, "\x00") + "\x01" + root(fk.Ref) + "\x01" + strings.Join(fk.RefColumns, "\x00")
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			out = append(out, fk)
+		}
+	}
+	// Keep the catalog's order (by constraint name) for a stable report.
+	order := map[string]int{}
+	for i, fk := range t.ForeignKeys {
+		if _, ok := order[fk.Name]; !ok {
+			order[fk.Name] = i
+		}
+	}
+	slices.SortStableFunc(out, func(a, b schemas.ForeignKey) int { return order[a.Name] - order[b.Name] })
+	return out
+}
+
+func inUnique(t *schemas.Table, col string) bool {
+	for _, u := range t.Uniques {
+		for _, c := range u {
+			if c == col {
+				return true
+			}
+		}
+	}
+	return false
+}

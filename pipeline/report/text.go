@@ -1,0 +1,245 @@
+package report
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteJSON writes the report (both stats, the options and every finding) as indented JSON.
+func WriteJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		*Report
+		Failed int `json:"failed"`
+	}{r, r.Failed()})
+}
+
+// WriteText writes a side-by-side summary, source → target: per table its row counts, per
+// column null fraction, distinct ratio and quantiles or top values, per foreign key the
+// fan-out; lines with a failed check end in FAIL, and the failed checks are listed in full
+// at the end.
+func WriteText(w io.Writer, r *Report) error {
+	bw := bufio.NewWriter(w)
+	idx := indexFindings(r.Findings)
+	fmt.Fprintf(bw, "source %s → target %s%s\n", r.Source.Database, r.Target.Database, r.Options.describe())
+	fmt.Fprintf(bw, "%d checks, %d failed\n", len(r.Findings), r.Failed())
+	for i := range r.Source.Tables {
+		s := &r.Source.Tables[i]
+		d := r.Target.Table(s.Name)
+		fmt.Fprintf(bw, "\n== %s", s.Name)
+		if d == nil {
+			fmt.Fprintf(bw, "  rows %d → (missing)  FAIL\n", s.Rows)
+			continue
+		}
+		fmt.Fprintf(bw, "  rows %d → %d%s%s\n", s.Rows, d.Rows, sampledNote(s, d), mark(idx.failed(s.Name, "", "")))
+		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  column\ttype\tnull\tdistinct ratio\tcheck\tp05 p25 p50 p75 p95 or top values (source | target)")
+		for j := range s.Columns {
+			sc := &s.Columns[j]
+			dc := d.Column(sc.Name)
+			if dc == nil {
+				fmt.Fprintf(tw, "  %s\t%s\t(missing in the target)\t\tFAIL\t\n", sc.Name, sc.Type)
+				continue
+			}
+			ratio := ""
+			if sc.Kind != KindOpaque {
+				ratio = fmt.Sprintf("%.3f → %.3f", sc.DistinctRatio, dc.DistinctRatio)
+			}
+			check := "ok"
+			if idx.failed(s.Name, sc.Name, "") {
+				check = "FAIL"
+			}
+			// The last cell of a line is not aligned, so a long one widens no column.
+			last := quantileText(sc, dc)
+			if sc.TopValues != nil && last != "" {
+				last += "\n  \t\t\t\t\t"
+			}
+			if sc.TopValues != nil {
+				last += "top values: " + topText(sc, dc, 6)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%.3f → %.3f\t%s\t%s\t%s\n", sc.Name, sc.Type, sc.NullFraction, dc.NullFraction,
+				ratio, check, last)
+		}
+		tw.Flush()
+		for j := range s.ForeignKeys {
+			sf := &s.ForeignKeys[j]
+			df := d.FK(sf.Name)
+			fmt.Fprintf(bw, "  fk %s (%s) → %s (%s)", sf.Name, strings.Join(sf.Columns, ", "), sf.Ref, strings.Join(sf.RefColumns, ", "))
+			if df == nil {
+				fmt.Fprintln(bw, ": missing in the target  FAIL")
+				continue
+			}
+			fmt.Fprintf(bw, ": %d → %d parents, mean %.3f → %.3f children%s\n", sf.Parents, df.Parents, sf.Mean, df.Mean,
+				mark(idx.failed(s.Name, "", sf.Name)))
+			var parts []string
+			for k, b := range sf.Histogram {
+				t := 0.0
+				if k < len(df.Histogram) {
+					t = df.Histogram[k].Fraction
+				}
+				parts = append(parts, fmt.Sprintf("%s: %.3f→%.3f", b.Label, b.Fraction, t))
+			}
+			fmt.Fprintf(bw, "     %s\n", strings.Join(parts, "  "))
+		}
+	}
+	for _, d := range r.Target.Tables {
+		if r.Source.Table(d.Name) == nil {
+			fmt.Fprintf(bw, "\n== %s  rows (missing) → %d  FAIL\n", d.Name, d.Rows)
+		}
+	}
+	if failed := Failed(r.Findings); len(failed) > 0 {
+		fmt.Fprintf(bw, "\nFAILED (%d)\n", len(failed))
+		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  where\tcheck\tsource\ttarget\tallowed\tnote")
+		for _, f := range failed {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", f.Where(), f.metricName(), f.format(f.Source), f.format(f.Target), f.allowedText(), f.Note)
+		}
+		tw.Flush()
+	}
+	return bw.Flush()
+}
+
+func (o CompareOptions) describe() string {
+	s := ""
+	if o.Scale > 1 {
+		s += fmt.Sprintf("; scale ×%d", o.Scale)
+	}
+	if len(o.Shared) > 0 {
+		s += "; shared: " + strings.Join(o.Shared, ", ")
+	}
+	return s
+}
+
+func sampledNote(s, d *TableStats) string {
+	if s.Sampled || d.Sampled {
+		return fmt.Sprintf("  (distinct and quantiles from samples of %d | %d rows)", s.SampleRows, d.SampleRows)
+	}
+	return ""
+}
+
+func mark(failed bool) string {
+	if failed {
+		return "  FAIL"
+	}
+	return ""
+}
+
+func quantileText(s, d *ColumnStats) string {
+	if !s.Kind.Ordered() || s.Quantiles == nil {
+		return ""
+	}
+	q := func(c *ColumnStats) string {
+		if len(c.Quantiles) == 0 {
+			return "-"
+		}
+		parts := make([]string, len(c.Quantiles))
+		for i, v := range c.Quantiles {
+			parts[i] = formatValue(s.Kind, v)
+		}
+		return strings.Join(parts, " ")
+	}
+	return q(s) + " | " + q(d)
+}
+
+func topText(s, d *ColumnStats, limit int) string {
+	dv := fractions(d.TopValues)
+	var parts []string
+	for i, v := range s.TopValues {
+		if i == limit {
+			parts = append(parts, fmt.Sprintf("… %d more", len(s.TopValues)-limit))
+			break
+		}
+		t := "-"
+		if f, ok := dv[v.Value]; ok {
+			t = fmt.Sprintf("%.3f", f)
+		}
+		parts = append(parts, fmt.Sprintf("%s %.3f→%s", shorten(v.Value, 24), v.Fraction, t))
+	}
+	if d.TopValues == nil {
+		parts = append(parts, "(target: not low-cardinality)")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// formatValue prints a measured value the way its column's kind reads.
+func formatValue(k Kind, v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	switch k {
+	case KindDate:
+		return time.Unix(int64(math.Floor(v)), 0).UTC().Format("2006-01-02")
+	case KindTimestamp:
+		sec := math.Floor(v)
+		t := time.Unix(int64(sec), int64(math.Round((v-sec)*1e6))*1e3).UTC()
+		if t.Nanosecond() != 0 {
+			return t.Format("2006-01-02 15:04:05.000000")
+		}
+		return t.Format("2006-01-02 15:04:05")
+	}
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
+}
+
+// format prints one of the finding's values.
+func (f Finding) format(v float64) string {
+	switch {
+	case f.Kind != "":
+		return formatValue(f.Kind, v)
+	case f.Metric == "rows" || f.Metric == "top_values" || f.Metric == "table" || f.Metric == "column" || f.Metric == "fk":
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 4, 64)
+}
+
+func (f Finding) metricName() string {
+	if f.Value != "" {
+		return f.Metric + " " + strconv.Quote(shorten(f.Value, 40))
+	}
+	return f.Metric
+}
+
+// allowedText is the rule and, where it is a range, the range.
+func (f Finding) allowedText() string {
+	switch f.Metric {
+	case "table", "column", "fk", "shared", "type", "top_values":
+		return f.Allowed
+	case "rows":
+		return f.Allowed + " (" + f.format(f.Lo) + ")"
+	}
+	return fmt.Sprintf("%s [%s, %s]", f.Allowed, f.format(f.Lo), f.format(f.Hi))
+}
+
+// findingIndex says which parts of the report have failed checks.
+type findingIndex map[string]bool
+
+func indexFindings(fs []Finding) findingIndex {
+	idx := findingIndex{}
+	for _, f := range fs {
+		if !f.OK {
+			idx[f.Table+"\x00"+f.Column+"\x00"+f.FK] = true
+		}
+	}
+	return idx
+}
+
+func (idx findingIndex) failed(table, column, fk string) bool {
+	return idx[table+"\x00"+column+"\x00"+fk]
+}
