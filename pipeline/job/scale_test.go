@@ -6,8 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/understudy-dev/understudy/fixtures"
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/report"
 	"github.com/understudy-dev/understudy/transforms"
 )
 
@@ -318,5 +320,51 @@ func TestRestoreScalesAPlainSnapshot(t *testing.T) {
 	assertSameDatabase(t, viaSync, viaRestore)
 	if a, b := counts(t, src)["public.track"], counts(t, viaRestore)["public.track"]; b != 3*a || a == 0 {
 		t.Errorf("track: %d rows restored ×3 from %d", b, a)
+	}
+}
+
+// The shop fixture ×10 (products shared, dates and numbers jittered, personal columns faked
+// per copy) is shaped like its source: every check of the report holds within its
+// documented tolerance.
+func TestScaledShopMatchesSourceDistributions(t *testing.T) {
+	src := pgtest.NewDB(t)
+	if err := fixtures.CreateShop(context.Background(), src, 20000, 1); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse("scale.yaml", []byte(`
+tables:
+  public.customers:
+    columns: {first_name: first_name, last_name: last_name, email: email, phone: phone, street: street_address, city: city,
+      postal_code: postal_code, notes: lorem}
+  public.addresses:
+    columns: {street: street_address, city: city, postal_code: postal_code}
+  public.payments:
+    columns: {card_last4: digits}
+scale:
+  factor: 10
+  shared: [public.products]
+  jitter: {dates: 30d, numbers: 0.05}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := transforms.NewKey("scale-report-key-0123456789")
+	dst := pgtest.NewDB(t)
+	o := syncOpts(src, dst)
+	o.Config, o.Key = cfg, key
+	if _, err := Sync(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := report.Run(context.Background(), report.RunOptions{Source: config.DSN(src), Target: config.DSN(dst),
+		// Four digits take 10,000 values at most: ten times the payments repeat them more.
+		Compare: report.CompareOptions{Scale: 10, Shared: []string{"public.products"}, Bounded: []string{"public.payments.card_last4"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) < 50 {
+		t.Fatalf("only %d findings: the report checked little", len(rep.Findings))
+	}
+	for _, f := range report.Failed(rep.Findings) {
+		t.Errorf("%s %s: source %v, target %v, allowed %s", f.Where(), f.Metric, f.Source, f.Target, f.Allowed)
 	}
 }
