@@ -245,6 +245,9 @@ func (p *Plan) ApplyScale(ctx context.Context, stats ScaleStats, cfg *config.Con
 				if slices.ContainsFunc(u, func(c string) bool { return remapped[colRef{tp, c}] != nil }) {
 					continue
 				}
+				if slices.ContainsFunc(u, func(c string) bool { return refs[c] }) {
+					continue // satisfied once the key it references has a domain
+				}
 				pick := ""
 				for _, c := range u {
 					if col := tp.Table.Column(c); col != nil && !refs[c] && !fixed[c] && !col.Generated && remapKindOf(*col) != 0 {
@@ -253,9 +256,6 @@ func (p *Plan) ApplyScale(ctx context.Context, stats ScaleStats, cfg *config.Con
 					}
 				}
 				if pick == "" {
-					if slices.ContainsFunc(u, func(c string) bool { return refs[c] }) {
-						continue // satisfied once the key it references has a domain
-					}
 					return cfgErr(cfg, sc.Line, "scale", "%s: unique key (%s) has no column scaling can give new values per copy (integer, uuid, text or varchar); list %s under scale.shared",
 						tp.Name, strings.Join(u, ", "), tp.Name)
 				}

@@ -355,6 +355,14 @@ scale:
 	if _, err := Sync(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
+	// order_items (order_id, line_no) stays unique by moving with its order: line numbers
+	// stay what they were.
+	var srcMax, dstMax int
+	pgtest.Connect(t, src).QueryRow(context.Background(), `SELECT max(line_no) FROM order_items`).Scan(&srcMax)
+	pgtest.Connect(t, dst).QueryRow(context.Background(), `SELECT max(line_no) FROM order_items`).Scan(&dstMax)
+	if srcMax == 0 || dstMax != srcMax {
+		t.Errorf("order_items.line_no: largest %d after scaling, %d in the source", dstMax, srcMax)
+	}
 	rep, err := report.Run(context.Background(), report.RunOptions{Source: config.DSN(src), Target: config.DSN(dst),
 		// Four digits take 10,000 values at most: ten times the payments repeat them more.
 		Compare: report.CompareOptions{Scale: 10, Shared: []string{"public.products"}, Bounded: []string{"public.payments.card_last4"}}})
