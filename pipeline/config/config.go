@@ -83,6 +83,7 @@ type TableRules struct {
 	Where           string
 	Percent         float64
 	IncludeChildren bool
+	SeedLine        int // the line of where (else percent), for messages
 }
 
 // Seed reports whether the table is filtered (where or percent).
@@ -242,13 +243,16 @@ func parseTables(cfg *Config, v *yaml.Node, fail failFunc) error {
 					if tval.Kind != yaml.ScalarNode || strings.TrimSpace(tval.Value) == "" || tval.Tag == "!!null" {
 						return fail(tval, tr.Path()+".where", `must be an SQL condition on the table's columns, e.g. where: "created_at > now() - interval '90 days'"`)
 					}
-					tr.Where = tval.Value
+					tr.Where, tr.SeedLine = tval.Value, tval.Line
 				case "percent":
 					f, err := strconv.ParseFloat(strings.TrimSuffix(tval.Value, "%"), 64)
 					if err != nil || tval.Kind != yaml.ScalarNode || !(f > 0 && f <= 100) {
 						return fail(tval, tr.Path()+".percent", "must be a number above 0 and at most 100, not %q", tval.Value)
 					}
 					tr.Percent = f
+					if tr.SeedLine == 0 {
+						tr.SeedLine = tval.Line
+					}
 				default:
 					return fail(tk, tr.Path(), "%s", unknownKey(tk.Value, []string{"columns", "include_children", "percent", "skip", "where"}))
 				}

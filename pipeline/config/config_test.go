@@ -58,6 +58,17 @@ func TestParseErrorsNameFileLineAndPath(t *testing.T) {
 		{"tables:\n  public.t:\n    columns:\n      a: {value: 1}\n", `cfg.yaml:4: tables.public.t.columns.a: a rule mapping needs a 'transform' key`},
 		{"tables:\n  public.t: 3\n", `cfg.yaml:2: tables.public.t: must be 'skip' or a mapping`},
 		{"tables:\n  a.b.c: skip\n", `tables.a.b.c: bad table name`},
+		{"tables:\n  public.t:\n    percent: 0\n", `cfg.yaml:3: tables.public.t.percent: must be a number above 0 and at most 100, not "0"`},
+		{"tables:\n  public.t:\n    percent: ten\n", `cfg.yaml:3: tables.public.t.percent: must be a number above 0`},
+		{"tables:\n  public.t:\n    where: \"\"\n", `cfg.yaml:3: tables.public.t.where: must be an SQL condition`},
+		{"tables:\n  public.t:\n    include_children: true\n", `cfg.yaml:2: tables.public.t.include_children: applies to a subset seed`},
+		{"tables:\n  public.t:\n    skip: true\n    percent: 5\n", `cfg.yaml:2: tables.public.t: is skipped, so it cannot also be filtered`},
+		{"tables:\n  public.t:\n    wher: x\n", `cfg.yaml:3: tables.public.t: unknown key "wher" (did you mean "where"?)`},
+		{"scale: 0\n", `cfg.yaml:1: scale: must be a whole number of at least 1`},
+		{"scale:\n  factr: 3\n", `cfg.yaml:2: scale: unknown key "factr" (did you mean "factor"?)`},
+		{"scale:\n  shared: public.t\n", `cfg.yaml:2: scale.shared: must be a list`},
+		{"scale:\n  jitter: {numbers: 2}\n", `cfg.yaml:2: scale.jitter.numbers: must be a fraction above 0 and below 1`},
+		{"scale:\n  jitter: {date: 3d}\n", `cfg.yaml:2: scale.jitter: unknown key "date" (did you mean "dates"?)`},
 		{"tables:\n  public.t: skip\n  t: skip\n", `cfg.yaml:3: tables.t: table listed twice`},
 		{"key: [1, 2]\n", `cfg.yaml:1: key: must be a single value`},
 		{"source: 'x\n", `cfg.yaml: `},
@@ -104,6 +115,25 @@ func FuzzParse(f *testing.F) {
 }
 
 // A reference may point into a json column: the values of the key are at a path inside it.
+// The subset and scale settings parse into their fields.
+func TestParseSubsetAndScale(t *testing.T) {
+	cfg, err := Parse("cfg.yaml", []byte("tables:\n  public.c:\n    where: \"id > 3\"\n    percent: 12.5\n    include_children: true\nscale:\n  factor: 4\n  shared: [public.p, s.q]\n  jitter: {dates: 30d, numbers: 0.05}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := cfg.Tables[0]
+	if tr.Where != "id > 3" || tr.Percent != 12.5 || !tr.IncludeChildren || !tr.Seed() || tr.SeedLine != 3 {
+		t.Errorf("table: %+v", tr)
+	}
+	sc := cfg.Scale
+	if sc == nil || sc.Factor != 4 || len(sc.Shared) != 2 || sc.Shared[1].Schema != "s" || sc.Shared[1].Name != "q" || sc.JitterDates != "30d" || sc.JitterNumbers != 0.05 {
+		t.Errorf("scale: %+v", sc)
+	}
+	if cfg, err := Parse("cfg.yaml", []byte("scale: 7\n")); err != nil || cfg.Scale.Factor != 7 {
+		t.Errorf("scale: 7 gave %+v, %v", cfg, err)
+	}
+}
+
 func TestParseReferenceIntoJSON(t *testing.T) {
 	cfg, err := Parse("c.yaml", []byte("references:\n  - {from: public.events.payload, path: \"$.customer.email\", to: public.customers.email}\n"))
 	if err != nil {

@@ -92,7 +92,7 @@ func TestSubsetChinook(t *testing.T) {
 	bad, _ := config.Parse("subset.yaml", []byte("tables:\n  public.invoice:\n    where: \"totl > 5\"\n"))
 	o := syncOpts(src, pgtest.NewDB(t))
 	o.Config = bad
-	if _, err := Sync(context.Background(), o); err == nil || !strings.Contains(err.Error(), "subset.yaml:2: tables.public.invoice") || !strings.Contains(err.Error(), "totl") {
+	if _, err := Sync(context.Background(), o); err == nil || !strings.Contains(err.Error(), "subset.yaml:3: tables.public.invoice") || !strings.Contains(err.Error(), "totl") {
 		t.Errorf("bad where: %v", err)
 	}
 

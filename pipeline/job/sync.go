@@ -232,7 +232,7 @@ func applySubset(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan,
 	res, err := subset.Compute(ctx, src.Querier(), tables, seeds, key)
 	if se := (*subset.SeedError)(nil); errors.As(err, &se) {
 		tr := from[se.Index]
-		return &pipeline.UserError{Code: pipeline.ExitUsage, Err: &config.Error{File: cfg.File, Line: tr.Line, Path: tr.Path(), Msg: se.Msg}}
+		return &pipeline.UserError{Code: pipeline.ExitUsage, Err: &config.Error{File: cfg.File, Line: tr.SeedLine, Path: tr.Path(), Msg: se.Msg}}
 	}
 	if err != nil {
 		return fmt.Errorf("source: subset: %w", err)
