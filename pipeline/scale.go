@@ -210,6 +210,16 @@ func (p *Plan) ApplyScale(ctx context.Context, stats ScaleStats, cfg *config.Con
 		d := &domain{name: name, table: root, col: c, kind: k, ruled: tp.Covered(col) && !tp.Kept[col]}
 		return d, d.measure(ctx, stats, sc.Factor)
 	}
+	// A column that references another table takes its values from there: it follows a
+	// scaled key (refs), or keeps pointing at a table copied once (fixed).
+	refs, fixed := map[colRef]bool{}, map[colRef]bool{}
+	for _, e := range edges {
+		if slices.ContainsFunc(e.parents, func(p *TablePlan) bool { return p.Copies > 1 }) {
+			refs[colRef{e.child, e.col}] = true
+		} else {
+			fixed[colRef{e.child, e.col}] = true
+		}
+	}
 	for changed := true; changed; {
 		changed = false
 		for _, e := range edges {
@@ -228,29 +238,16 @@ func (p *Plan) ApplyScale(ctx context.Context, stats ScaleStats, cfg *config.Con
 			continue // follow every reference before giving any column a domain of its own
 		}
 		for _, tp := range scaled {
-			// A column that references another table takes its values from there: it follows
-			// a scaled key (refs), or keeps pointing at a shared table (fixed).
-			refs, fixed := map[string]bool{}, map[string]bool{}
-			for _, e := range edges {
-				if e.child != tp {
-					continue
-				}
-				if slices.ContainsFunc(e.parents, func(p *TablePlan) bool { return p.Copies > 1 }) {
-					refs[e.col] = true
-				} else {
-					fixed[e.col] = true
-				}
-			}
 			for _, u := range tp.Uniques {
 				if slices.ContainsFunc(u, func(c string) bool { return remapped[colRef{tp, c}] != nil }) {
 					continue
 				}
-				if slices.ContainsFunc(u, func(c string) bool { return refs[c] }) {
+				if slices.ContainsFunc(u, func(c string) bool { return refs[colRef{tp, c}] }) {
 					continue // satisfied once the key it references has a domain
 				}
 				pick := ""
 				for _, c := range u {
-					if col := tp.Table.Column(c); col != nil && !refs[c] && !fixed[c] && !col.Generated && remapKindOf(*col) != 0 {
+					if col := tp.Table.Column(c); col != nil && !fixed[colRef{tp, c}] && !col.Generated && remapKindOf(*col) != 0 {
 						pick = c
 						break
 					}
@@ -336,9 +333,9 @@ type ScaleStats interface {
 	// IntRange returns an integer column's smallest and largest value; ok is false when it
 	// has none.
 	IntRange(ctx context.Context, t *schemas.Table, col string) (lo, hi int64, ok bool, err error)
-	// TextStats reports whether a text column has a value ending in sep followed by digits,
-	// and its longest value in characters.
-	TextStats(ctx context.Context, t *schemas.Table, col, sep string) (clash bool, longest int, err error)
+	// TextStats reports, for each separator, whether a text column has a value ending in it
+	// followed by digits, and the column's longest value in characters.
+	TextStats(ctx context.Context, t *schemas.Table, col string, seps []string) (clash []bool, longest int, err error)
 }
 
 // SQLStats reads them with queries, in the source's snapshot.
@@ -356,13 +353,22 @@ func (s SQLStats) IntRange(ctx context.Context, t *schemas.Table, col string) (i
 	return *lo, *hi, true, nil
 }
 
-func (s SQLStats) TextStats(ctx context.Context, t *schemas.Table, col, sep string) (bool, int, error) {
-	var clash bool
-	var longest *int
+func (s SQLStats) TextStats(ctx context.Context, t *schemas.Table, col string, seps []string) ([]bool, int, error) {
 	c := schemas.QuoteIdent(col)
-	if err := s.Q.QueryRow(ctx, "SELECT coalesce(bool_or("+c+" ~ $1), false), max(char_length("+c+")) FROM "+t.Name.Quoted(),
-		"^.*"+regexpQuote(sep)+"[0-9]+$").Scan(&clash, &longest); err != nil {
-		return false, 0, fmt.Errorf("source: values of %s.%s: %w", t.Name, col, err)
+	q := "SELECT max(char_length(" + c + "))"
+	args := make([]any, len(seps))
+	for i, sep := range seps {
+		q += fmt.Sprintf(", coalesce(bool_or(%s ~ $%d), false)", c, i+1)
+		args[i] = "^.*" + regexpQuote(sep) + "[0-9]+$"
+	}
+	var longest *int
+	clash := make([]bool, len(seps))
+	dst := []any{&longest}
+	for i := range clash {
+		dst = append(dst, &clash[i])
+	}
+	if err := s.Q.QueryRow(ctx, q+" FROM "+t.Name.Quoted(), args...).Scan(dst...); err != nil {
+		return nil, 0, fmt.Errorf("source: values of %s.%s: %w", t.Name, col, err)
 	}
 	if longest == nil {
 		return clash, 0, nil
@@ -384,12 +390,12 @@ func (d *domain) measure(ctx context.Context, stats ScaleStats, factor int) erro
 			d.span, d.max = hi-lo+1, hi
 		}
 	case remapText:
-		for _, sep := range scaleSeps {
-			clash, longest, err := stats.TextStats(ctx, d.table, d.col.Name, sep)
-			if err != nil {
-				return err
-			}
-			if clash {
+		clash, longest, err := stats.TextStats(ctx, d.table, d.col.Name, scaleSeps)
+		if err != nil {
+			return err
+		}
+		for i, sep := range scaleSeps {
+			if clash[i] {
 				continue
 			}
 			d.sep = sep
@@ -462,7 +468,7 @@ func (t *TablePlan) buildCopyRules(cfg *config.Config, sc *config.Scale, opts Pl
 		}
 		for _, j := range jitter {
 			if t.Parent != nil {
-				break
+				break // a moved date could leave its partition's bounds
 			}
 			for idx, c := range t.Columns {
 				if ruled[c.Name] || inKey[c.Name] || !j.fits(c) {
@@ -499,11 +505,10 @@ func (t *TablePlan) copies() int { return max(t.Copies, 1) }
 // columns a copy's jitter reads decoded natively too.
 func streamColumns(t *TablePlan) []pgarrow.Column {
 	cols := ArrowColumns(t)
-	for _, rules := range t.copyRules {
-		for _, r := range rules {
+	if len(t.copyRules) > 0 { // every copy has its rules on the same columns
+		for _, r := range t.copyRules[0] {
 			cols[r.Index].Native = cols[r.Index].Native || r.Native
 		}
-		break // every copy has the same rules on the same columns
 	}
 	return cols
 }

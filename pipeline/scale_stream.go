@@ -103,7 +103,8 @@ func (s StreamStats) IntRange(ctx context.Context, t *schemas.Table, col string)
 	return lo, hi, ok, err
 }
 
-func (s StreamStats) TextStats(ctx context.Context, t *schemas.Table, col, sep string) (clash bool, longest int, err error) {
+func (s StreamStats) TextStats(ctx context.Context, t *schemas.Table, col string, seps []string) (clash []bool, longest int, err error) {
+	clash = make([]bool, len(seps))
 	err = s.scan(ctx, t, col, func(a arrow.Array) {
 		str, isStr := a.(*array.String)
 		if !isStr {
@@ -115,8 +116,9 @@ func (s StreamStats) TextStats(ctx context.Context, t *schemas.Table, col, sep s
 			}
 			v := str.Value(j)
 			longest = max(longest, utf8.RuneCountInString(v))
-			if head := strings.TrimRight(v, "0123456789"); len(head) < len(v) && strings.HasSuffix(head, sep) {
-				clash = true
+			head := strings.TrimRight(v, "0123456789")
+			for i, sep := range seps {
+				clash[i] = clash[i] || len(head) < len(v) && strings.HasSuffix(head, sep)
 			}
 		}
 	})
