@@ -19,15 +19,15 @@ func (p *Plan) ApplySubset(res *subset.Result) {
 	if res == nil {
 		return
 	}
-	var units []Unit
+	old := map[*TablePlan][]Unit{}
 	for _, u := range p.Units {
-		if _, restricted := res.Rows(u.Table.Name); !restricted {
-			units = append(units, u)
-		}
+		old[u.Table] = append(old[u.Table], u)
 	}
+	var units []Unit // in the plan's order of tables
 	for _, tp := range p.Tables {
 		tids, restricted := res.Rows(tp.Name)
 		if !restricted {
+			units = append(units, old[tp]...)
 			continue
 		}
 		tp.Subset = true
