@@ -34,6 +34,13 @@ type step struct {
 // run runs cmd to completion and charges it to the meter, whether or not it succeeds. On
 // failure the error carries the end of the command's stderr.
 func (m *meter) run(label string, cmd *exec.Cmd) error {
+	_, _, err := m.runLogged(label, cmd)
+	return err
+}
+
+// runLogged is run that also returns what the command wrote to stderr (understudy's log,
+// bounded as tailBuffer is) and when it started.
+func (m *meter) runLogged(label string, cmd *exec.Cmd) (string, time.Time, error) {
 	var stderr tailBuffer
 	cmd.Stderr = &stderr
 	start := time.Now()
@@ -45,9 +52,9 @@ func (m *meter) run(label string, cmd *exec.Cmd) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w\n%s", label, err, strings.TrimSpace(stderr.String()))
+		return "", start, fmt.Errorf("%s: %w\n%s", label, err, strings.TrimSpace(stderr.String()))
 	}
-	return nil
+	return stderr.String(), start, nil
 }
 
 func (m *meter) add(label string, wall time.Duration, ru *syscall.Rusage) {

@@ -180,16 +180,21 @@ func TestBars(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := bars(tt.rs)
-			if len(got) != len(tt.want) {
-				t.Fatalf("%d bars, want %d: %+v", len(got), len(tt.want), got)
-			}
-			for i, b := range got {
-				if b.met != tt.want[i] {
-					t.Errorf("%s (measured %s): met = %v, want %v", b.text, b.measured, b.met, tt.want[i])
-				}
-			}
+			checkBars(t, bars(tt.rs), tt.want)
 		})
+	}
+}
+
+// checkBars fails t unless got holds exactly the bars of want, met or missed as it says.
+func checkBars(t *testing.T, got []bar, want []bool) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d bars, want %d: %+v", len(got), len(want), got)
+	}
+	for i, b := range got {
+		if b.met != want[i] {
+			t.Errorf("%s (measured %s): met = %v, want %v", b.text, b.measured, b.met, want[i])
+		}
 	}
 }
 

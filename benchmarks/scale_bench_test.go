@@ -10,13 +10,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -214,7 +212,7 @@ func scaleArgs(sr *scaleRun, report string) []string {
 func runScaleSync(ctx context.Context, bn *bench, sr *scaleRun, m *meter) (int64, string, error) {
 	report := filepath.Join(bn.tmp, "scale-sync.json")
 	args := append([]string{"sync", "--source", bn.dsn(bn.source), "--target", bn.dsn(targetDB)}, scaleArgs(sr, report)...)
-	log, start, err := runLogged(m, "understudy sync --scale", commandContext(ctx, bn.env(), bn.bin, args...))
+	log, start, err := m.runLogged("understudy sync --scale", commandContext(ctx, bn.env(), bn.bin, args...))
 	if err != nil {
 		return 0, "", err
 	}
@@ -367,7 +365,7 @@ func checkScaleFloor(ctx context.Context, bn *bench, sr *scaleRun, r *scaleResul
 func runScaleSnapshot(ctx context.Context, bn *bench, sr *scaleRun, m *meter) (int64, string, error) {
 	report := filepath.Join(bn.tmp, "scale-snapshot.json")
 	args := append([]string{"snapshot", "--source", bn.dsn(bn.source), "--to", sr.snapDir}, scaleArgs(sr, report)...)
-	log, start, err := runLogged(m, "understudy snapshot --scale", commandContext(ctx, bn.env(), bn.bin, args...))
+	log, start, err := m.runLogged("understudy snapshot --scale", commandContext(ctx, bn.env(), bn.bin, args...))
 	if err != nil {
 		return 0, "", err
 	}
@@ -385,25 +383,6 @@ func checkScaleSnapshot(_ context.Context, _ *bench, sr *scaleRun, r *scaleResul
 	}
 	r.note += "; snapshot " + mib(size)
 	return nil
-}
-
-// runLogged is meter.run that also returns what the command wrote to stderr (understudy's
-// log, bounded as tailBuffer is) and when it started.
-func runLogged(m *meter, label string, cmd *exec.Cmd) (string, time.Time, error) {
-	var stderr tailBuffer
-	cmd.Stderr = &stderr
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
-	if ps := cmd.ProcessState; ps != nil {
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			m.add(label, wall, ru)
-		}
-	}
-	if err != nil {
-		return "", start, fmt.Errorf("%s: %w\n%s", label, err, strings.TrimSpace(stderr.String()))
-	}
-	return stderr.String(), start, nil
 }
 
 // reportRows reads the rows written from a --report file. Only that field is decoded: the

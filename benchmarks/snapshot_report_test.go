@@ -194,15 +194,7 @@ func TestSnapshotBars(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := snapshotBars(tt.rs)
-			if len(got) != len(tt.want) {
-				t.Fatalf("%d bars, want %d: %+v", len(got), len(tt.want), got)
-			}
-			for i, b := range got {
-				if b.met != tt.want[i] {
-					t.Errorf("%s (measured %s): met = %v, want %v", b.text, b.measured, b.met, tt.want[i])
-				}
-			}
+			checkBars(t, snapshotBars(tt.rs), tt.want)
 		})
 	}
 }
