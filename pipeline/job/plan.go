@@ -50,13 +50,8 @@ func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	if o.Config != nil {
-		if err := applySubset(ctx, src, plan, o.Config, o.Key); err != nil {
-			return 0, err
-		}
-		if err := plan.ApplyScale(ctx, pipeline.SQLStats{Q: src.Querier()}, o.Config, o.Config.Scale, pipeline.PlanOptions{Registry: o.Registry, Key: o.Key}); err != nil {
-			return 0, err
-		}
+	if err := shapeRows(ctx, src, plan, o.Config, o.Key, o.Registry, 0); err != nil {
+		return 0, err
 	}
 	var warn []string
 	byName := map[schemas.Name]*pipeline.TablePlan{}

@@ -198,17 +198,22 @@ func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipel
 			return nil, dump, err
 		}
 	}
-	cfg := o.Config
-	if cfg == nil {
-		cfg = &config.Config{}
-	}
-	if err := applySubset(ctx, src, plan, cfg, o.Key); err != nil {
-		return nil, dump, err
-	}
-	if err := plan.ApplyScale(ctx, pipeline.SQLStats{Q: src.Querier()}, cfg, scaleOf(cfg, o.Scale), pipeline.PlanOptions{Registry: o.Registry, Key: o.Key}); err != nil {
+	if err := shapeRows(ctx, src, plan, o.Config, o.Key, o.Registry, o.Scale); err != nil {
 		return nil, dump, err
 	}
 	return plan, dump, nil
+}
+
+// shapeRows applies the config's subset, then its scale (factor, when above 0, overriding
+// the config's) to a plan of the source.
+func shapeRows(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan, cfg *config.Config, key *transforms.Key, reg *transforms.Registry, factor int) error {
+	if cfg == nil {
+		cfg = &config.Config{}
+	}
+	if err := applySubset(ctx, src, plan, cfg, key); err != nil {
+		return err
+	}
+	return plan.ApplyScale(ctx, pipeline.SQLStats{Q: src.Querier()}, cfg, scaleOf(cfg, factor), pipeline.PlanOptions{Registry: reg, Key: key})
 }
 
 // applySubset restricts the plan to the rows the config's seeds (where, percent) and their
