@@ -41,8 +41,9 @@
 // which starts a throwaway PostgreSQL unless UNDERSTUDY_BENCH_PG names one and a throwaway
 // S3 server unless UNDERSTUDY_BENCH_S3 names one, builds bin/understudy and runs
 //
-//	go test ./benchmarks -run '^$' -bench . -benchtime 1x -timeout 0
+//	go test ./benchmarks -run '^$' -bench . -benchtime 3x -timeout 0
 //
+// (RUNS=n for another -benchtime nx: each step runs n times and its median run stands)
 // with UNDERSTUDY_BENCH_PG (a superuser postgres:// URL), UNDERSTUDY_BENCH_S3,
 // UNDERSTUDY_BENCH_ROWS and UNDERSTUDY_BIN set, and the server's psql, pg_dump and
 // pg_restore first on PATH. Without UNDERSTUDY_BENCH_PG the benchmarks are skipped. The server and the clients share the

@@ -35,6 +35,21 @@ type header struct {
 	server      string // PostgreSQL server version
 	tools       string // pg_dump --version
 	jobs        int
+	command     string // the go test command line that measured them
+	runs        int    // runs per step; each step's figures are its median run's
+}
+
+// writeRun writes the lines every results page starts with: how and where it was measured.
+func (h header) writeRun(b *strings.Builder) {
+	switch {
+	case h.command != "" && h.runs > 1:
+		fmt.Fprintf(b, "- command: `%s`; each step's figures are the median of its %d runs\n", h.command, h.runs)
+	case h.command != "":
+		fmt.Fprintf(b, "- command: `%s`; one run of each step\n", h.command)
+	}
+	fmt.Fprintf(b, "- date: %s\n", h.date.UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(b, "- machine: %s\n", h.machine)
+	fmt.Fprintf(b, "- PostgreSQL: server %s, client tools %s, on the same machine\n", h.server, h.tools)
 }
 
 // bar is one of the targets understudy is held to.
@@ -102,9 +117,7 @@ func renderResults(h header, rs []result) string {
 	fmt.Fprintf(&b, "# Benchmark results\n\n")
 	fmt.Fprintf(&b, "Written by `make bench` (benchmarks/, `go test ./benchmarks -bench .`); do not edit.\n\n")
 	fmt.Fprintf(&b, "- rows: %d (shop fixture, seed %d; source database %s)\n", h.rows, fixtureSeed, mib(h.sourceBytes))
-	fmt.Fprintf(&b, "- date: %s\n", h.date.UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "- machine: %s\n", h.machine)
-	fmt.Fprintf(&b, "- PostgreSQL: server %s, client tools %s, on the same machine\n", h.server, h.tools)
+	h.writeRun(&b)
 	fmt.Fprintf(&b, "- parallelism: %d jobs for every approach\n\n", h.jobs)
 
 	byName := map[string]result{}

@@ -98,7 +98,6 @@ func BenchmarkScale(b *testing.B) {
 		b.Fatal(err)
 	}
 	var results []scaleResult
-	perStep := 0 // runs per step, in the last call of each
 	for _, st := range scaleSteps {
 		b.Run(st.name, func(b *testing.B) {
 			var runs []scaleResult
@@ -125,7 +124,6 @@ func BenchmarkScale(b *testing.B) {
 			}
 			r := median(b, runs, func(r scaleResult) result { return r.result })
 			b.ReportMetric(r.rate(), "rows/s")
-			perStep = len(runs)
 			// go test runs a sub-benchmark with b.N = 1 before it runs it -benchtime times:
 			// the last call stands.
 			results = slices.DeleteFunc(results, func(x scaleResult) bool { return x.name == st.name })
@@ -142,8 +140,7 @@ func BenchmarkScale(b *testing.B) {
 	for _, t := range bn.tables {
 		source += t.rows
 	}
-	info := scaleInfo{factor: scaleFactor, shared: []string{scaleShared}, sourceRows: source, written: sr.written,
-		command: benchCommand(), runs: perStep}
+	info := scaleInfo{factor: scaleFactor, shared: []string{scaleShared}, sourceRows: source, written: sr.written}
 	page := renderScaleResults(bn.header(ctx), info, results)
 	fmt.Print("\n" + page)
 	if len(results) < len(scaleSteps) {
@@ -164,6 +161,20 @@ func benchCommand() string {
 		}
 	}
 	return cmd
+}
+
+// benchRuns is how many times each step runs in a sub-benchmark's last call: n of
+// -benchtime nx, else 1 (a duration runs it as often as fits).
+func benchRuns() int {
+	fl := flag.Lookup("test.benchtime")
+	if fl == nil {
+		return 1
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(fl.Value.String(), "x"))
+	if err != nil || !strings.HasSuffix(fl.Value.String(), "x") || n < 1 {
+		return 1
+	}
+	return n
 }
 
 // scaleRows is the fixture size: UNDERSTUDY_BENCH_SCALE_ROWS, else UNDERSTUDY_BENCH_ROWS,

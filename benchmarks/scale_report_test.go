@@ -40,10 +40,8 @@ func (r scaleResult) rate() float64 {
 type scaleInfo struct {
 	factor     int
 	shared     []string
-	sourceRows int64  // rows in the source's tables
-	written    int64  // rows a scaled run writes: factor × every table's but the shared ones', plus those
-	command    string // the go test command line that measured them
-	runs       int    // runs per step; each step's figures are its median run's
+	sourceRows int64 // rows in the source's tables
+	written    int64 // rows a scaled run writes: factor × every table's but the shared ones', plus those
 }
 
 // The scale bars (the scale issue): a scaled sync and a scaled snapshot write at least 0.8×
@@ -95,15 +93,7 @@ func renderScaleResults(h header, s scaleInfo, rs []scaleResult) string {
 	fmt.Fprintf(&b, "Written by `make bench` (benchmarks/, `go test ./benchmarks -bench Scale`); do not edit.\n\n")
 	fmt.Fprintf(&b, "- rows: %d in the source (shop fixture, seed %d; source database %s)\n", s.sourceRows, fixtureSeed, mib(h.sourceBytes))
 	fmt.Fprintf(&b, "- scale: ×%d, shared %s: %d rows written by every step\n", s.factor, strings.Join(s.shared, ", "), s.written)
-	switch {
-	case s.command != "" && s.runs > 1:
-		fmt.Fprintf(&b, "- command: `%s`; each step's figures are the median of its %d runs\n", s.command, s.runs)
-	case s.command != "":
-		fmt.Fprintf(&b, "- command: `%s`; one run of each step\n", s.command)
-	}
-	fmt.Fprintf(&b, "- date: %s\n", h.date.UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "- machine: %s\n", h.machine)
-	fmt.Fprintf(&b, "- PostgreSQL: server %s, client tools %s, on the same machine\n", h.server, h.tools)
+	h.writeRun(&b)
 	fmt.Fprintf(&b, "- parallelism: %d jobs for every step\n\n", h.jobs)
 
 	byName := map[string]scaleResult{}
@@ -218,9 +208,9 @@ func TestRenderScaleResultsMarksMissedBars(t *testing.T) {
 		{result: result{name: nameScaleFloor, label: "floor", wall: 10 * time.Second, peakRSSKiB: 10 << 10}, rows: 2_000_000, postData: 6 * time.Second},
 		{result: result{name: nameScaleSnapshot, label: "snapshot --scale 10", wall: 12 * time.Second, peakRSSKiB: 300 << 10}, rows: 2_000_000},
 	}
-	info := scaleInfo{factor: 10, shared: []string{"public.products"}, sourceRows: 200_000, written: 2_000_000,
-		command: "go test ./benchmarks -bench Scale -benchtime 3x", runs: 3}
-	page := renderScaleResults(header{rows: 200_000, date: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), jobs: 2}, info, rs)
+	info := scaleInfo{factor: 10, shared: []string{"public.products"}, sourceRows: 200_000, written: 2_000_000}
+	page := renderScaleResults(header{rows: 200_000, date: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), jobs: 2,
+		command: "go test ./benchmarks -bench Scale -benchtime 3x", runs: 3}, info, rs)
 	for _, want := range []string{
 		"do not edit",
 		"- scale: ×10, shared public.products: 2000000 rows written by every step",

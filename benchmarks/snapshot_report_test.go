@@ -108,9 +108,7 @@ func renderSnapshotResults(h header, s3 string, rs []snapResult) string {
 	fmt.Fprintf(&b, "# Snapshot benchmark results\n\n")
 	fmt.Fprintf(&b, "Written by `make bench` (benchmarks/, `go test ./benchmarks -bench Snapshot`); do not edit.\n\n")
 	fmt.Fprintf(&b, "- rows: %d (shop fixture, seed %d; source database %s)\n", h.rows, fixtureSeed, mib(h.sourceBytes))
-	fmt.Fprintf(&b, "- date: %s\n", h.date.UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "- machine: %s\n", h.machine)
-	fmt.Fprintf(&b, "- PostgreSQL: server %s, client tools %s, on the same machine\n", h.server, h.tools)
+	h.writeRun(&b)
 	if s3 != "" {
 		fmt.Fprintf(&b, "- S3: %s\n", s3)
 	}

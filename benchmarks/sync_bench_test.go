@@ -563,7 +563,7 @@ func dirSize(dir string) (int64, error) {
 // header describes the machine, the server and the fixture. What cannot be read is left
 // as "?": the results are still worth writing.
 func (bn *bench) header(ctx context.Context) header {
-	h := header{rows: bn.rows, date: time.Now(), server: "?", tools: "?", jobs: jobs}
+	h := header{rows: bn.rows, date: time.Now(), server: "?", tools: "?", jobs: jobs, command: benchCommand(), runs: benchRuns()}
 	if conn, err := bn.connect(ctx, bn.source); err == nil {
 		_ = conn.QueryRow(ctx, "SHOW server_version").Scan(&h.server)
 		_ = conn.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&h.sourceBytes)

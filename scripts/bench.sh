@@ -4,7 +4,8 @@
 # sync without and with rules, and writes benchmarks/RESULTS.md; then dumps and restores it
 # with pg_dump/pg_restore and understudy snapshot/restore, to a directory and to S3, and
 # writes benchmarks/RESULTS-snapshot.md. BENCH=Snapshot (a go test -bench pattern) runs only
-# some of them.
+# some of them. Each step runs RUNS times (default 3) and its median run is reported: the
+# machine is shared, and one run can be off by half.
 #
 # It starts a throwaway PostgreSQL for the run and stops it afterwards. With
 # UNDERSTUDY_BENCH_PG set (a superuser postgres:// URL) it uses that server instead and
@@ -18,6 +19,10 @@ export GOFLAGS=-buildvcs=false
 
 export UNDERSTUDY_BENCH_ROWS=${ROWS:-${UNDERSTUDY_BENCH_ROWS:-2000000}}
 export UNDERSTUDY_BENCH_SCALE_ROWS=${ROWS:-${UNDERSTUDY_BENCH_SCALE_ROWS:-200000}} # BENCH=Scale writes 10× as many
+runs=${RUNS:-3}
+case $runs in
+'' | *[!0-9]* | 0) echo "RUNS=$runs: want a number of runs, at least 1" >&2; exit 2 ;;
+esac
 case $UNDERSTUDY_BENCH_ROWS in
 '' | *[!0-9]*) echo "ROWS=$UNDERSTUDY_BENCH_ROWS: want a number of rows" >&2; exit 2 ;;
 esac
@@ -61,4 +66,4 @@ go build -o bin/understudy ./cmd/understudy
 export UNDERSTUDY_BIN=$PWD/bin/understudy
 
 echo "== benchmark: $UNDERSTUDY_BENCH_ROWS rows, $(nproc) CPUs (run nothing else meanwhile)"
-go test ./benchmarks -run '^$' -bench "${BENCH:-.}" -benchtime 1x -timeout 0
+go test ./benchmarks -run '^$' -bench "${BENCH:-.}" -benchtime "$runs"x -timeout 0
