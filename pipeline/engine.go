@@ -2,12 +2,14 @@ package pipeline
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"sync"
 
+	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"golang.org/x/sync/errgroup"
 )
@@ -176,7 +178,35 @@ func copyUnit(ctx context.Context, r Reader, w Writer, u Unit, opts RunOptions) 
 		return err
 	})
 	in := outR
-	if !u.Table.TextFormat && (len(u.Table.Rules) > 0 || opts.DecodeAll || u.Table.copies() > 1) {
+	transform := !u.Table.TextFormat && (len(u.Table.Rules) > 0 || opts.DecodeAll || u.Table.copies() > 1)
+	var bp batchPlan
+	batches := false
+	if transform {
+		bp, batches = planBatches(w, u)
+	}
+	if batches {
+		// The writer takes batches: hand it the transformed ones, with no COPY in between.
+		p := newBatchPipe()
+		g.Go(func() error {
+			// The writer returns this error, wrapped, or has returned already (errWriterGone),
+			// and it stops the source: the unit fails with the writer's error, so that one the
+			// writer means to be retried (a value beyond a native type) is.
+			p.close(transformBatches(outR, bp.decode, u.Table, opts, func(rec arrow.Record) error {
+				return p.send(bp.convert(rec))
+			}))
+			return nil
+		})
+		g.Go(func() error {
+			n, err := w.(BatchWriter).WriteBatches(gctx, u, bp.want, p)
+			dstRows = n
+			close(p.stop)
+			// The source has finished if the writer read to the end; if not, this stops it,
+			// and the transform stage reading from it.
+			outR.CloseWithError(cmp.Or(err, errWriterGone))
+			return err
+		})
+		in = nil
+	} else if transform {
 		tr, tw := io.Pipe()
 		g.Go(func() error {
 			bw := bufio.NewWriterSize(tw, PipeBuffer)
@@ -190,14 +220,16 @@ func copyUnit(ctx context.Context, r Reader, w Writer, u Unit, opts RunOptions) 
 		})
 		in = tr
 	}
-	g.Go(func() error {
-		n, err := w.CopyIn(gctx, u, in)
-		dstRows = n
-		if err != nil {
-			in.CloseWithError(err)
-		}
-		return err
-	})
+	if in != nil {
+		g.Go(func() error {
+			n, err := w.CopyIn(gctx, u, in)
+			dstRows = n
+			if err != nil {
+				in.CloseWithError(err)
+			}
+			return err
+		})
+	}
 	if err := g.Wait(); err != nil {
 		uncount(tracker, sent) // a retry counts them again
 		return fmt.Errorf("copy %s: %w", u, err)

@@ -36,27 +36,43 @@ func ArrowColumns(t *TablePlan) []pgarrow.Column {
 // moved (remapBatch) and copy i's rules.
 func TransformStream(r io.Reader, w io.Writer, t *TablePlan, opts RunOptions) error {
 	cols := streamColumns(t)
-	dec := pgarrow.NewDecoder(r, cols, opts.Mem, pgarrow.DecoderOptions{BatchRows: opts.BatchRows, BatchBytes: opts.BatchBytes})
 	enc := pgarrow.NewEncoder(w, cols)
+	err := transformBatches(r, cols, t, opts, func(out arrow.Record) error {
+		err := enc.Write(out)
+		out.Release()
+		if err != nil {
+			return fmt.Errorf("encode: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+// transformBatches decodes the binary COPY stream r as cols and hands emit every copy of
+// every batch with the table's rules applied; emit owns what it is given.
+func transformBatches(r io.Reader, cols []pgarrow.Column, t *TablePlan, opts RunOptions, emit func(arrow.Record) error) error {
+	dec := pgarrow.NewDecoder(r, cols, opts.Mem, pgarrow.DecoderOptions{BatchRows: opts.BatchRows, BatchBytes: opts.BatchBytes})
 	for {
 		rec, err := dec.Read()
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("decode: %w", err)
 		}
-		err = writeCopies(rec, enc, t, opts)
+		err = writeCopies(rec, emit, t, opts)
 		rec.Release()
 		if err != nil {
 			return err
 		}
 	}
-	return enc.Close()
 }
 
-// writeCopies writes every copy of one batch.
-func writeCopies(rec arrow.Record, enc *pgarrow.Encoder, t *TablePlan, opts RunOptions) error {
+// writeCopies hands emit every copy of one batch.
+func writeCopies(rec arrow.Record, emit func(arrow.Record) error, t *TablePlan, opts RunOptions) error {
 	for i := 0; i < t.copies(); i++ {
 		cur := rec
 		if i == 0 {
@@ -71,10 +87,8 @@ func writeCopies(rec arrow.Record, enc *pgarrow.Encoder, t *TablePlan, opts RunO
 		if err != nil {
 			return err
 		}
-		err = enc.Write(out)
-		out.Release()
-		if err != nil {
-			return fmt.Errorf("encode: %w", err)
+		if err := emit(out); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -19,6 +19,14 @@ type Transformer interface {
 	Transform(rec arrow.Record, col int, mem memory.Allocator) (arrow.Array, error)
 }
 
+// ColumnReader is implemented by transformers that read columns of rec besides their own (a
+// template reads the columns it names): it lists them, so that they reach the transformer in
+// the representation its column set-up promised. A transformer that reads another column must
+// implement it.
+type ColumnReader interface {
+	ReadsColumns() []string
+}
+
 // NativeInput is implemented by transformers that need their column decoded to its native
 // Arrow type (integers, floats, numeric as text, dates, timestamps) rather than carried as
 // raw PostgreSQL wire bytes, the default. Text columns read the same either way.

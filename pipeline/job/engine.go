@@ -19,6 +19,7 @@ type Running struct {
 	BatchRows  int
 	BatchBytes int
 	Mem        memory.Allocator
+	DecodeAll  bool // see pipeline.RunOptions
 
 	Log              *slog.Logger
 	ProgressTo       *os.File      // live progress (a terminal) or nil
@@ -53,7 +54,7 @@ func (r *Running) run(ctx context.Context, plan *pipeline.Plan, src pipeline.Sou
 		}
 	}()
 	err := pipeline.Run(ctx, plan, src, dst, pipeline.RunOptions{Jobs: r.Jobs, Mem: r.Mem, Progress: r.progress,
-		BatchRows: r.BatchRows, BatchBytes: r.BatchBytes})
+		BatchRows: r.BatchRows, BatchBytes: r.BatchBytes, DecodeAll: r.DecodeAll})
 	stop()
 	<-done
 	return err

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/apache/arrow/go/v15/arrow/memory"
+
 	"github.com/understudy-dev/understudy/fixtures"
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
 	"github.com/understudy-dev/understudy/fixtures/s3test"
@@ -45,33 +47,42 @@ func restoreOpts(from store.Store, dst string) RestoreOptions {
 func TestSnapshotRestoreTypeZooIsLossless(t *testing.T) {
 	src := pgtest.NewDB(t)
 	pgtest.Exec(t, pgtest.Connect(t, src), fixtures.TypeZooSQL)
-	snap := dirStore(t, t.TempDir())
-	o := snapshotOpts(src, snap)
-	o.ChunkBytes = 64 << 10
-	o.Parts.PartBytes = 32 << 10
-	m, err := Snapshot(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
+	// Decoded, the rows reach the snapshot as the transform stage's Arrow batches (as a table
+	// with rules or scaled copies does) instead of as a COPY stream.
+	for _, decode := range []bool{false, true} {
+		t.Run(map[bool]string{false: "stream", true: "batches"}[decode], func(t *testing.T) {
+			snap := dirStore(t, t.TempDir())
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			o := snapshotOpts(src, snap)
+			o.ChunkBytes = 64 << 10
+			o.Parts.PartBytes = 32 << 10
+			o.DecodeAll, o.Mem, o.BatchRows = decode, mem, 3
+			m, err := Snapshot(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mem.AssertSize(t, 0)
+			if m.Rows == 0 || len(m.Tables) < 10 {
+				t.Fatalf("snapshot of %d tables, %d rows", len(m.Tables), m.Rows)
+			}
+			// zoo.temporal holds timestamps past what Arrow's native type holds: those chunks
+			// carry the column as wire bytes, and say so.
+			raw := false
+			for _, tb := range m.Tables {
+				for _, p := range tb.Parts {
+					raw = raw || tb.Name.String() == "zoo.temporal" && slices.Contains(p.Raw, "ts")
+				}
+			}
+			if !raw {
+				t.Error("no part of zoo.temporal records its ts column as raw")
+			}
+			dst := pgtest.NewDB(t)
+			if err := Restore(context.Background(), restoreOpts(snap, dst)); err != nil {
+				t.Fatal(err)
+			}
+			assertSameDatabase(t, src, dst)
+		})
 	}
-	if m.Rows == 0 || len(m.Tables) < 10 {
-		t.Fatalf("snapshot of %d tables, %d rows", len(m.Tables), m.Rows)
-	}
-	// zoo.temporal holds timestamps past what Arrow's native type holds: those chunks carry
-	// the column as wire bytes, and say so.
-	raw := false
-	for _, tb := range m.Tables {
-		for _, p := range tb.Parts {
-			raw = raw || tb.Name.String() == "zoo.temporal" && slices.Contains(p.Raw, "ts")
-		}
-	}
-	if !raw {
-		t.Error("no part of zoo.temporal records its ts column as raw")
-	}
-	dst := pgtest.NewDB(t)
-	if err := Restore(context.Background(), restoreOpts(snap, dst)); err != nil {
-		t.Fatal(err)
-	}
-	assertSameDatabase(t, src, dst)
 }
 
 // A snapshot applies the rules exactly as sync does: restoring it gives the very target sync

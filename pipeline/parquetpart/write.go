@@ -46,16 +46,38 @@ func WriteParts(r io.Reader, cols []pgarrow.Column, text bool, next func() (stor
 		// Parquet counts rows by their columns' values: rows without columns would be lost.
 		return nil, errors.New("write parts: a table without columns cannot be stored in binary format (copy it in text format)")
 	}
-	sc := Schema(cols, text, o.Raw...)
-	var src batchReader
+	var src BatchReader
 	if text {
 		src = newLineReader(r, o)
 	} else {
-		src = pgarrow.NewDecoder(r, nativeColumns(cols, o.Raw), o.Mem, pgarrow.DecoderOptions{
+		src = pgarrow.NewDecoder(r, DecodeColumns(cols, o), o.Mem, pgarrow.DecoderOptions{
 			BatchRows:  min(batchRows, o.RowGroupRows),
 			BatchBytes: int(min(batchBytes, o.RowGroupBytes)),
 		})
 	}
+	return writeParts(src, cols, text, "read COPY stream: ", next, o)
+}
+
+// WriteBatches is WriteParts for rows the caller has decoded already: batches of
+// DecodeColumns(cols, o), in the binary format's layout, read from src until io.EOF (src's
+// error is returned as it is, wrapped). It takes ownership of each batch src returns.
+func WriteBatches(src BatchReader, cols []pgarrow.Column, next func() (store.Writer, error), o Options) ([]Part, error) {
+	o = o.withDefaults()
+	if len(cols) == 0 {
+		return nil, errors.New("write parts: a table without columns cannot be stored in binary format (copy it in text format)")
+	}
+	return writeParts(src, cols, false, "", next, o)
+}
+
+// DecodeColumns are the columns WriteParts decodes a binary COPY stream of cols into: each
+// in its native Arrow type where it has one, unless o.Raw names it.
+func DecodeColumns(cols []pgarrow.Column, o Options) []pgarrow.Column {
+	return nativeColumns(cols, o.Raw)
+}
+
+// writeParts writes src's batches as parts; readErr prefixes src's errors.
+func writeParts(src BatchReader, cols []pgarrow.Column, text bool, readErr string, next func() (store.Writer, error), o Options) ([]Part, error) {
+	sc := Schema(cols, text, o.Raw...)
 	pw, err := newPartWriter(sc, text, next, o)
 	if err != nil {
 		return nil, fmt.Errorf("write parts: %w", err)
@@ -65,9 +87,12 @@ func WriteParts(r io.Reader, cols []pgarrow.Column, text bool, next func() (stor
 		if err == io.EOF {
 			break
 		}
+		if err == nil {
+			err = matchSchema(rec, sc)
+		}
 		if err != nil {
 			pw.abort()
-			return pw.parts, fmt.Errorf("read COPY stream: %w", err)
+			return pw.parts, fmt.Errorf("%s%w", readErr, err)
 		}
 		// The decoder's batches carry pgarrow's schema; the part's adds the format keys.
 		out := array.NewRecord(sc, rec.Columns(), rec.NumRows())
@@ -86,9 +111,25 @@ func WriteParts(r io.Reader, cols []pgarrow.Column, text bool, next func() (stor
 	return pw.parts, nil
 }
 
-// batchReader is what the binary Decoder and the text lineReader share.
-type batchReader interface {
+// BatchReader yields Arrow batches, each the caller's to release, and io.EOF after the last:
+// what the binary Decoder and the text lineReader share, and what WriteBatches reads.
+type BatchReader interface {
 	Read() (arrow.Record, error)
+}
+
+// matchSchema checks that rec has the columns of sc; it releases rec if not.
+func matchSchema(rec arrow.Record, sc *arrow.Schema) error {
+	if int(rec.NumCols()) != sc.NumFields() {
+		rec.Release()
+		return fmt.Errorf("a batch of %d columns for a table of %d", rec.NumCols(), sc.NumFields())
+	}
+	for i, f := range sc.Fields() {
+		if t := rec.Column(i).DataType(); !arrow.TypeEqual(t, f.Type) {
+			rec.Release()
+			return fmt.Errorf("column %q: a batch of %s, the part holds %s", f.Name, t, f.Type)
+		}
+	}
+	return nil
 }
 
 // partWriter writes batches into parts, cutting row groups and parts at their bounds.

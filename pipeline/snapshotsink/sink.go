@@ -18,6 +18,7 @@ import (
 	"github.com/understudy-dev/understudy/pipeline/snapshot"
 	"github.com/understudy-dev/understudy/pipeline/store"
 	"github.com/understudy-dev/understudy/schemas"
+	"github.com/understudy-dev/understudy/schemas/pgarrow"
 )
 
 // Sink writes units as Parquet parts into a store.
@@ -35,7 +36,10 @@ type Sink struct {
 	raw map[schemas.Name][]string
 }
 
-var _ pipeline.Sink = (*Sink)(nil)
+var (
+	_ pipeline.Sink        = (*Sink)(nil)
+	_ pipeline.BatchWriter = (*writer)(nil)
+)
 
 // New returns a sink writing into s; started identifies the run in progress records, and
 // keyFingerprint (snapshot.Manifest.KeyFingerprint) the key its rules use.
@@ -75,6 +79,47 @@ type writer struct{ s *Sink }
 // CopyIn writes unit u's stream as parts data/<table>/part-<unit>-<piece>.parquet, then
 // records the unit as finished.
 func (w *writer) CopyIn(ctx context.Context, u pipeline.Unit, r io.Reader) (int64, error) {
+	o := w.s.opts
+	o.Raw = w.s.rawOf(u.Table.Name)
+	return w.write(ctx, u, o, func(next func() (store.Writer, error)) ([]parquetpart.Part, error) {
+		return parquetpart.WriteParts(r, pipeline.ArrowColumns(u.Table), u.Table.TextFormat, next, o)
+	})
+}
+
+// BatchColumns: the columns decoded as CopyIn would decode them, for a binary-format table.
+func (w *writer) BatchColumns(u pipeline.Unit) ([]pgarrow.Column, bool) {
+	if u.Table.TextFormat {
+		return nil, false
+	}
+	o := w.s.opts
+	o.Raw = w.s.rawOf(u.Table.Name)
+	return parquetpart.DecodeColumns(pipeline.ArrowColumns(u.Table), o), true
+}
+
+// WriteBatches writes unit u's batches, of columns cols from BatchColumns, as CopyIn writes
+// its stream.
+func (w *writer) WriteBatches(ctx context.Context, u pipeline.Unit, cols []pgarrow.Column, r pipeline.BatchReader) (int64, error) {
+	o := w.s.opts
+	for _, c := range cols {
+		if !c.Native { // carried raw, as the table's later units will be
+			o.Raw = append(o.Raw, c.Name)
+		}
+	}
+	return w.write(ctx, u, o, func(next func() (store.Writer, error)) ([]parquetpart.Part, error) {
+		return parquetpart.WriteBatches(r, cols, next, o)
+	})
+}
+
+// rawOf returns the columns of table t carried as wire bytes so far.
+func (s *Sink) rawOf(t schemas.Name) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.raw[t]...)
+}
+
+// write writes unit u's parts with parts, then records the unit as finished. o.Raw are the
+// columns parts carries raw.
+func (w *writer) write(ctx context.Context, u pipeline.Unit, o parquetpart.Options, parts func(next func() (store.Writer, error)) ([]parquetpart.Part, error)) (int64, error) {
 	s := w.s
 	name := u.Table.Name
 	piece := 0
@@ -85,11 +130,7 @@ func (w *writer) CopyIn(ctx context.Context, u pipeline.Unit, r io.Reader) (int6
 		names = append(names, n)
 		return s.store.Create(ctx, n)
 	}
-	o := s.opts
-	s.mu.Lock()
-	o.Raw = append([]string(nil), s.raw[name]...)
-	s.mu.Unlock()
-	written, err := parquetpart.WriteParts(r, pipeline.ArrowColumns(u.Table), u.Table.TextFormat, next, o)
+	written, err := parts(next)
 	if err != nil {
 		for _, n := range names[:len(written)] { // closed pieces of this attempt: not kept
 			s.store.Delete(context.WithoutCancel(ctx), n)
@@ -104,17 +145,17 @@ func (w *writer) CopyIn(ctx context.Context, u pipeline.Unit, r io.Reader) (int6
 		}
 		return 0, fmt.Errorf("snapshot %s: %w", u, err)
 	}
-	parts := make([]snapshot.Part, len(written))
+	done := make([]snapshot.Part, len(written))
 	var rows int64
 	for i, p := range written {
-		parts[i] = snapshot.Part{File: snapshot.File{Path: names[i], Bytes: p.Bytes, SHA256: p.SHA256}, Unit: u.Seq, Piece: i, Rows: p.Rows, Raw: o.Raw}
+		done[i] = snapshot.Part{File: snapshot.File{Path: names[i], Bytes: p.Bytes, SHA256: p.SHA256}, Unit: u.Seq, Piece: i, Rows: p.Rows, Raw: o.Raw}
 		rows += p.Rows
 	}
 	if err := snapshot.RecordUnit(ctx, s.store, snapshot.UnitRecord{Started: s.started, Table: name, Seq: u.Seq, Of: u.Of,
-		FromPage: u.FromPage, ToPage: u.ToPage, KeyFingerprint: s.keyFP, Plan: u.Table.Fingerprint(), Parts: parts}); err != nil {
+		FromPage: u.FromPage, ToPage: u.ToPage, KeyFingerprint: s.keyFP, Plan: u.Table.Fingerprint(), Parts: done}); err != nil {
 		return 0, fmt.Errorf("snapshot %s: record progress: %w", u, err)
 	}
-	s.Adopt(name, parts)
+	s.Adopt(name, done)
 	return rows, nil
 }
 

@@ -145,6 +145,14 @@ func (c Column) kind() kind {
 	return nativeKinds[c.baseOID()] // kindRaw when absent
 }
 
+// SameBytes reports whether c's native type holds its wire bytes unchanged (text, varchar,
+// bpchar, name, json): its raw Binary array and its native String array then differ in
+// their type only, and one can be read as the other without a copy.
+func SameBytes(c Column) bool {
+	k := nativeKinds[c.baseOID()]
+	return k == kindText || k == kindJSON
+}
+
 // IsNative reports whether Field(c) is a native mapping rather than raw wire bytes.
 func IsNative(c Column) bool { return c.kind() != kindRaw }
 
