@@ -682,3 +682,71 @@ func (m Remap) Describe() string {
 	}
 	return fmt.Sprintf("value + copy × %d", m.span)
 }
+
+// AddCopyRules gives the scaled copies 1 and up of the plan's tables the rules cfg sets, each
+// built with its copy's key (base: opts.Key, else the published scale key), and leaves copy 0
+// as it is read. A restore uses it with the rules the snapshot was taken with: its rows are
+// anonymized already, so running a rule again on copy i's values gives fresh values derived
+// from them, never from the source's. Rules on columns that are keys, unique, references or
+// moved are not added: those values are the snapshot's, moved. A rule that cannot be built
+// here (it needs what only a source connection gives) is left out; the messages say which,
+// and those columns repeat copy 0's values.
+func (p *Plan) AddCopyRules(cfg *config.Config, opts PlanOptions) (left []string) {
+	if opts.Registry == nil {
+		opts.Registry = transforms.Default()
+	}
+	key := transforms.ScaleKey(opts.Key)
+	opts.Key = key
+	for _, tr := range cfg.Tables {
+		for _, t := range p.Tables {
+			if t.copies() < 2 || t.Name.Schema != tr.Schema || t.Name.Name != tr.Name {
+				continue
+			}
+			fixed := map[string]bool{} // columns whose values are the snapshot's, moved
+			for _, m := range t.Remaps {
+				fixed[m.Column.Name] = true
+			}
+			for _, fk := range t.ForeignKeys {
+				for _, c := range fk.Columns {
+					fixed[c] = true
+				}
+			}
+			scratch := &TablePlan{Table: t.Table, Columns: t.Columns}
+			for _, cr := range tr.Columns {
+				// null and constant write copy 0's values again: nothing to build.
+				if fixed[cr.Column] || t.Table.IsUnique(cr.Column) || cr.Transform == "null" || cr.Transform == "constant" {
+					continue
+				}
+				if err := bindRule(cfg, scratch, tr, cr, opts); err != nil {
+					left = append(left, err.Error())
+				}
+			}
+			if err := orderRules(cfg, scratch, tr); err != nil {
+				left = append(left, err.Error())
+				continue
+			}
+			// Every copy gets the same rules, or a rule is left out of all of them.
+			fresh := make([][]ColumnRule, t.copies()-1)
+		rules:
+			for _, r := range scratch.Rules {
+				built := make([]ColumnRule, len(fresh))
+				for i := range built {
+					tf, err := r.build(key.ForCopy(i + 1))
+					if err != nil {
+						left = append(left, fmt.Sprintf("%s.%s (%s): copy %d: %v", t.Name, r.Column.Name, r.Rule, i+1, err))
+						continue rules
+					}
+					built[i] = r
+					built[i].Transformer = tf
+				}
+				for i := range fresh {
+					fresh[i] = append(fresh[i], built[i])
+				}
+			}
+			for i := range fresh {
+				t.copyRules[i] = append(fresh[i], t.copyRules[i]...)
+			}
+		}
+	}
+	return left
+}

@@ -164,7 +164,7 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 		tables  = fs.String("tables", "", "restore only these tables' rows (comma-separated schema.table; the schema is created whole)")
 		scale   = fs.Int("scale", 0, "write every table but scale.shared ones N times, with new keys per copy (overrides scale.factor)")
 		cfgPath = fs.String("config", "", "config file: its scale section (shared tables, jitter) applies; its rules ran when the snapshot was taken")
-		keyFile = fs.String("key-file", "", "file holding the key that keys scaled uuid keys and jitter (else key: in the config, or UNDERSTUDY_KEY)")
+		keyFile = fs.String("key-file", "", "file holding the key that keys scaled uuid keys, jitter and the copies' fresh values (else key: in the config, or UNDERSTUDY_KEY)")
 		rf      = addRunningFlags(fs)
 	)
 	fs.Usage = func() {

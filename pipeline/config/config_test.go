@@ -1,6 +1,9 @@
 package config
 
 import (
+	"fmt"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -145,5 +148,55 @@ func TestParseReferenceIntoJSON(t *testing.T) {
 	_, err = Parse("c.yaml", []byte("references:\n  - {from: public.events.payload, path: customer.email, to: public.customers.email}\n"))
 	if err == nil || !strings.Contains(err.Error(), "c.yaml:2: references[0].path: must be a JSONPath") {
 		t.Errorf("a path without $ gave %v", err)
+	}
+}
+
+// A rule written out with Spec and read back with FromSpecs is the rule as configured: the
+// same transformer and the same parameters, quoted names and conditions included.
+func TestRuleSpecsRoundTrip(t *testing.T) {
+	cfg, err := Parse("c.yaml", []byte(`tables:
+  '"Sales"."Order Lines"':
+    columns:
+      "E-mail": {transform: email, keep_domain: true}   # a comment
+      note: {transform: template, template: "about {name}: {#}", when: "country = 'DE'"}
+      name: first_name
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := map[string]map[string]string{}
+	for _, tr := range cfg.Tables {
+		specs[tr.Table] = map[string]string{}
+		for _, cr := range tr.Columns {
+			s, err := cr.Spec()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(s, "\n") || strings.Contains(s, "comment") {
+				t.Errorf("%s: spec %q is not one clean line", cr.Column, s)
+			}
+			specs[tr.Table][cr.Column] = s
+		}
+	}
+	back, err := FromSpecs("manifest.json", specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	describe := func(c *Config) []string {
+		var out []string
+		for _, tr := range c.Tables {
+			for _, cr := range tr.Columns {
+				var p any
+				if cr.Params != nil {
+					cr.Params.Decode(&p)
+				}
+				out = append(out, fmt.Sprintf("%s/%s %s.%s %s %v", tr.Schema, tr.Name, tr.Table, cr.Column, cr.Transform, p))
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	if got, want := describe(back), describe(cfg); !reflect.DeepEqual(got, want) {
+		t.Errorf("read back:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -362,3 +362,100 @@ scale:
 		t.Errorf("%s %s: source %v, target %v, allowed %s", f.Where(), f.Metric, f.Source, f.Target, f.Allowed)
 	}
 }
+
+// restore --scale gives the new copies fresh values: the snapshot's rules, from its manifest,
+// run again on its anonymized values with each copy's key. Copy 0 is the snapshot's rows as
+// they are; no copy holds a value of the source's.
+func TestRestoreScaleGivesCopiesFreshValues(t *testing.T) {
+	src := pgtest.LoadDataset(t, "chinook")
+	rules, err := config.Parse("rules.yaml", []byte("tables:\n  public.customer:\n    columns: {first_name: first_name, last_name: last_name, email: email, city: city, company: {transform: constant, value: ACME}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := transforms.NewKey("restore-fresh-key-0123456789")
+	snap := dirStore(t, t.TempDir())
+	so := snapshotOpts(src, snap)
+	so.Config, so.Key = rules, key
+	if _, err := Snapshot(context.Background(), so); err != nil {
+		t.Fatal(err)
+	}
+	plain, scaled := pgtest.NewDB(t), pgtest.NewDB(t)
+	if err := Restore(context.Background(), restoreOpts(snap, plain)); err != nil {
+		t.Fatal(err)
+	}
+	scale, err := config.Parse("scale.yaml", []byte("scale: {factor: 3, shared: [public.genre, public.media_type]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro := restoreOpts(snap, scaled)
+	ro.Config, ro.Key = scale, key
+	if err := Restore(context.Background(), ro); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var lo, hi int
+	if err := pgtest.Connect(t, src).QueryRow(ctx, `SELECT min(customer_id), max(customer_id) FROM customer`).Scan(&lo, &hi); err != nil {
+		t.Fatal(err)
+	}
+	span := hi - lo + 1
+	rows := func(db string, q string, args ...any) map[int]string {
+		t.Helper()
+		out := map[int]string{}
+		rs, err := pgtest.Connect(t, db).Query(ctx, q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var id int
+			var v string
+			if err := rs.Scan(&id, &v); err != nil {
+				t.Fatal(err)
+			}
+			out[id] = v
+		}
+		return out
+	}
+	const person = `concat_ws('|', first_name, last_name, email, city, company)`
+	base := rows(plain, `SELECT customer_id, `+person+` FROM customer`)
+	if len(base) < 50 {
+		t.Fatalf("%d customers in the snapshot", len(base))
+	}
+	for i := 0; i < 3; i++ {
+		got := rows(scaled, `SELECT customer_id - $1::int, `+person+` FROM customer WHERE customer_id BETWEEN $2::int AND $3::int`, i*span, lo+i*span, hi+i*span)
+		if len(got) != len(base) {
+			t.Fatalf("copy %d has %d customers, the snapshot %d", i, len(got), len(base))
+		}
+		same := 0
+		for id, v := range got {
+			if v == base[id] {
+				same++
+			}
+		}
+		if i == 0 && same != len(base) {
+			t.Errorf("copy 0: %d of %d customers differ from the snapshot's", len(base)-same, len(base))
+		}
+		if i > 0 && same > len(base)/20 {
+			t.Errorf("copy %d: %d of %d customers repeat copy 0's name, e-mail and city", i, same, len(base))
+		}
+	}
+	// Columns with a constant rule, and the keys, are the snapshot's in every copy.
+	var companies, broken int
+	pgtest.Connect(t, scaled).QueryRow(ctx, `SELECT count(DISTINCT company) FROM customer`).Scan(&companies)
+	pgtest.Connect(t, scaled).QueryRow(ctx, `SELECT count(*) FROM invoice i LEFT JOIN customer c USING (customer_id) WHERE c.customer_id IS NULL`).Scan(&broken)
+	if companies != 1 || broken != 0 {
+		t.Errorf("%d distinct companies (want the one constant), %d invoices without their customer", companies, broken)
+	}
+	real := rows(src, `SELECT customer_id, email FROM customer`)
+	leaked := 0
+	for _, v := range rows(scaled, `SELECT customer_id, email FROM customer`) {
+		for _, r := range real {
+			if v == r {
+				leaked++
+			}
+		}
+	}
+	if leaked > 0 {
+		t.Errorf("%d source e-mails in the scaled restore", leaked)
+	}
+}

@@ -137,6 +137,17 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 				mt.Rules = map[string]string{}
 			}
 			mt.Rules[r.Column.Name] = r.Rule
+			if r.Follows != "" {
+				continue
+			}
+			spec, err := r.Source.Spec()
+			if err != nil {
+				return nil, unfinished(o.To, fmt.Errorf("manifest: %s: %w", tp.Name, err))
+			}
+			if mt.RuleSpecs == nil {
+				mt.RuleSpecs = map[string]string{}
+			}
+			mt.RuleSpecs[r.Column.Name] = spec
 		}
 		for _, p := range mt.Parts {
 			mt.Rows += p.Rows
@@ -252,6 +263,30 @@ func unfinished(s store.Store, err error) error {
 	return pipeline.WithCode(pipeline.ExitFailed, hint, err)
 }
 
+// freshCopies gives a scaled restore's new copies fresh values: the rules the snapshot was
+// taken with, as its manifest records them, run again on the snapshot's (anonymized) values
+// with each copy's key. A snapshot that records no rule specs (written before they were kept)
+// has its values repeated in every copy, as does a column whose rule cannot be built here.
+func freshCopies(m *snapshot.Manifest, plan *pipeline.Plan, o RestoreOptions) error {
+	specs := map[string]map[string]string{}
+	for _, t := range m.Tables {
+		if len(t.RuleSpecs) > 0 {
+			specs[t.Name.Quoted()] = t.RuleSpecs
+		}
+	}
+	if len(specs) == 0 {
+		return nil
+	}
+	rules, err := config.FromSpecs(snapshot.ManifestName+" (rule_specs)", specs)
+	if err != nil {
+		return pipeline.WithCode(pipeline.ExitFailed, "", err)
+	}
+	for _, msg := range plan.AddCopyRules(rules, pipeline.PlanOptions{Key: o.Key}) {
+		o.Log.Warn("the scaled copies repeat the snapshot's values of a column", "why", msg)
+	}
+	return nil
+}
+
 // RestoreOptions configure a restore.
 type RestoreOptions struct {
 	Running
@@ -261,8 +296,9 @@ type RestoreOptions struct {
 	Tables  []string // only these tables' rows; empty: all
 	Parts   parquetpart.Options
 	// Scale multiplies the restored rows (see pipeline.Plan.ApplyScale); Config gives the
-	// shared tables and the jitter (its scale section; its rules are not run again), Key
-	// keys uuid keys and jitter. Scale above 0 overrides the config's factor.
+	// shared tables and the jitter (its scale section; its rules are not read: the snapshot's
+	// own, from its manifest, give the new copies fresh values), Key keys uuid keys, jitter
+	// and those fresh values. Scale above 0 overrides the config's factor.
 	Scale  int
 	Config *config.Config
 	Key    *transforms.Key
@@ -309,6 +345,9 @@ func Restore(ctx context.Context, o RestoreOptions) (err error) {
 	}
 	if sc := scaleOf(cfg, o.Scale); sc != nil && sc.Factor > 1 {
 		if err := plan.ApplyScale(ctx, pipeline.StreamStats{Src: src, Plan: plan}, cfg, sc, pipeline.PlanOptions{Key: o.Key}); err != nil {
+			return err
+		}
+		if err := freshCopies(m, plan, o); err != nil {
 			return err
 		}
 	}

@@ -107,9 +107,13 @@ type Table struct {
 	TextFormat bool              `json:"text_format,omitempty"`
 	Columns    []Column          `json:"columns"`
 	Rules      map[string]string `json:"rules,omitempty"` // column → rule applied
-	Rows       int64             `json:"rows"`
-	Bytes      int64             `json:"bytes"`
-	Parts      []Part            `json:"parts"`
+	// RuleSpecs holds, for each column whose rule was configured (not followed from a key),
+	// that rule as the config wrote it (config.ColumnRule.Spec), so that a restore that scales
+	// can give the new copies fresh values with it.
+	RuleSpecs map[string]string `json:"rule_specs,omitempty"`
+	Rows      int64             `json:"rows"`
+	Bytes     int64             `json:"bytes"`
+	Parts     []Part            `json:"parts"`
 }
 
 // Sequence is a sequence's value when the rows were read.
