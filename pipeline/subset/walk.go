@@ -16,60 +16,69 @@ import (
 // walkDown follows rule 2: from the rows in ddown, the rows of every table referencing them,
 // until no round adds a row. What it finds is kept too.
 func (g *graph) walkDown(ctx context.Context, q schemas.Querier) error {
+	err := g.rounds(func(n *node) []TID { d := n.ddown; n.ddown = nil; return d }, func(n *node, d []TID) error {
+		for _, e := range n.in {
+			found, err := e.children(ctx, q, n, d)
+			if err != nil {
+				return err
+			}
+			c := e.child
+			var added []TID
+			c.down, added = union(c.down, found)
+			c.ddown = append(c.ddown, added...)
+			c.kept, _ = union(c.kept, added)
+		}
+		return nil
+	})
+	for _, n := range g.nodes {
+		n.down = nil
+	}
+	return err
+}
+
+// rounds hands step each node's pending rows (pending takes them: the rows added since its
+// last step) until a whole round finds none.
+func (g *graph) rounds(pending func(*node) []TID, step func(n *node, d []TID) error) error {
 	for progress := true; progress; {
 		progress = false
 		for _, n := range g.nodes {
-			d := n.ddown
-			n.ddown = nil
+			d := pending(n)
 			if len(d) == 0 {
 				continue
 			}
 			progress = true
-			for _, e := range n.in {
-				found, err := e.children(ctx, q, n, d)
-				if err != nil {
-					return err
-				}
-				c := e.child
-				var added []TID
-				c.down, added = union(c.down, found)
-				c.ddown = append(c.ddown, added...)
-				c.kept, _ = union(c.kept, added)
+			if err := step(n, d); err != nil {
+				return err
 			}
 		}
 	}
-	for _, n := range g.nodes {
-		n.down = nil
-	}
 	return nil
+}
+
+// takeDelta takes a node's pending rows of rules 3 and 5.
+func takeDelta(n *node) []TID {
+	d := n.delta
+	n.delta = nil
+	return d
 }
 
 // closeUp follows rule 3: from the rows in delta, the rows they reference, until no round
 // adds a row.
 func (g *graph) closeUp(ctx context.Context, q schemas.Querier) error {
-	for progress := true; progress; {
-		progress = false
-		for _, n := range g.nodes {
-			d := n.delta
-			n.delta = nil
-			if len(d) == 0 {
-				continue
+	return g.rounds(takeDelta, func(n *node, d []TID) error {
+		for _, e := range n.out {
+			found, err := e.parents(ctx, q, d)
+			if err != nil {
+				return err
 			}
-			progress = true
-			for _, e := range n.out {
-				found, err := e.parents(ctx, q, d)
-				if err != nil {
-					return err
-				}
-				for t, tids := range found {
-					var added []TID
-					t.kept, added = union(t.kept, sortUnique(tids))
-					t.delta = append(t.delta, added...)
-				}
+			for t, tids := range found {
+				var added []TID
+				t.kept, added = union(t.kept, sortUnique(tids))
+				t.delta = append(t.delta, added...)
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // filter follows rule 5. For a filtered table, kept holds the rows dropped until the end,
@@ -92,26 +101,26 @@ func (g *graph) filter(ctx context.Context, q schemas.Querier) error {
 	}
 	// Then, cascading, the rows that reference a dropped row. Only filtered tables reference
 	// filtered tables (anything referencing one is filtered itself), so every child here is.
-	for progress := true; progress; {
-		progress = false
-		for _, n := range g.nodes {
-			d := n.delta
-			n.delta = nil
-			if n.state != filtered || len(d) == 0 {
-				continue
-			}
-			progress = true
-			for _, e := range n.in {
-				found, err := e.children(ctx, q, n, d)
-				if err != nil {
-					return err
-				}
-				c := e.child
-				var added []TID
-				c.kept, added = union(c.kept, found)
-				c.delta = append(c.delta, added...)
-			}
+	err := g.rounds(func(n *node) []TID {
+		if d := takeDelta(n); n.state == filtered {
+			return d
 		}
+		return nil
+	}, func(n *node, d []TID) error {
+		for _, e := range n.in {
+			found, err := e.children(ctx, q, n, d)
+			if err != nil {
+				return err
+			}
+			c := e.child
+			var added []TID
+			c.kept, added = union(c.kept, found)
+			c.delta = append(c.delta, added...)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, n := range g.nodes {
 		if n.state != filtered || n.kept == nil {
