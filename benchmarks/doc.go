@@ -31,8 +31,10 @@
 // BenchmarkScale (its own fixture size, UNDERSTUDY_BENCH_SCALE_ROWS, 200000 by default)
 // measures understudy sync --scale 10 and snapshot --scale 10 (products shared) against the
 // target's raw ingest floor: the same rows, written once to binary COPY files, loaded with
-// bare COPY FROM into tables without indexes, two at a time. It checks the scale bars (rows/s
-// at least 0.8× the floor's, under 256 MiB) and writes benchmarks/RESULTS-scale.md.
+// bare COPY FROM into tables without indexes, two at a time, and then the indexes, keys and
+// foreign keys built on them (pg_restore --section=post-data). It checks the scale bars
+// (rows/s at least 0.8× the floor's — for sync, which builds them too, the floor's with them —
+// and under 256 MiB) and writes benchmarks/RESULTS-scale.md.
 //
 // The source is the shop fixture (fixtures.CreateShop, seed 1) in database bench_src_<rows>,
 // built on the first run and reused while its database comment says it is complete.

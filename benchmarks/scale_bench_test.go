@@ -124,10 +124,7 @@ func BenchmarkScale(b *testing.B) {
 			}
 			r := median(b, runs, func(r scaleResult) result { return r.result })
 			b.ReportMetric(r.rate(), "rows/s")
-			// go test runs a sub-benchmark with b.N = 1 before it runs it -benchtime times:
-			// the last call stands.
-			results = slices.DeleteFunc(results, func(x scaleResult) bool { return x.name == st.name })
-			results = append(results, r)
+			results = standing(results, r, func(x scaleResult) string { return x.name })
 		})
 	}
 	if err := bn.dropTarget(ctx); err != nil {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -120,10 +119,7 @@ func BenchmarkSnapshot(b *testing.B) {
 			if st.size != nil {
 				b.ReportMetric(float64(r.bytes)/(1<<20), "output-MiB")
 			}
-			// go test runs a sub-benchmark with b.N = 1 before it runs it -benchtime times:
-			// the last call stands.
-			results = slices.DeleteFunc(results, func(x snapResult) bool { return x.name == st.name })
-			results = append(results, r)
+			results = standing(results, r, func(x snapResult) string { return x.name })
 		})
 	}
 	if err := bn.dropTarget(ctx); err != nil {
