@@ -32,7 +32,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	sampleAbove := fs.Int64("sample-above", rep.DefaultSampleAbove, "tables with more rows get distinct counts and quantiles from a sample (-1: never)")
 	sampleRows := fs.Int64("sample-rows", rep.DefaultSampleRows, "rows in that sample")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: understudy report --source DSN --target DSN [--html FILE] [--json FILE] [--scale N] [--shared schema.table,...] [--check]\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: understudy report --source DSN --target DSN [--html FILE] [--json FILE] [--scale N] [--shared schema.table,...] [--bounded schema.table.column,...] [--check] [--sample-above N] [--sample-rows N]\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -51,6 +51,9 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	}
 	if *scale < 1 {
 		return pipeline.Errorf(pipeline.ExitUsage, "", "--scale: %d is not a positive factor", *scale)
+	}
+	if *sampleAbove < -1 {
+		return pipeline.Errorf(pipeline.ExitUsage, "", "--sample-above: %d is not a row count (-1: never sample)", *sampleAbove)
 	}
 	opts := rep.CompareOptions{Scale: *scale}
 	for _, s := range strings.Split(*shared, ",") {

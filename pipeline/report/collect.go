@@ -64,6 +64,12 @@ func Collect(ctx context.Context, conn *pgx.Conn, opts Options) (*Stats, error) 
 		return nil, fmt.Errorf("begin snapshot: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) // read only: nothing to commit
+	// Values are compared as text between two servers: print them the same way on both,
+	// whatever each server's defaults.
+	if _, err := tx.Exec(ctx, `SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres';
+SET LOCAL bytea_output = 'hex'; SET LOCAL extra_float_digits = 1`); err != nil {
+		return nil, fmt.Errorf("set the output format: %w", err)
+	}
 	cat, err := schemas.LoadCatalog(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -171,6 +177,11 @@ func collectTable(ctx context.Context, tx pgx.Tx, cat *schemas.Catalog, t *schem
 		switch kind {
 		case KindNumber:
 			p.num = p.ident + "::float8"
+			if c.BaseOID == 1700 {
+				// A numeric beyond float8's range cannot be cast: such values stay out of
+				// the quantiles (they still count in nulls and distincts).
+				p.num = "CASE WHEN abs(" + p.ident + ") < 1e300 THEN " + p.ident + "::float8 END"
+			}
 		case KindDate, KindTimestamp:
 			p.num = "extract(epoch FROM " + p.ident + ")::float8"
 		}
@@ -309,7 +320,9 @@ func topValues(ctx context.Context, tx pgx.Tx, table string, plans []colPlan, li
 		if p.st.Kind == KindOpaque || p.st.Distinct == 0 || p.st.Distinct > int64(limit) {
 			continue
 		}
-		values = append(values, fmt.Sprintf("(%d, %s::text)", len(which), p.ident))
+		// COLLATE "C": columns of other collations share the VALUES column, and both
+		// servers then group and order the values byte by byte, alike.
+		values = append(values, fmt.Sprintf("(%d, %s::text COLLATE \"C\")", len(which), p.ident))
 		which = append(which, p.st)
 	}
 	if len(which) == 0 {

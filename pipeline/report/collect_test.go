@@ -145,3 +145,38 @@ func TestReportCollectHandMade(t *testing.T) {
 		})
 	}
 }
+
+// Values read the same on two servers whatever their settings, columns of different
+// collations share the top-values scan, and a numeric beyond float8 does not stop a report.
+func TestReportCollectIsPortable(t *testing.T) {
+	const schema = `
+CREATE TABLE t (
+  a  text COLLATE "C",
+  b  text COLLATE "POSIX",
+  ts timestamptz,
+  n  numeric
+);
+INSERT INTO t SELECT CASE WHEN i % 2 = 0 THEN 'x' ELSE 'y' END, CASE WHEN i % 3 = 0 THEN 'p' ELSE 'q' END,
+  TIMESTAMPTZ '2024-01-01 12:00:00+00' + (i % 3) * interval '1 hour', i
+FROM generate_series(1, 30) i;
+INSERT INTO t (n) VALUES (1e400);
+`
+	src, dst := pgtest.NewDB(t), pgtest.NewDB(t)
+	for _, db := range []string{src, dst} {
+		pgtest.Exec(t, pgtest.Connect(t, db), schema)
+	}
+	// The target's server shows times in another zone and dates in another style.
+	pgtest.Exec(t, pgtest.Connect(t, dst), `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET TimeZone = %L', current_database(), 'Asia/Kolkata');
+EXECUTE format('ALTER DATABASE %I SET DateStyle = %L', current_database(), 'SQL, DMY'); END $$`)
+	s, d := collectDSN(t, src, Options{}), collectDSN(t, dst, Options{})
+	ts := s.Table("public.t").Column("ts")
+	if ts == nil || len(ts.TopValues) != 3 || ts.TopValues[0].Value != "2024-01-01 12:00:00+00" && ts.TopValues[0].Value != "2024-01-01 13:00:00+00" && ts.TopValues[0].Value != "2024-01-01 14:00:00+00" {
+		t.Fatalf("top values of ts: %+v", ts)
+	}
+	if n := s.Table("public.t").Column("n"); n == nil || n.Max == nil || *n.Max != 30 {
+		t.Errorf("n: %+v, want its quantiles over the values float8 holds (max 30)", n)
+	}
+	if failed := Failed(Compare(s, d, CompareOptions{})); len(failed) > 0 {
+		t.Errorf("the same data on a server with other settings fails %d checks: %+v", len(failed), failed)
+	}
+}

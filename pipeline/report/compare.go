@@ -18,7 +18,7 @@ import (
 //	                          value a day, so its ratio falls with size
 //	top_values                columns with ≤ 20 distinct values        the same set of values
 //	top_value                 each of those values                     |t − s| ≤ TopValueFraction (0.03)
-//	p05 p25 p50 p75 p95       number, date and timestamp columns       |t − s| ≤ Quantile (0.05) × (s.max − s.min)
+//	p05 p25 p50 p75 p95       number, date and timestamp columns       |t − s| ≤ Quantile (0.05) × (s.p95 − s.p05)
 //	fanout_mean               every foreign key                        |t − m| ≤ FanoutMean (0.05) × m, m = s × cf / pf
 //	fanout[bucket]            every foreign key, if cf = pf            |t − s| ≤ FanoutBucket (0.03)
 //
@@ -32,7 +32,7 @@ type Tolerances struct {
 	HighDistinct     float64 `json:"high_distinct"`      // source ratio above which distinct_ratio is checked
 	DistinctRatio    float64 `json:"distinct_ratio"`     // factor of the source's ratio
 	TopValueFraction float64 `json:"top_value_fraction"` // absolute
-	Quantile         float64 `json:"quantile"`           // fraction of the source's max − min
+	Quantile         float64 `json:"quantile"`           // fraction of the source's p95 − p05 (see quantileSpan)
 	FanoutMean       float64 `json:"fanout_mean"`        // relative
 	FanoutBucket     float64 `json:"fanout_bucket"`      // absolute
 }
@@ -118,11 +118,21 @@ const eps = 1e-9
 
 // Compare checks dst against src, table by table in src's order, and returns every check
 // made, passed or failed. Tables, columns or keys missing from dst, or tables only in dst,
-// are failed findings too; so is a Shared name that is no table of src.
+// are failed findings too; so is a Shared name that is no table of src, and a Bounded name
+// that is no column of it.
 func Compare(src, dst *Stats, opts CompareOptions) []Finding {
 	c := comparer{src: src, scale: max(opts.Scale, 1), tol: opts.Tolerances.withDefaults(), shared: map[string]bool{}, bounded: map[string]bool{}}
 	for _, b := range opts.Bounded {
 		c.bounded[b] = true
+		found := false
+		for _, t := range src.Tables {
+			for _, col := range t.Columns {
+				found = found || t.Name+"."+col.Name == b || t.Parent != "" && t.Parent+"."+col.Name == b
+			}
+		}
+		if !found {
+			c.add(Finding{Table: b, Metric: "bounded", Allowed: "a column of the source", Note: "no such column in the source"})
+		}
 	}
 	for _, s := range opts.Shared {
 		c.shared[s] = true
@@ -204,7 +214,7 @@ func (c *comparer) table(s, d *TableStats) {
 			continue
 		}
 		moved := cf > 1 && (sc.Key || (sc.References != "" && c.factor(sc.References) > 1))
-		c.column(s.Name, sc, dc, moved)
+		c.column(s, sc, dc, moved)
 	}
 	for i := range s.ForeignKeys {
 		sf := &s.ForeignKeys[i]
@@ -217,7 +227,8 @@ func (c *comparer) table(s, d *TableStats) {
 	}
 }
 
-func (c *comparer) column(table string, s, d *ColumnStats, moved bool) {
+func (c *comparer) column(t *TableStats, s, d *ColumnStats, moved bool) {
+	table := t.Name
 	base := Finding{Table: table, Column: s.Name}
 	f := base
 	f.Metric, f.Source, f.Target = "null_fraction", s.NullFraction, d.NullFraction
@@ -226,7 +237,7 @@ func (c *comparer) column(table string, s, d *ColumnStats, moved bool) {
 	if s.Kind == KindOpaque || s.NonNull == 0 || d.NonNull == 0 {
 		return
 	}
-	if s.DistinctRatio > c.tol.HighDistinct && s.Kind != KindDate && !c.bounded[table+"."+s.Name] {
+	if s.DistinctRatio > c.tol.HighDistinct && s.Kind != KindDate && !c.bounded[table+"."+s.Name] && (t.Parent == "" || !c.bounded[t.Parent+"."+s.Name]) {
 		f := base
 		f.Metric, f.Source, f.Target = "distinct_ratio", s.DistinctRatio, d.DistinctRatio
 		lo := c.tol.DistinctRatio * s.DistinctRatio
@@ -241,8 +252,7 @@ func (c *comparer) column(table string, s, d *ColumnStats, moved bool) {
 		c.topValues(base, s, d)
 	}
 	if len(s.Quantiles) == len(QuantileLevels) && s.Min != nil && s.Max != nil {
-		span := *s.Max - *s.Min
-		tol := c.tol.Quantile * span
+		tol := c.tol.Quantile * quantileSpan(s)
 		for i, name := range QuantileNames {
 			f := base
 			f.Metric, f.Kind, f.Source = name, s.Kind, s.Quantiles[i]
@@ -252,9 +262,27 @@ func (c *comparer) column(table string, s, d *ColumnStats, moved bool) {
 				continue
 			}
 			f.Target = d.Quantiles[i]
-			c.within(f, s.Quantiles[i]-tol, s.Quantiles[i]+tol, fmt.Sprintf("±%g%% of the source's range", 100*c.tol.Quantile))
+			c.within(f, s.Quantiles[i]-tol, s.Quantiles[i]+tol, fmt.Sprintf("±%g%% of the source's p95 − p05", 100*c.tol.Quantile))
 		}
 	}
+}
+
+// quantileSpan is what the quantile tolerance is a fraction of: the source's central 90 %
+// (p95 − p05), so that one sentinel value (a date in 9999) cannot widen it to centuries;
+// else its whole range; else, for a number that is one value throughout, that value's size,
+// so that jitter of a few percent still passes.
+func quantileSpan(s *ColumnStats) float64 {
+	q := s.Quantiles
+	if span := q[len(q)-1] - q[0]; span > 0 {
+		return span
+	}
+	if span := *s.Max - *s.Min; span > 0 {
+		return span
+	}
+	if s.Kind == KindNumber {
+		return math.Abs(q[len(q)/2])
+	}
+	return 0
 }
 
 func (c *comparer) topValues(base Finding, s, d *ColumnStats) {

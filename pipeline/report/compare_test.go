@@ -258,8 +258,9 @@ func TestReportCompareTolerances(t *testing.T) {
 		{"nulls past the edge", func(t *TableStats) { t.Columns[0].NullFraction = 0.125 }, 1, []string{"null_fraction"}},
 		{"distinct ratio drops", func(t *TableStats) { t.Columns[0].DistinctRatio = 0.9 }, 1, []string{"distinct_ratio"}},
 		{"distinct ratio holds", func(t *TableStats) { t.Columns[0].DistinctRatio = 0.91 }, 1, nil},
-		{"quantile within 5% of range", func(t *TableStats) { t.Columns[0].Quantiles[2] = 55 }, 1, nil},
-		{"quantile beyond", func(t *TableStats) { t.Columns[0].Quantiles[2] = 55.5 }, 1, []string{"p50"}},
+		// The source's p05–p95 is 5–95: 5 % of it is 4.5.
+		{"quantile within 5% of p95 − p05", func(t *TableStats) { t.Columns[0].Quantiles[2] = 54.4 }, 1, nil},
+		{"quantile beyond", func(t *TableStats) { t.Columns[0].Quantiles[2] = 54.6 }, 1, []string{"p50"}},
 		{"top value fraction", func(t *TableStats) {
 			t.Columns[1].TopValues = []ValueFraction{{"x", 66, 0.66}, {"y", 34, 0.34}}
 		}, 1, []string{"top_value", "top_value"}},
@@ -292,4 +293,53 @@ func hist(fs ...float64) []Bucket {
 		out[i].Fraction = f
 	}
 	return out
+}
+
+// The quantile tolerance is a fraction of the source's central 90 %: a sentinel maximum does
+// not widen it, and a column of one value still lets a few percent of jitter through.
+func TestQuantileToleranceSpan(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	col := func(min, max float64, q ...float64) *ColumnStats {
+		return &ColumnStats{Name: "c", Kind: KindNumber, NonNull: 100, Min: f(min), Max: f(max), Quantiles: q}
+	}
+	for _, c := range []struct {
+		name     string
+		src, dst *ColumnStats
+		fail     bool
+	}{
+		{"a sentinel maximum", col(0, 1e9, 5, 25, 50, 75, 95), col(0, 1e9, 5, 25, 60, 75, 95), true},
+		{"one value, jittered 4 %", col(9.99, 9.99, 9.99, 9.99, 9.99, 9.99, 9.99), col(9.6, 10.4, 9.6, 9.8, 10, 10.2, 10.39), false},
+		{"one value, moved 10 %", col(9.99, 9.99, 9.99, 9.99, 9.99, 9.99, 9.99), col(11, 11, 11, 11, 11, 11, 11), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := &Stats{Tables: []TableStats{{Name: "public.t", Rows: 100, Columns: []ColumnStats{*c.src}}}}
+			dst := &Stats{Tables: []TableStats{{Name: "public.t", Rows: 100, Columns: []ColumnStats{*c.dst}}}}
+			var failed []string
+			for _, fd := range Failed(Compare(src, dst, CompareOptions{})) {
+				failed = append(failed, fd.Metric)
+			}
+			if (len(failed) > 0) != c.fail {
+				t.Errorf("failed %v, want failing: %v", failed, c.fail)
+			}
+		})
+	}
+}
+
+// A value from the database cannot break the text report's layout or reach the terminal as
+// an escape sequence; long values are cut.
+func TestShortenEscapesControlCharacters(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"plain", 20, "plain"},
+		{"a\tb\nc", 20, `a\u0009b\u000ac`},
+		{"\x1b[31mred", 20, `\u001b[31mred`},
+		{"a very long value", 7, "a very…"},
+	} {
+		if got := shorten(c.in, c.n); got != c.want {
+			t.Errorf("shorten(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
 }

@@ -151,8 +151,12 @@ func (h *page) table(s, d *TableStats) {
 		}
 		if sc.Kind.Ordered() && sc.Quantiles != nil {
 			note := ""
-			if !h.checked(s.Name, sc.Name, "p50") {
+			switch {
+			case h.checked(s.Name, sc.Name, "p50"):
+			case sc.Key || sc.References != "":
 				note = `<div class="note">not compared: scaling moves this key</div>`
+			default:
+				note = `<div class="note">not compared: no values in the target</div>`
 			}
 			h.printf("<td>%s%s</td>", quantileStrip(sc, dc), note)
 		} else {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 )
 
 // WriteJSON writes the report (both stats, the options and every finding) as indented JSON.
@@ -119,10 +120,16 @@ func (o CompareOptions) describe() string {
 }
 
 func sampledNote(s, d *TableStats) string {
-	if s.Sampled || d.Sampled {
-		return fmt.Sprintf("  (distinct and quantiles from samples of %d | %d rows)", s.SampleRows, d.SampleRows)
+	if !s.Sampled && !d.Sampled {
+		return ""
 	}
-	return ""
+	side := func(t *TableStats) string {
+		if !t.Sampled {
+			return "exact"
+		}
+		return strconv.FormatInt(t.SampleRows, 10) + " rows"
+	}
+	return fmt.Sprintf("  (distinct and quantiles from samples: %s | %s)", side(s), side(d))
 }
 
 func mark(failed bool) string {
@@ -169,11 +176,22 @@ func topText(s, d *ColumnStats, limit int) string {
 	return strings.Join(parts, ", ")
 }
 
+// shorten cuts a value to n characters, with control characters (a tab, a newline, a
+// terminal escape in the data) shown as \uXXXX so they cannot break the layout.
 func shorten(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
+	r := []rune(s)
+	if len(r) > n {
+		r = append(r[:n-1], '…')
 	}
-	return s
+	var b strings.Builder
+	for _, c := range r {
+		if unicode.IsControl(c) {
+			fmt.Fprintf(&b, "\\u%04x", c)
+		} else {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
 }
 
 // formatValue prints a measured value the way its column's kind reads.
