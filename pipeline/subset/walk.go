@@ -17,18 +17,12 @@ import (
 // until no round adds a row. What it finds is kept too.
 func (g *graph) walkDown(ctx context.Context, q schemas.Querier) error {
 	err := g.rounds(func(n *node) []TID { d := n.ddown; n.ddown = nil; return d }, func(n *node, d []TID) error {
-		for _, e := range n.in {
-			found, err := e.children(ctx, q, n, d)
-			if err != nil {
-				return err
-			}
-			c := e.child
+		return eachChild(ctx, q, n, d, func(c *node, found []TID) {
 			var added []TID
 			c.down, added = union(c.down, found)
 			c.ddown = append(c.ddown, added...)
 			c.kept, _ = union(c.kept, added)
-		}
-		return nil
+		})
 	})
 	for _, n := range g.nodes {
 		n.down = nil
@@ -51,6 +45,18 @@ func (g *graph) rounds(pending func(*node) []TID, step func(n *node, d []TID) er
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// eachChild hands add, for every table referencing n, its rows that reference n's rows d.
+func eachChild(ctx context.Context, q schemas.Querier, n *node, d []TID, add func(c *node, found []TID)) error {
+	for _, e := range n.in {
+		found, err := e.children(ctx, q, n, d)
+		if err != nil {
+			return err
+		}
+		add(e.child, found)
 	}
 	return nil
 }
@@ -107,17 +113,11 @@ func (g *graph) filter(ctx context.Context, q schemas.Querier) error {
 		}
 		return nil
 	}, func(n *node, d []TID) error {
-		for _, e := range n.in {
-			found, err := e.children(ctx, q, n, d)
-			if err != nil {
-				return err
-			}
-			c := e.child
+		return eachChild(ctx, q, n, d, func(c *node, found []TID) {
 			var added []TID
 			c.kept, added = union(c.kept, found)
 			c.delta = append(c.delta, added...)
-		}
-		return nil
+		})
 	})
 	if err != nil {
 		return err
