@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: a throwaway PostgreSQL, a generated "production" shop database, an understudy
 # sync of it into staging with anonymization rules, then the same as a snapshot restored
-# into a second database; prints what it did.
+# into a second database, then production-sized copies (sync --scale 3, and restore --scale 3
+# of the snapshot); prints what it did.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-go.sh
@@ -73,3 +74,12 @@ for t in customers orders order_items products; do
   echo "$t: $(psql -X -At "$prod" -c "SELECT count(*) FROM $t") in production, $(psql -X -At "$(db scaled)" -c "SELECT count(*) FROM $t") scaled"
 done
 psql -X -At "$(db scaled)" -c "SELECT 'foreign keys in the scaled copy (all validated): ' || count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated"
+
+echo
+echo "== understudy restore --scale 3 from the snapshot (CI blows it up without touching production)"
+psql -X -q "$admin" -c "CREATE DATABASE ci_scaled"
+bin/understudy restore --from "$pgdir/snap" --target "$(db ci_scaled)" --config fixtures/demo.yaml --scale 3 \
+  --progress-interval 0 >/dev/null 2>"$pgdir/restore-scale.log" || { cat "$pgdir/restore-scale.log" >&2; exit 1; }
+echo "customers: $(psql -X -At "$(db restored)" -c "SELECT count(*) FROM customers") in the snapshot, $(psql -X -At "$(db ci_scaled)" -c "SELECT count(*) FROM customers") restored"
+names="SELECT count(DISTINCT (first_name, last_name, street)) FROM customers"
+echo "distinct (name, street): $(psql -X -At "$(db restored)" -c "$names") in the snapshot, $(psql -X -At "$(db ci_scaled)" -c "$names") restored (each copy gets fresh fake values from the snapshot's rules)"
