@@ -2,7 +2,8 @@ package config
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -29,19 +30,9 @@ func (r ColumnRule) Spec() (string, error) {
 // spec — into a config holding only them; file names their origin in messages.
 func FromSpecs(file string, tables map[string]map[string]string) (*Config, error) {
 	root := &yaml.Node{Kind: yaml.MappingNode}
-	names := make([]string, 0, len(tables))
-	for t := range tables {
-		names = append(names, t)
-	}
-	sort.Strings(names)
-	for _, t := range names {
+	for _, t := range slices.Sorted(maps.Keys(tables)) {
 		cols := &yaml.Node{Kind: yaml.MappingNode}
-		colNames := make([]string, 0, len(tables[t]))
-		for c := range tables[t] {
-			colNames = append(colNames, c)
-		}
-		sort.Strings(colNames)
-		for _, c := range colNames {
+		for _, c := range slices.Sorted(maps.Keys(tables[t])) {
 			var spec yaml.Node
 			if err := yaml.Unmarshal([]byte(tables[t][c]), &spec); err != nil || len(spec.Content) != 1 {
 				return nil, fmt.Errorf("%s: %s.%s: the rule %q does not parse: %v", file, t, c, tables[t][c], err)

@@ -42,10 +42,6 @@ import (
 // OutOfRange names the column to put in Options.Raw.
 func WriteParts(r io.Reader, cols []pgarrow.Column, text bool, next func() (store.Writer, error), o Options) ([]Part, error) {
 	o = o.withDefaults()
-	if !text && len(cols) == 0 {
-		// Parquet counts rows by their columns' values: rows without columns would be lost.
-		return nil, errors.New("write parts: a table without columns cannot be stored in binary format (copy it in text format)")
-	}
 	var src BatchReader
 	if text {
 		src = newLineReader(r, o)
@@ -62,11 +58,7 @@ func WriteParts(r io.Reader, cols []pgarrow.Column, text bool, next func() (stor
 // DecodeColumns(cols, o), in the binary format's layout, read from src until io.EOF (src's
 // error is returned as it is, wrapped). It takes ownership of each batch src returns.
 func WriteBatches(src BatchReader, cols []pgarrow.Column, next func() (store.Writer, error), o Options) ([]Part, error) {
-	o = o.withDefaults()
-	if len(cols) == 0 {
-		return nil, errors.New("write parts: a table without columns cannot be stored in binary format (copy it in text format)")
-	}
-	return writeParts(src, cols, false, "", next, o)
+	return writeParts(src, cols, false, "", next, o.withDefaults())
 }
 
 // DecodeColumns are the columns WriteParts decodes a binary COPY stream of cols into: each
@@ -77,6 +69,10 @@ func DecodeColumns(cols []pgarrow.Column, o Options) []pgarrow.Column {
 
 // writeParts writes src's batches as parts; readErr prefixes src's errors.
 func writeParts(src BatchReader, cols []pgarrow.Column, text bool, readErr string, next func() (store.Writer, error), o Options) ([]Part, error) {
+	if !text && len(cols) == 0 {
+		// Parquet counts rows by their columns' values: rows without columns would be lost.
+		return nil, errors.New("write parts: a table without columns cannot be stored in binary format (copy it in text format)")
+	}
 	sc := Schema(cols, text, o.Raw...)
 	pw, err := newPartWriter(sc, text, next, o)
 	if err != nil {
