@@ -697,55 +697,58 @@ func (p *Plan) AddCopyRules(cfg *config.Config, opts PlanOptions) (left []string
 	}
 	key := transforms.ScaleKey(opts.Key)
 	opts.Key = key
+	rules := map[schemas.Name]config.TableRules{}
 	for _, tr := range cfg.Tables {
-		for _, t := range p.Tables {
-			if t.copies() < 2 || t.Name.Schema != tr.Schema || t.Name.Name != tr.Name {
+		rules[schemas.Name{Schema: tr.Schema, Name: tr.Name}] = tr
+	}
+	for _, t := range p.Tables {
+		tr, ok := rules[t.Name]
+		if !ok || t.copies() < 2 {
+			continue
+		}
+		fixed := map[string]bool{} // columns whose values are the snapshot's, moved
+		for _, m := range t.Remaps {
+			fixed[m.Column.Name] = true
+		}
+		for _, fk := range t.ForeignKeys {
+			for _, c := range fk.Columns {
+				fixed[c] = true
+			}
+		}
+		scratch := &TablePlan{Table: t.Table, Columns: t.Columns}
+		for _, cr := range tr.Columns {
+			// null and constant write copy 0's values again: nothing to build.
+			if fixed[cr.Column] || t.Table.IsUnique(cr.Column) || cr.Transform == "null" || cr.Transform == "constant" {
 				continue
 			}
-			fixed := map[string]bool{} // columns whose values are the snapshot's, moved
-			for _, m := range t.Remaps {
-				fixed[m.Column.Name] = true
-			}
-			for _, fk := range t.ForeignKeys {
-				for _, c := range fk.Columns {
-					fixed[c] = true
-				}
-			}
-			scratch := &TablePlan{Table: t.Table, Columns: t.Columns}
-			for _, cr := range tr.Columns {
-				// null and constant write copy 0's values again: nothing to build.
-				if fixed[cr.Column] || t.Table.IsUnique(cr.Column) || cr.Transform == "null" || cr.Transform == "constant" {
-					continue
-				}
-				if err := bindRule(cfg, scratch, tr, cr, opts); err != nil {
-					left = append(left, err.Error())
-				}
-			}
-			if err := orderRules(cfg, scratch, tr); err != nil {
+			if err := bindRule(cfg, scratch, tr, cr, opts); err != nil {
 				left = append(left, err.Error())
-				continue
 			}
-			// Every copy gets the same rules, or a rule is left out of all of them.
-			fresh := make([][]ColumnRule, t.copies()-1)
-		rules:
-			for _, r := range scratch.Rules {
-				built := make([]ColumnRule, len(fresh))
-				for i := range built {
-					tf, err := r.build(key.ForCopy(i + 1))
-					if err != nil {
-						left = append(left, fmt.Sprintf("%s.%s (%s): copy %d: %v", t.Name, r.Column.Name, r.Rule, i+1, err))
-						continue rules
-					}
-					built[i] = r
-					built[i].Transformer = tf
+		}
+		if err := orderRules(cfg, scratch, tr); err != nil {
+			left = append(left, err.Error())
+			continue
+		}
+		// Every copy gets the same rules, or a rule is left out of all of them.
+		fresh := make([][]ColumnRule, t.copies()-1)
+	next:
+		for _, r := range scratch.Rules {
+			built := make([]ColumnRule, len(fresh))
+			for i := range built {
+				tf, err := r.build(key.ForCopy(i + 1))
+				if err != nil {
+					left = append(left, fmt.Sprintf("%s.%s (%s): copy %d: %v", t.Name, r.Column.Name, r.Rule, i+1, err))
+					continue next
 				}
-				for i := range fresh {
-					fresh[i] = append(fresh[i], built[i])
-				}
+				built[i] = r
+				built[i].Transformer = tf
 			}
 			for i := range fresh {
-				t.copyRules[i] = append(fresh[i], t.copyRules[i]...)
+				fresh[i] = append(fresh[i], built[i])
 			}
+		}
+		for i := range fresh {
+			t.copyRules[i] = append(fresh[i], t.copyRules[i]...)
 		}
 	}
 	return left
