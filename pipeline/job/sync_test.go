@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/understudy-dev/understudy/fixtures"
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
@@ -71,6 +72,41 @@ func TestSyncPagila(t *testing.T) {
 	assertSameDatabase(t, src, dst)
 	if res.Rows < 40000 {
 		t.Errorf("copied %d rows; Pagila has about 50k", res.Rows)
+	}
+	assertLoadedFrozen(t, src, dst, o.ChunkBytes)
+}
+
+// assertLoadedFrozen checks that every table (or leaf partition) that was one unit, its heap
+// at most chunk bytes in src, landed in dst frozen and all-visible: nothing for a vacuum to
+// do, no hint bits left to set.
+func assertLoadedFrozen(t *testing.T, src, dst string, chunk int64) {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := pgtest.Connect(t, src).Query(ctx, `
+SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND pg_relation_size(c.oid) BETWEEN 1 AND $1`, chunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(small) < 3 {
+		t.Fatalf("only %d tables of one chunk: %v", len(small), small)
+	}
+	conn := pgtest.Connect(t, dst)
+	pgtest.Exec(t, conn, "CREATE EXTENSION pg_visibility")
+	for _, name := range small {
+		var pages, visible, frozen int64
+		if err := conn.QueryRow(ctx, `SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int, all_visible, all_frozen
+FROM pg_visibility_map_summary($1::regclass)`, name).Scan(&pages, &visible, &frozen); err != nil {
+			t.Fatal(err)
+		}
+		if pages == 0 || visible != pages || frozen != pages {
+			t.Errorf("%s: %d pages, %d all-visible, %d all-frozen; want every page both", name, pages, visible, frozen)
+		}
 	}
 }
 
@@ -286,16 +322,18 @@ func TestSyncFailureLeavesTargetMarkedIncomplete(t *testing.T) {
 	dbName := dst[strings.LastIndex(dst, "/")+1:]
 	dbName = dbName[:strings.IndexByte(dbName+"?", '?')]
 	admin := pgtest.Connect(t, pgtest.DSN(t))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	killed := make(chan int, 1)
+	// The watcher's queries are not cancelled when the sync ends (a cancelled query might
+	// have killed a backend without saying so); it stops between them, and is waited for.
+	var stop, killed atomic.Bool
+	watched := make(chan struct{})
 	go func() {
-		for ctx.Err() == nil {
+		defer close(watched)
+		for !stop.Load() {
 			var n int
-			err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			err := admin.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 WHERE datname = $1 AND application_name = 'understudy' AND query LIKE 'COPY %FROM STDIN%'`, dbName).Scan(&n)
 			if err == nil && n > 0 {
-				killed <- n
+				killed.Store(true)
 				return
 			}
 			time.Sleep(5 * time.Millisecond)
@@ -304,10 +342,9 @@ WHERE datname = $1 AND application_name = 'understudy' AND query LIKE 'COPY %FRO
 	o := syncOpts(src, dst)
 	o.Jobs = 1
 	_, err := Sync(context.Background(), o)
-	cancel()
-	select {
-	case <-killed:
-	default:
+	stop.Store(true)
+	<-watched
+	if !killed.Load() {
 		t.Fatalf("the copy finished before a connection could be dropped (err %v)", err)
 	}
 	assertCode(t, err, pipeline.ExitFailed, "")

@@ -14,8 +14,10 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -53,6 +55,8 @@ type Sink struct {
 	ready   map[*schemas.Table]bool  // loaded and indexed
 	fks     []*earlyFK
 	done    []bool // post-data entries already run
+
+	busy atomic.Int32 // COPYs and post-data entries running on the workers now
 }
 
 var _ pipeline.Sink = (*Sink)(nil)
@@ -316,7 +320,7 @@ func (s *Sink) Finish(ctx context.Context, seqs []pipeline.SequenceValue) error 
 			pending = append(pending, e)
 		}
 	}
-	w := &writer{conn: s.admin}
+	w := &writer{conn: s.admin, sink: s, maintenance: -1}
 	if _, err := s.admin.Exec(ctx, s.ddl.Preamble); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
@@ -408,18 +412,72 @@ func (s *Sink) NewWriter(ctx context.Context) (pipeline.Writer, error) {
 		conn.Close(ctx)
 		return nil, fmt.Errorf("target: %w", err)
 	}
-	return &writer{conn: conn}, nil
+	w := &writer{conn: conn, sink: s}
+	if err := conn.QueryRow(ctx, "SELECT current_setting('max_parallel_maintenance_workers')::int").Scan(&w.maintenance); err != nil {
+		conn.Close(ctx)
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	w.workers = w.maintenance
+	return w, nil
 }
 
 type writer struct {
 	conn     *pgx.Conn
+	sink     *Sink
 	preamble bool
+	// maintenance is the server's max_parallel_maintenance_workers (-1: leave it alone, on
+	// the admin connection); workers is what this connection has it set to now.
+	maintenance, workers int
 }
 
+// shareCores sets the parallel workers an index build on w may use: the jobs idle now, at
+// most the server's own setting. --jobs is how many server processes a load keeps at work;
+// an index built while the other workers copy or build gets no parallel workers (they would
+// only share the cores those use, and add the cost of a parallel sort), one built alone may
+// use the idle jobs' share.
+func (w *writer) shareCores(ctx context.Context) error {
+	if w.maintenance < 0 {
+		return nil
+	}
+	n := min(w.maintenance, max(w.sink.opts.Jobs-int(w.sink.busy.Load()), 0))
+	if n == w.workers {
+		return nil
+	}
+	if _, err := w.conn.Exec(ctx, "SET max_parallel_maintenance_workers = "+strconv.Itoa(n)); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	w.workers = n
+	return nil
+}
+
+// CopyIn loads one unit. A table's only unit (a plain table or a leaf partition) loads in the
+// transaction that truncates the new, empty table, with FREEZE: its rows land frozen and
+// its pages all-visible, so the index builds and foreign-key checks that read them next
+// set no hint bits, the first vacuum has nothing to do, and on a wal_level=minimal server
+// the rows write no WAL (pg_restore -j loads a table it created in the same way, without
+// FREEZE). The chunks of a table split into several units load side by side, plainly: a
+// truncation would lock the others out.
 func (w *writer) CopyIn(ctx context.Context, u pipeline.Unit, r io.Reader) (int64, error) {
-	sql := "COPY " + u.Table.Name.Quoted() + " (" + pipeline.QuotedColumns(u.Table.Columns) + ") FROM STDIN " + pipeline.CopyFormat(u.Table)
+	w.sink.busy.Add(1)
+	defer w.sink.busy.Add(-1)
+	format := pipeline.CopyFormat(u.Table)
+	freeze := u.Of == 1 && u.Table.Table.Kind == 'r'
+	if freeze {
+		format = strings.TrimSuffix(format, ")") + ", FREEZE)"
+		if _, err := w.conn.Exec(ctx, "BEGIN; TRUNCATE ONLY "+u.Table.Name.Quoted()); err != nil {
+			return 0, fmt.Errorf("write to target: %w", err)
+		}
+	}
+	sql := "COPY " + u.Table.Name.Quoted() + " (" + pipeline.QuotedColumns(u.Table.Columns) + ") FROM STDIN " + format
 	tag, err := w.conn.PgConn().CopyFrom(ctx, r, sql)
+	if err == nil && freeze {
+		_, err = w.conn.Exec(ctx, "COMMIT")
+	}
 	if err != nil {
+		if freeze {
+			// Best effort: the run fails with err, and the connection is closed with it.
+			w.conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
 		return 0, fmt.Errorf("write to target: %w", err)
 	}
 	return tag.RowsAffected(), nil
@@ -432,6 +490,13 @@ func (w *writer) exec(ctx context.Context, preamble string, e schemas.Entry) err
 			return fmt.Errorf("target: %w", err)
 		}
 		w.preamble = true
+	}
+	w.sink.busy.Add(1)
+	defer w.sink.busy.Add(-1)
+	if e.Type == "INDEX" || e.Type == "CONSTRAINT" {
+		if err := w.shareCores(ctx); err != nil {
+			return err
+		}
 	}
 	if _, err := w.conn.Exec(ctx, e.SQL); err != nil {
 		return fmt.Errorf("target: create %s %s: %w", strings.ToLower(e.Type), e.Name, err)
