@@ -32,8 +32,11 @@ const readBufSize = 256 << 10
 // schema is checked against them, and each column's encoding (native, or raw as
 // Options.Raw asked) is the part's. It returns the number of rows written.
 //
-// Memory is bounded by one Arrow batch (about 4 MiB, from the row groups' average row size),
-// a page and a 256 KiB read buffer per column, never by the part's size. A damaged file gives
+// A binary part is read column chunk by column chunk with the Parquet library's column
+// readers, its values handed to the COPY encoder with no Arrow arrays between (readPacked);
+// a text part goes through the Arrow reader. Memory is bounded by one batch of values (about
+// 4 MiB, from the row groups' average row size), a page and a 256 KiB read buffer per
+// column, never by the part's size. A damaged file gives
 // an error wrapping ErrCorrupt, or the error of the Parquet or COPY codec; it never panics
 // (the Parquet library's panics on some damaged files are recovered into ErrCorrupt; the
 // Arrow memory of that read is then left to the garbage collector). Parquet pages carry no
@@ -73,45 +76,49 @@ func ReadPart(ra io.ReaderAt, size int64, cols []pgarrow.Column, text bool, w io
 	if err != nil {
 		return 0, fmt.Errorf("read part: %w: %w", ErrCorrupt, err)
 	}
-	encCols, want, retype, err := partColumns(got, cols, text)
+	encCols, err := partColumns(got, cols, text)
 	if err != nil {
 		return 0, fmt.Errorf("read part: %w: %w", ErrCorrupt, err)
 	}
-	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
-	if err != nil {
-		return 0, fmt.Errorf("read part: %w: %w", ErrCorrupt, err)
-	}
-	defer rr.Release()
-
 	var out recordWriter
-	if text {
-		out = &lineWriter{w: bufio.NewWriterSize(w, 256<<10)}
+	if !text {
+		enc := pgarrow.NewEncoder(w, encCols)
+		out = enc
+		if rows, err = readPacked(pf, encCols, readBatchRows(md), enc); err != nil {
+			return rows, err
+		}
 	} else {
-		out = pgarrow.NewEncoder(w, encCols)
-	}
-	for rr.Next() {
-		rec := rr.Record()
-		n := rec.NumRows()
-		if retype {
-			rec = withTypes(rec, want)
+		lines := &lineWriter{w: bufio.NewWriterSize(w, 256<<10)}
+		out = lines
+		if rows, err = readLines(fr, lines); err != nil {
+			return rows, err
 		}
-		err := out.Write(rec)
-		if retype {
-			rec.Release()
-		}
-		if err != nil {
-			return rows, fmt.Errorf("read part: write COPY stream: %w", err)
-		}
-		rows += n
-	}
-	if err := rr.Err(); err != nil && err != io.EOF {
-		return rows, fmt.Errorf("read part: %w: %w", ErrCorrupt, err)
 	}
 	if rows != md.NumRows {
 		return rows, fmt.Errorf("read part: %w: read %d rows, the footer says %d", ErrCorrupt, rows, md.NumRows)
 	}
 	if err := out.Close(); err != nil {
 		return rows, fmt.Errorf("read part: write COPY stream: %w", err)
+	}
+	return rows, nil
+}
+
+// readLines writes the lines of a text-format part to out.
+func readLines(fr *pqarrow.FileReader, out *lineWriter) (rows int64, err error) {
+	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	if err != nil {
+		return 0, fmt.Errorf("read part: %w: %w", ErrCorrupt, err)
+	}
+	defer rr.Release()
+	for rr.Next() {
+		rec := rr.Record()
+		if err := out.Write(rec); err != nil {
+			return rows, fmt.Errorf("read part: write COPY stream: %w", err)
+		}
+		rows += rec.NumRows()
+	}
+	if err := rr.Err(); err != nil && err != io.EOF {
+		return rows, fmt.Errorf("read part: %w: %w", ErrCorrupt, err)
 	}
 	return rows, nil
 }
@@ -185,78 +192,46 @@ func dropArrowSchema(md *metadata.FileMetaData) {
 	md.FileMetaData.KeyValueMetadata = kept
 }
 
-// partColumns matches the part's schema to cols: the same names, and for each column the
-// type of its native mapping or, for a column written raw (Options.Raw), Binary. It returns
-// the columns with Native set as the part has them, and the schema of the batches to encode.
-// retype reports that the batches read need withTypes: the Parquet reader gives every
-// timestamp column the time zone UTC, also those written without one (it ignores
-// isAdjustedToUTC=false); the values are the same.
-func partColumns(got *arrow.Schema, cols []pgarrow.Column, text bool) (enc []pgarrow.Column, want *arrow.Schema, retype bool, err error) {
+// partColumns matches the part's schema, as the Parquet reader maps it to Arrow, to cols:
+// the same names, and for each column the type of its native mapping or, for a column
+// written raw (Options.Raw), Binary. It returns the columns with Native set as the part has
+// them (none for a text part, checked to be its one String column).
+func partColumns(got *arrow.Schema, cols []pgarrow.Column, text bool) ([]pgarrow.Column, error) {
 	if text {
-		want = Schema(cols, true)
 		if got.NumFields() != 1 || got.Field(0).Name != TextColumn || !arrow.TypeEqual(got.Field(0).Type, arrow.BinaryTypes.String) {
-			return nil, nil, false, fmt.Errorf("a text part has the one String column %q, this has %s", TextColumn, got)
+			return nil, fmt.Errorf("a text part has the one String column %q, this has %s", TextColumn, got)
 		}
-		return nil, want, false, nil
+		return nil, nil
 	}
 	if got.NumFields() != len(cols) {
-		return nil, nil, false, fmt.Errorf("the part has %d columns, want %d", got.NumFields(), len(cols))
+		return nil, fmt.Errorf("the part has %d columns, want %d", got.NumFields(), len(cols))
 	}
-	enc = nativeColumns(cols, nil)
-	fields := make([]arrow.Field, len(cols))
+	enc := nativeColumns(cols, nil)
 	for i := range enc {
 		g := got.Field(i)
-		fields[i] = pgarrow.Field(enc[i])
-		same, relabel := sameType(g.Type, fields[i].Type)
+		want := pgarrow.Field(enc[i]).Type
+		same := sameType(g.Type, want)
 		if !same && pgarrow.IsNative(enc[i]) && g.Type.ID() == arrow.BINARY {
 			enc[i].Native = false // written raw
-			fields[i] = pgarrow.Field(enc[i])
-			same, relabel = true, false
+			want, same = pgarrow.Field(enc[i]).Type, true
 		}
 		if g.Name != enc[i].Name || !same {
-			return nil, nil, false, fmt.Errorf("column %d is %q %s, want %q %s", i+1, g.Name, g.Type, enc[i].Name, fields[i].Type)
+			return nil, fmt.Errorf("column %d is %q %s, want %q %s", i+1, g.Name, g.Type, enc[i].Name, want)
 		}
-		retype = retype || relabel
 	}
-	return enc, arrow.NewSchema(fields, nil), retype, nil
+	return enc, nil
 }
 
-// sameType reports whether a column read as got holds values of type want; relabel, that
-// it needs want's type put on it (a timestamp without time zone read as UTC).
-func sameType(got, want arrow.DataType) (same, relabel bool) {
+// sameType reports whether a column the Parquet reader maps to got holds values of type
+// want. It gives every timestamp column the time zone UTC, also those written without one
+// (it ignores isAdjustedToUTC=false); the values are the same.
+func sameType(got, want arrow.DataType) bool {
 	if arrow.TypeEqual(got, want) {
-		return true, false
+		return true
 	}
 	gt, ok1 := got.(*arrow.TimestampType)
 	wt, ok2 := want.(*arrow.TimestampType)
-	if ok1 && ok2 && gt.Unit == wt.Unit && gt.TimeZone == "UTC" && wt.TimeZone == "" {
-		return true, true
-	}
-	return false, false
-}
-
-// withTypes returns rec with the schema want, whose types differ from rec's only in
-// timestamp time zones (see checkSchema): the same buffers, relabelled. The caller releases
-// the result.
-func withTypes(rec arrow.Record, want *arrow.Schema) arrow.Record {
-	cols := make([]arrow.Array, rec.NumCols())
-	for i, c := range rec.Columns() {
-		t := want.Field(i).Type
-		if arrow.TypeEqual(c.DataType(), t) {
-			c.Retain()
-			cols[i] = c
-			continue
-		}
-		d := c.Data()
-		nd := array.NewData(t, d.Len(), d.Buffers(), d.Children(), d.NullN(), d.Offset())
-		cols[i] = array.MakeFromData(nd)
-		nd.Release()
-	}
-	out := array.NewRecord(want, cols, rec.NumRows())
-	for _, c := range cols {
-		c.Release()
-	}
-	return out
+	return ok1 && ok2 && gt.Unit == wt.Unit && gt.TimeZone == "UTC" && wt.TimeZone == ""
 }
 
 // readBatchRows picks the batch size for reading md: about batchBytes of uncompressed data by

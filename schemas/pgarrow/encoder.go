@@ -23,6 +23,7 @@ type Encoder struct {
 	cols   []Column
 	fields []arrow.Field
 	encs   []colEncoder
+	num    numParser // for WritePacked's numeric columns
 
 	header bool
 	closed bool
@@ -190,6 +191,82 @@ func (o *writer) string(s string) {
 	o.bytes(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
+// The fields of the native kinds, from their Arrow (and Parquet) values.
+
+func (o *writer) bool(v bool) {
+	var b byte
+	if v {
+		b = 1
+	}
+	o.b = append(o.b, 0, 0, 0, 1, b)
+}
+
+func (o *writer) int2(v int16) {
+	o.b = append(o.b, 0, 0, 0, 2)
+	o.b = binary.BigEndian.AppendUint16(o.b, uint16(v))
+}
+
+// int4 writes int4, oid and float4 (its bits).
+func (o *writer) int4(v uint32) {
+	o.b = append(o.b, 0, 0, 0, 4)
+	o.b = binary.BigEndian.AppendUint32(o.b, v)
+}
+
+// int8 writes int8, time and float8 (its bits).
+func (o *writer) int8(v uint64) {
+	o.b = append(o.b, 0, 0, 0, 8)
+	o.b = binary.BigEndian.AppendUint64(o.b, v)
+}
+
+func (o *writer) uuid(v []byte) {
+	o.b = append(o.b, 0, 0, 0, 16)
+	o.b = append(o.b, v...)
+}
+
+func (o *writer) jsonb(s string) {
+	o.len(len(s) + 1)
+	o.b = append(o.b, 1) // jsonb binary format version
+	if len(s)+1 < bigValue {
+		o.b = append(o.b, s...)
+		return
+	}
+	o.flush()
+	if o.err == nil {
+		_, o.err = o.w.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+	}
+}
+
+func (o *writer) numeric(p *numParser, s string) error {
+	at := len(o.b)
+	o.b = append(o.b, 0, 0, 0, 0) // length, filled in below
+	b, err := p.appendBinary(o.b, s)
+	if err != nil {
+		o.b = o.b[:at]
+		return fmt.Errorf("numeric text of %d bytes: %w", len(s), err)
+	}
+	binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
+	o.b = b
+	return nil
+}
+
+func (o *writer) date(a int32) error {
+	p, ok := dateFromArrow(a)
+	if !ok {
+		return fmt.Errorf("date is beyond the range PostgreSQL dates can hold: %w", ErrOutOfRange)
+	}
+	o.int4(uint32(p))
+	return nil
+}
+
+func (o *writer) timestamp(a int64) error {
+	p, ok := timestampFromArrow(a)
+	if !ok {
+		return fmt.Errorf("timestamp is beyond the range PostgreSQL timestamps can hold: %w", ErrOutOfRange)
+	}
+	o.int8(uint64(p))
+	return nil
+}
+
 // colEncoder writes one column's values.
 type colEncoder interface {
 	// bind makes the encoder read a (of the column's type), or nothing if a is nil.
@@ -247,11 +324,7 @@ func (e *boolEnc) put(o *writer, i int) error {
 		o.null()
 		return nil
 	}
-	var v byte
-	if e.a.Value(i) {
-		v = 1
-	}
-	o.b = append(o.b, 0, 0, 0, 1, v)
+	o.bool(e.a.Value(i))
 	return nil
 }
 
@@ -263,8 +336,7 @@ func (e *int2Enc) put(o *writer, i int) error {
 		o.null()
 		return nil
 	}
-	o.b = append(o.b, 0, 0, 0, 2)
-	o.b = binary.BigEndian.AppendUint16(o.b, uint16(e.a.Value(i)))
+	o.int2(e.a.Value(i))
 	return nil
 }
 
@@ -276,8 +348,7 @@ func (e *int4Enc) put(o *writer, i int) error {
 		o.null()
 		return nil
 	}
-	o.b = append(o.b, 0, 0, 0, 4)
-	o.b = binary.BigEndian.AppendUint32(o.b, uint32(e.a.Value(i)))
+	o.int4(uint32(e.a.Value(i)))
 	return nil
 }
 
@@ -289,8 +360,7 @@ func (e *int8Enc) put(o *writer, i int) error {
 		o.null()
 		return nil
 	}
-	o.b = append(o.b, 0, 0, 0, 8)
-	o.b = binary.BigEndian.AppendUint64(o.b, uint64(e.a.Value(i)))
+	o.int8(uint64(e.a.Value(i)))
 	return nil
 }
 
@@ -302,8 +372,7 @@ func (e *oidEnc) put(o *writer, i int) error {
 		o.null()
 		return nil
 	}
-	o.b = append(o.b, 0, 0, 0, 4)
-	o.b = binary.BigEndian.AppendUint32(o.b, e.a.Value(i))
+	o.int4(e.a.Value(i))
 	return nil
 }
 
@@ -315,8 +384,7 @@ func (e *float4Enc) put(o *writer, i int) error {
 		o.null()
 		return nil
 	}
-	o.b = append(o.b, 0, 0, 0, 4)
-	o.b = binary.BigEndian.AppendUint32(o.b, math.Float32bits(e.a.Value(i)))
+	o.int4(math.Float32bits(e.a.Value(i)))
 	return nil
 }
 
@@ -328,8 +396,7 @@ func (e *float8Enc) put(o *writer, i int) error {
 		o.null()
 		return nil
 	}
-	o.b = append(o.b, 0, 0, 0, 8)
-	o.b = binary.BigEndian.AppendUint64(o.b, math.Float64bits(e.a.Value(i)))
+	o.int8(math.Float64bits(e.a.Value(i)))
 	return nil
 }
 
@@ -365,19 +432,7 @@ func (e *jsonbEnc) put(o *writer, i int) error {
 		o.null()
 		return nil
 	}
-	s := e.a.Value(i)
-	if len(s)+1 < bigValue {
-		o.len(len(s) + 1)
-		o.b = append(o.b, 1) // jsonb binary format version
-		o.b = append(o.b, s...)
-		return nil
-	}
-	o.len(len(s) + 1)
-	o.b = append(o.b, 1)
-	o.flush()
-	if o.err == nil {
-		_, o.err = o.w.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
-	}
+	o.jsonb(e.a.Value(i))
 	return nil
 }
 
@@ -392,17 +447,7 @@ func (e *numericEnc) put(o *writer, i int) error {
 		o.null()
 		return nil
 	}
-	s := e.a.Value(i)
-	at := len(o.b)
-	o.b = append(o.b, 0, 0, 0, 0) // length, filled in below
-	b, err := e.p.appendBinary(o.b, s)
-	if err != nil {
-		o.b = o.b[:at]
-		return fmt.Errorf("numeric text of %d bytes: %w", len(s), err)
-	}
-	binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
-	o.b = b
-	return nil
+	return o.numeric(&e.p, e.a.Value(i))
 }
 
 type uuidEnc struct{ a *array.FixedSizeBinary }
@@ -413,8 +458,7 @@ func (e *uuidEnc) put(o *writer, i int) error {
 		o.null()
 		return nil
 	}
-	o.b = append(o.b, 0, 0, 0, 16)
-	o.b = append(o.b, e.a.Value(i)...)
+	o.uuid(e.a.Value(i))
 	return nil
 }
 
@@ -426,14 +470,7 @@ func (e *dateEnc) put(o *writer, i int) error {
 		o.null()
 		return nil
 	}
-	a := int32(e.a.Value(i))
-	p, ok := dateFromArrow(a)
-	if !ok {
-		return fmt.Errorf("date is beyond the range PostgreSQL dates can hold: %w", ErrOutOfRange)
-	}
-	o.b = append(o.b, 0, 0, 0, 4)
-	o.b = binary.BigEndian.AppendUint32(o.b, uint32(p))
-	return nil
+	return o.date(int32(e.a.Value(i)))
 }
 
 type timestampEnc struct{ a *array.Timestamp }
@@ -444,14 +481,7 @@ func (e *timestampEnc) put(o *writer, i int) error {
 		o.null()
 		return nil
 	}
-	a := int64(e.a.Value(i))
-	p, ok := timestampFromArrow(a)
-	if !ok {
-		return fmt.Errorf("timestamp is beyond the range PostgreSQL timestamps can hold: %w", ErrOutOfRange)
-	}
-	o.b = append(o.b, 0, 0, 0, 8)
-	o.b = binary.BigEndian.AppendUint64(o.b, uint64(p))
-	return nil
+	return o.timestamp(int64(e.a.Value(i)))
 }
 
 type timeEnc struct{ a *array.Time64 }
@@ -462,7 +492,6 @@ func (e *timeEnc) put(o *writer, i int) error {
 		o.null()
 		return nil
 	}
-	o.b = append(o.b, 0, 0, 0, 8)
-	o.b = binary.BigEndian.AppendUint64(o.b, uint64(e.a.Value(i)))
+	o.int8(uint64(e.a.Value(i)))
 	return nil
 }
