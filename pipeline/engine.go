@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -52,6 +53,15 @@ type Writer interface {
 type Task struct {
 	Name string
 	Run  func(ctx context.Context, w Writer) ([]Task, error)
+	// Locks names the tables Run locks (by any key the sink likes, such as their names), and
+	// Shared says it locks them in a mode that does not conflict with itself: CREATE INDEX
+	// takes SHARE, while ALTER TABLE … ADD PRIMARY KEY takes ACCESS EXCLUSIVE and a foreign
+	// key SHARE ROW EXCLUSIVE on both its tables. The scheduler does not start a task while
+	// another that locks one of its tables runs, unless both are Shared: the second would
+	// wait for the lock with its worker idle, where another task or a unit can use the
+	// worker (pg_restore -j schedules by the same rule).
+	Locks  []string
+	Shared bool
 }
 
 // RunOptions tune Run.
@@ -111,7 +121,7 @@ func Run(ctx context.Context, plan *Plan, src Source, dst Sink, opts RunOptions)
 					if err != nil {
 						return fmt.Errorf("%s: %w", it.task.Name, err)
 					}
-					s.done(more)
+					s.taskDone(it.task, more)
 					continue
 				}
 				err := copyUnit(ctx, r, w, it.unit, opts)
@@ -273,6 +283,7 @@ type scheduler struct {
 	tasks     []Task
 	remaining map[*TablePlan]int
 	copying   map[*TablePlan]int // units of the table being copied now
+	locked    map[string]int     // per lock of a running task: how many Shared tasks hold it, or -1
 	inFlight  int                // units and tasks handed out and not yet done
 	stopped   bool
 }
@@ -283,7 +294,8 @@ type item struct {
 }
 
 func newScheduler(p *Plan) *scheduler {
-	s := &scheduler{units: append([]Unit(nil), p.Units...), remaining: map[*TablePlan]int{}, copying: map[*TablePlan]int{}}
+	s := &scheduler{units: append([]Unit(nil), p.Units...), remaining: map[*TablePlan]int{}, copying: map[*TablePlan]int{},
+		locked: map[string]int{}}
 	s.cond = sync.NewCond(&s.mu)
 	for _, u := range p.Units {
 		s.remaining[u.Table]++
@@ -297,15 +309,13 @@ func (s *scheduler) next() (item, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
-		switch {
-		case s.stopped:
+		if s.stopped {
 			return item{}, false
-		case len(s.tasks) > 0:
-			t := s.tasks[0]
-			s.tasks = s.tasks[1:]
-			s.inFlight++
-			return item{task: &t}, true
-		case len(s.units) > 0:
+		}
+		if t := s.startTask(); t != nil {
+			return item{task: t}, true
+		}
+		if len(s.units) > 0 {
 			// Prefer a table no other worker is loading: concurrent COPYs into one table
 			// contend for its extension lock. A big table still gets every worker once it is
 			// the only one left.
@@ -321,12 +331,57 @@ func (s *scheduler) next() (item, bool) {
 			s.copying[u.Table]++
 			s.inFlight++
 			return item{unit: u}, true
-		case s.inFlight == 0:
+		}
+		if s.inFlight == 0 {
 			return item{}, false
 		}
-		// Units in flight may still add tasks.
+		// Units in flight may still add tasks, and running tasks release their locks.
 		s.cond.Wait()
 	}
+}
+
+// startTask takes the first queued task whose locks no running task holds in a conflicting
+// way, takes its locks and returns it, or returns nil. Call with s.mu held.
+func (s *scheduler) startTask() *Task {
+	for i, t := range s.tasks {
+		if !s.lockable(t) {
+			continue
+		}
+		s.tasks = slices.Delete(s.tasks, i, i+1)
+		for _, l := range t.Locks {
+			if t.Shared {
+				s.locked[l]++
+			} else {
+				s.locked[l] = -1
+			}
+		}
+		s.inFlight++
+		return &t
+	}
+	return nil
+}
+
+func (s *scheduler) lockable(t Task) bool {
+	for _, l := range t.Locks {
+		if n := s.locked[l]; n < 0 || (n > 0 && !t.Shared) {
+			return false
+		}
+	}
+	return true
+}
+
+// taskDone releases a finished task's locks and records it as done.
+func (s *scheduler) taskDone(t *Task, more []Task) {
+	s.mu.Lock()
+	for _, l := range t.Locks {
+		if s.locked[l] > 1 {
+			s.locked[l]--
+		} else {
+			delete(s.locked, l)
+		}
+	}
+	s.mu.Unlock()
+	s.done(more)
 }
 
 // lastOfTable counts a finished unit against its table and returns the table if that was

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/understudy-dev/understudy/pipeline/config"
 	"github.com/understudy-dev/understudy/schemas"
@@ -155,5 +157,76 @@ func TestWorkersPreferDifferentTables(t *testing.T) {
 	}
 	if a.unit.String() != "public.big (chunk 1/4)" || b.unit.String() != "public.mid (chunk 1/2)" {
 		t.Errorf("picked %s and %s; want the two biggest tables first", a.unit, b.unit)
+	}
+}
+
+// lockSink gives each loaded table a key build that locks it exclusively and two index
+// builds that lock it shared, and records what ran at the same time as what.
+type lockSink struct {
+	memSink
+	mu      sync.Mutex
+	running map[string][]string // per table, the tasks on it running now
+	clashes []string
+	met     map[string]bool // per table: its two index builds ran at the same time
+	meet    map[string]chan struct{}
+}
+
+func (s *lockSink) TableLoaded(t *TablePlan) []Task {
+	name := t.Name.Name
+	task := func(kind string, shared bool) Task {
+		return Task{Name: kind + " " + name, Locks: []string{name}, Shared: shared,
+			Run: func(context.Context, Writer) ([]Task, error) {
+				s.mu.Lock()
+				for _, other := range s.running[name] {
+					if !shared || !strings.HasPrefix(other, "index") {
+						s.clashes = append(s.clashes, kind+" "+name+" with "+other)
+					}
+				}
+				s.running[name] = append(s.running[name], kind)
+				meet := s.meet[name]
+				s.mu.Unlock()
+				if shared {
+					// The two index builds wait for each other, briefly: with enough idle
+					// workers the scheduler runs them side by side.
+					select {
+					case meet <- struct{}{}:
+						s.mu.Lock()
+						s.met[name] = true
+						s.mu.Unlock()
+					case <-meet:
+					case <-time.After(2 * time.Second):
+					}
+				} else {
+					time.Sleep(20 * time.Millisecond) // long enough for another worker to try
+				}
+				s.mu.Lock()
+				i := slices.Index(s.running[name], kind)
+				s.running[name] = slices.Delete(s.running[name], i, i+1)
+				s.mu.Unlock()
+				return nil, nil
+			}}
+	}
+	s.mu.Lock()
+	s.meet[name] = make(chan struct{})
+	s.mu.Unlock()
+	return []Task{task("key", false), task("index", true), task("index", true)}
+}
+
+// A worker never starts a task that would wait for another's lock on the same table (an
+// index build while ALTER TABLE adds the primary key), but index builds of one table, whose
+// locks do not conflict, run side by side.
+func TestTasksThatWouldWaitForALockDoNotRunTogether(t *testing.T) {
+	plan := testPlan(t, map[string]int64{"a": 3, "b": 2, "c": 1})
+	sink := &lockSink{running: map[string][]string{}, met: map[string]bool{}, meet: map[string]chan struct{}{}}
+	if err := Run(context.Background(), plan, &memSource{}, sink, RunOptions{Jobs: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.clashes) > 0 {
+		t.Errorf("tasks ran while another held a conflicting lock: %v", sink.clashes)
+	}
+	for _, name := range []string{"a", "b", "c"} {
+		if !sink.met[name] {
+			t.Errorf("the index builds of %s did not run side by side", name)
+		}
 	}
 }

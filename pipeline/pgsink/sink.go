@@ -265,7 +265,7 @@ func (s *Sink) TableLoaded(t *pipeline.TablePlan) []pipeline.Task {
 	s.pending[t.Table] = len(own)
 	tasks := make([]pipeline.Task, 0, len(own))
 	for _, i := range own {
-		tasks = append(tasks, s.task(i, func() []pipeline.Task {
+		tasks = append(tasks, s.task(i, []*schemas.Table{t.Table}, func() []pipeline.Task {
 			s.pending[t.Table]--
 			if s.pending[t.Table] == 0 {
 				return s.markReady(t.Table)
@@ -276,11 +276,20 @@ func (s *Sink) TableLoaded(t *pipeline.TablePlan) []pipeline.Task {
 	return tasks
 }
 
-// task runs post-data entry i; then, under the lock, it marks it done and calls after.
-func (s *Sink) task(i int, after func() []pipeline.Task) pipeline.Task {
+// task runs post-data entry i, which locks tables; then, under the lock, it marks it done
+// and calls after.
+func (s *Sink) task(i int, tables []*schemas.Table, after func() []pipeline.Task) pipeline.Task {
 	e := s.ddl.PostData[i]
+	locks := make([]string, len(tables))
+	for k, t := range tables {
+		locks[k] = t.Name.Quoted()
+	}
 	return pipeline.Task{
 		Name: fmt.Sprintf("create %s %s", strings.ToLower(e.Type), e.Name),
+		// CREATE INDEX takes SHARE, which does not conflict with itself; ALTER TABLE (a
+		// primary key, a unique or check constraint, a foreign key) takes modes that do.
+		Locks:  locks,
+		Shared: e.Type == "INDEX",
 		Run: func(ctx context.Context, w pipeline.Writer) ([]pipeline.Task, error) {
 			if err := w.(*writer).exec(ctx, s.ddl.Preamble, e); err != nil {
 				return nil, err
@@ -304,7 +313,7 @@ func (s *Sink) markReady(t *schemas.Table) []pipeline.Task {
 	for _, fk := range s.fks {
 		if !fk.queued && s.ready[fk.child] && s.ready[fk.parent] {
 			fk.queued = true
-			tasks = append(tasks, s.task(fk.entry, nil))
+			tasks = append(tasks, s.task(fk.entry, []*schemas.Table{fk.child, fk.parent}, nil))
 		}
 	}
 	return tasks
