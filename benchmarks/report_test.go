@@ -36,14 +36,14 @@ type header struct {
 	tools       string // pg_dump --version
 	jobs        int
 	command     string // the go test command line that measured them
-	runs        int    // runs per step; each step's figures are its median run's
+	runs        int    // rounds of every step; each step's figures are its median run's
 }
 
 // writeRun writes the lines every results page starts with: how and where it was measured.
 func (h header) writeRun(b *strings.Builder) {
 	switch {
 	case h.command != "" && h.runs > 1:
-		fmt.Fprintf(b, "- command: `%s`; each step's figures are the median of its %d runs\n", h.command, h.runs)
+		fmt.Fprintf(b, "- command: `%s`; %d rounds, each running every step once, in turn; each step's figures are its median run's\n", h.command, h.runs)
 	case h.command != "":
 		fmt.Fprintf(b, "- command: `%s`; one run of each step\n", h.command)
 	}

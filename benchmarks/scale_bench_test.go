@@ -80,8 +80,8 @@ type copyFile struct {
 // into a fresh database and with understudy snapshot --scale into a fresh directory, and
 // loads the same rows into a database holding only the pre-data schema with plain binary
 // COPY, the ingest floor of the target; it compares the rows per second and writes
-// RESULTS-scale.md when every step ran. Each step is timed once per b.N iteration; run it
-// with -benchtime 1x.
+// RESULTS-scale.md when every step ran. -benchtime Nx runs N rounds of every step (see
+// rounds).
 func BenchmarkScale(b *testing.B) {
 	ctx := b.Context()
 	rows, err := scaleRows()
@@ -97,32 +97,28 @@ func BenchmarkScale(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	runs := rounds(b, scaleSteps, func(st scaleStep) (scaleResult, error) {
+		if err := st.prepare(ctx, bn, sr); err != nil {
+			return scaleResult{}, fmt.Errorf("%s: prepare: %w", st.label, err)
+		}
+		m := &meter{}
+		start := time.Now()
+		n, note, err := st.run(ctx, bn, sr, m)
+		wall := time.Since(start)
+		logSteps(b, m)
+		if err != nil {
+			return scaleResult{}, fmt.Errorf("%s: %w", st.label, err)
+		}
+		r := scaleResult{result: result{name: st.name, label: st.label, wall: wall, cpu: m.cpu, peakRSSKiB: m.maxRSSKiB, note: note}, rows: n}
+		if err := st.check(ctx, bn, sr, &r); err != nil {
+			return scaleResult{}, fmt.Errorf("%s: %w", st.label, err)
+		}
+		return r, nil
+	})
 	var results []scaleResult
-	for _, st := range scaleSteps {
+	for i, st := range scaleSteps {
 		b.Run(st.name, func(b *testing.B) {
-			var runs []scaleResult
-			for range b.N {
-				b.StopTimer()
-				if err := st.prepare(ctx, bn, sr); err != nil {
-					b.Fatalf("%s: prepare: %v", st.label, err)
-				}
-				b.StartTimer()
-				m := &meter{}
-				start := time.Now()
-				n, note, err := st.run(ctx, bn, sr, m)
-				wall := time.Since(start)
-				b.StopTimer()
-				logSteps(b, m)
-				if err != nil {
-					b.Fatalf("%s: %v", st.label, err)
-				}
-				r := scaleResult{result: result{name: st.name, label: st.label, wall: wall, cpu: m.cpu, peakRSSKiB: m.maxRSSKiB, note: note}, rows: n}
-				if err := st.check(ctx, bn, sr, &r); err != nil {
-					b.Fatalf("%s: %v", st.label, err)
-				}
-				runs = append(runs, r)
-			}
-			r := median(b, runs, func(r scaleResult) result { return r.result })
+			r := median(b, runs[i], func(r scaleResult) result { return r.result })
 			b.ReportMetric(r.rate(), "rows/s")
 			results = standing(results, r, func(x scaleResult) string { return x.name })
 		})

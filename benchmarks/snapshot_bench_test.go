@@ -63,7 +63,7 @@ type snapRun struct {
 // BenchmarkSnapshot dumps and snapshots the shop fixture database, and restores the dump and
 // the snapshots into a fresh empty database each, with pg_dump/pg_restore and understudy
 // snapshot/restore side by side, and writes the comparison to RESULTS-snapshot.md when every
-// step ran. Each step is timed once per b.N iteration; run it with -benchtime 1x.
+// step ran. -benchtime Nx runs N rounds of every step (see rounds).
 func BenchmarkSnapshot(b *testing.B) {
 	ctx := b.Context()
 	bn, err := newBench(ctx, b)
@@ -75,47 +75,46 @@ func BenchmarkSnapshot(b *testing.B) {
 	if sr.s3, s3Skip = newS3Server(b); sr.s3 == nil {
 		b.Logf("the S3 steps are skipped: %s", s3Skip)
 	}
+	runs := rounds(b, snapSteps, func(st snapStep) (snapResult, error) {
+		if st.s3 && sr.s3 == nil {
+			return snapResult{}, errSkipStep
+		}
+		if err := st.prepare(ctx, bn, sr); err != nil {
+			return snapResult{}, fmt.Errorf("%s: prepare: %w", st.label, err)
+		}
+		if st.restore {
+			if err := bn.resetTarget(ctx); err != nil {
+				return snapResult{}, err
+			}
+		}
+		m := &meter{}
+		start := time.Now()
+		err := st.run(ctx, bn, sr, m)
+		wall := time.Since(start)
+		logSteps(b, m)
+		if err != nil {
+			return snapResult{}, fmt.Errorf("%s: %w", st.label, err)
+		}
+		r := snapResult{result: result{name: st.name, label: st.label, wall: wall, cpu: m.cpu, peakRSSKiB: m.maxRSSKiB}}
+		if st.size != nil {
+			if r.bytes, err = st.size(ctx, sr); err != nil {
+				return snapResult{}, fmt.Errorf("%s: size of the output: %w", st.label, err)
+			}
+		}
+		if st.restore {
+			if err := bn.verify(ctx, nil); err != nil {
+				return snapResult{}, fmt.Errorf("%s: the target is not a copy of the source: %w", st.label, err)
+			}
+		}
+		return r, nil
+	})
 	var results []snapResult
-	for _, st := range snapSteps {
+	for i, st := range snapSteps {
 		b.Run(st.name, func(b *testing.B) {
-			if st.s3 && sr.s3 == nil {
+			if len(runs[i]) == 0 {
 				b.Skip(s3Skip)
 			}
-			var runs []snapResult
-			for range b.N {
-				b.StopTimer()
-				if err := st.prepare(ctx, bn, sr); err != nil {
-					b.Fatalf("%s: prepare: %v", st.label, err)
-				}
-				if st.restore {
-					if err := bn.resetTarget(ctx); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.StartTimer()
-				m := &meter{}
-				start := time.Now()
-				err := st.run(ctx, bn, sr, m)
-				wall := time.Since(start)
-				b.StopTimer()
-				logSteps(b, m)
-				if err != nil {
-					b.Fatalf("%s: %v", st.label, err)
-				}
-				r := snapResult{result: result{name: st.name, label: st.label, wall: wall, cpu: m.cpu, peakRSSKiB: m.maxRSSKiB}}
-				if st.size != nil {
-					if r.bytes, err = st.size(ctx, sr); err != nil {
-						b.Fatalf("%s: size of the output: %v", st.label, err)
-					}
-				}
-				if st.restore {
-					if err := bn.verify(ctx, nil); err != nil {
-						b.Fatalf("%s: the target is not a copy of the source: %v", st.label, err)
-					}
-				}
-				runs = append(runs, r)
-			}
-			r := median(b, runs, func(r snapResult) result { return r.result })
+			r := median(b, runs[i], func(r snapResult) result { return r.result })
 			if st.size != nil {
 				b.ReportMetric(float64(r.bytes)/(1<<20), "output-MiB")
 			}

@@ -87,38 +87,34 @@ var approaches = []approach{
 
 // BenchmarkSync copies one shop fixture database with each approach in turn, into a fresh
 // empty database each time, and writes the comparison to RESULTS.md when all of them ran.
-// Each approach is timed once per b.N iteration; run it with -benchtime 1x.
+// -benchtime Nx runs N rounds of every approach (see rounds).
 func BenchmarkSync(b *testing.B) {
 	ctx := b.Context()
 	bn, err := newBench(ctx, b)
 	if err != nil {
 		b.Fatal(err)
 	}
+	runs := rounds(b, approaches, func(a approach) (result, error) {
+		if err := bn.resetTarget(ctx); err != nil {
+			return result{}, err
+		}
+		m := &meter{}
+		start := time.Now()
+		note, err := a.run(ctx, bn, m)
+		wall := time.Since(start)
+		logSteps(b, m)
+		if err != nil {
+			return result{}, fmt.Errorf("%s: %w", a.label, err)
+		}
+		if err := bn.verify(ctx, a.check); err != nil {
+			return result{}, fmt.Errorf("%s: the target is not a copy of the source: %w", a.label, err)
+		}
+		return result{name: a.name, label: a.label, wall: wall, cpu: m.cpu, peakRSSKiB: m.maxRSSKiB, note: note}, nil
+	})
 	var results []result
-	for _, a := range approaches {
+	for i, a := range approaches {
 		b.Run(a.name, func(b *testing.B) {
-			var runs []result
-			for range b.N {
-				b.StopTimer()
-				if err := bn.resetTarget(ctx); err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
-				m := &meter{}
-				start := time.Now()
-				note, err := a.run(ctx, bn, m)
-				wall := time.Since(start)
-				b.StopTimer()
-				logSteps(b, m)
-				if err != nil {
-					b.Fatalf("%s: %v", a.label, err)
-				}
-				if err := bn.verify(ctx, a.check); err != nil {
-					b.Fatalf("%s: the target is not a copy of the source: %v", a.label, err)
-				}
-				runs = append(runs, result{name: a.name, label: a.label, wall: wall, cpu: m.cpu, peakRSSKiB: m.maxRSSKiB, note: note})
-			}
-			results = standing(results, median(b, runs, func(r result) result { return r }), func(x result) string { return x.name })
+			results = standing(results, median(b, runs[i], func(r result) result { return r }), func(x result) string { return x.name })
 		})
 	}
 	if err := bn.dropTarget(ctx); err != nil {
@@ -154,13 +150,41 @@ func standing[R any](rs []R, r R, name func(R) string) []R {
 	return append(rs, r)
 }
 
+// rounds runs every step once per round, each round the steps in order, and returns each
+// step's runs, in the order of steps. With -benchtime Nx there are N rounds. Rounds put the
+// steps compared side by side in time: the speed of a shared machine drifts over minutes,
+// and a block of one step's runs followed by a block of another's would carry that drift
+// into their ratio. A step whose run returns errSkipStep has no runs.
+func rounds[S, R any](b *testing.B, steps []S, run func(S) (R, error)) [][]R {
+	b.Helper()
+	out := make([][]R, len(steps))
+	for round := range benchRuns() {
+		for i, st := range steps {
+			r, err := run(st)
+			if errors.Is(err, errSkipStep) {
+				continue
+			}
+			if err != nil {
+				b.Fatalf("round %d: %v", round+1, err)
+			}
+			out[i] = append(out[i], r)
+		}
+	}
+	return out
+}
+
+// errSkipStep is what a step's run returns when it cannot run here (no S3 server).
+var errSkipStep = errors.New("step skipped")
+
 // median returns the run with the median wall time, which stands for the approach (with
-// -benchtime 1x, the run), and reports its metrics on b. of gives a run's measurements.
+// one round, the run), and reports its metrics on b, its wall time as ns/op. of gives a
+// run's measurements.
 func median[R any](b *testing.B, runs []R, of func(R) result) R {
 	b.Helper()
 	slices.SortFunc(runs, func(x, y R) int { return cmp.Compare(of(x).wall, of(y).wall) })
 	run := runs[len(runs)/2]
 	r := of(run)
+	b.ReportMetric(float64(r.wall.Nanoseconds()), "ns/op")
 	b.ReportMetric(r.wall.Seconds(), "wall-s")
 	b.ReportMetric(r.cpu.Seconds(), "client-cpu-s")
 	b.ReportMetric(float64(r.peakRSSKiB)/1024, "peak-rss-MiB")

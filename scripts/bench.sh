@@ -4,8 +4,9 @@
 # sync without and with rules, and writes benchmarks/RESULTS.md; then dumps and restores it
 # with pg_dump/pg_restore and understudy snapshot/restore, to a directory and to S3, and
 # writes benchmarks/RESULTS-snapshot.md. BENCH=Snapshot (a go test -bench pattern) runs only
-# some of them. Each step runs RUNS times (default 3) and its median run is reported: the
-# machine is shared, and one run can be off by half.
+# some of them. The steps run in RUNS rounds (default 3), each round every step once, in
+# turn, and each step's median run is reported: the machine is shared, its speed drifts,
+# and one run can be off by half.
 #
 # It starts a throwaway PostgreSQL for the run and stops it afterwards. With
 # UNDERSTUDY_BENCH_PG set (a superuser postgres:// URL) it uses that server instead and
