@@ -70,14 +70,11 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 		return nil, err
 	}
 	defer src.Close(context.WithoutCancel(ctx))
-	plan, dump, err := planSource(ctx, src, sourcePlan{PgDump: o.PgDump, Config: o.Config, ChunkBytes: o.ChunkBytes,
-		Registry: o.Registry, Key: o.Key, AllowUnmasked: o.AllowUnmasked, Scale: o.Scale})
+	plan, ddl, err := planSource(ctx, src, sourcePlan{PgDump: o.PgDump, Config: o.Config, ChunkBytes: o.ChunkBytes,
+		Registry: o.Registry, Key: o.Key, AllowUnmasked: o.AllowUnmasked, Scale: o.Scale,
+		DSN: o.Source.Value(), Dump: schemas.DumpOptions{NoOwner: o.NoOwner, NoPrivileges: o.NoPrivileges}})
 	if err != nil {
 		return nil, err
-	}
-	ddl, err := dump.Dump(ctx, o.Source.Value(), schemas.DumpOptions{Snapshot: src.Snapshot(), NoOwner: o.NoOwner, NoPrivileges: o.NoPrivileges})
-	if err != nil {
-		return nil, pipeline.WithCode(pipeline.ExitTooling, "", err)
 	}
 	m = &snapshot.Manifest{Format: snapshot.Format, Version: snapshot.Version, Tool: o.Tool, Catalog: src.Catalog(),
 		Source: snapshot.Source{ServerVersion: serverVersion(src.ServerVersionNum), Database: src.Identity.Database, Snapshot: src.Snapshot()}}

@@ -108,17 +108,13 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 			"source and target are the same database (%s)", dstID.Database)
 	}
 
-	plan, dump, err := planSource(ctx, src, sourcePlan{PgDump: o.PgDump, Config: o.Config, ChunkBytes: o.ChunkBytes,
-		Registry: o.Registry, Key: o.Key, AllowUnmasked: o.AllowUnmasked, Scale: o.Scale})
+	plan, ddl, err := planSource(ctx, src, sourcePlan{PgDump: o.PgDump, Config: o.Config, ChunkBytes: o.ChunkBytes,
+		Registry: o.Registry, Key: o.Key, AllowUnmasked: o.AllowUnmasked, Scale: o.Scale,
+		DSN: o.Source.Value(), Dump: schemas.DumpOptions{NoOwner: o.NoOwner, NoPrivileges: o.NoPrivileges}})
 	if err != nil {
 		return nil, err
 	}
 	o.Log.Info("planned", "tables", len(plan.Tables), "units", len(plan.Units), "skipped", len(plan.Skipped), "jobs", o.Jobs, "snapshot", src.Snapshot())
-
-	ddl, err := dump.Dump(ctx, o.Source.Value(), schemas.DumpOptions{Snapshot: src.Snapshot(), NoOwner: o.NoOwner, NoPrivileges: o.NoPrivileges})
-	if err != nil {
-		return nil, pipeline.WithCode(pipeline.ExitTooling, "", err)
-	}
 	o.Log.Info("schema dumped", "seconds", since(started))
 	if err := prepareTarget(ctx, dst, ddl, src.Catalog()); err != nil {
 		return nil, err
@@ -171,37 +167,72 @@ type sourcePlan struct {
 	Key           *transforms.Key
 	AllowUnmasked bool
 	Scale         int // overrides the config's scale factor when above 0
+	// DSN and Dump are what pg_dump reads the schema with (the snapshot is the source's).
+	DSN  string
+	Dump schemas.DumpOptions
 }
 
-// planSource finds a pg_dump fit for the source, plans the copy under the config, locks the
-// tables and, unless AllowUnmasked, runs the PII guard: what sync and snapshot do first.
-func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipeline.Plan, schemas.PgDump, error) {
+// planSource finds a pg_dump fit for the source and starts it on the source's schema, in
+// the source's snapshot; meanwhile it plans the copy under the config, locks the tables
+// and, unless AllowUnmasked, runs the PII guard: what sync and snapshot do first. It
+// returns the plan and the schema, or an error, with pg_dump finished either way.
+func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipeline.Plan, *schemas.DDL, error) {
 	dump, err := schemas.FindPgDump(o.PgDump)
 	if err != nil {
-		return nil, dump, pipeline.WithCode(pipeline.ExitTooling, "install the PostgreSQL client (Debian: apt-get install postgresql-client-15 or newer) or pass --pg-dump PATH", err)
+		return nil, nil, pipeline.WithCode(pipeline.ExitTooling, "install the PostgreSQL client (Debian: apt-get install postgresql-client-15 or newer) or pass --pg-dump PATH", err)
 	}
 	if err := dump.CheckServer(src.ServerVersionNum); err != nil {
-		return nil, dump, pipeline.WithCode(pipeline.ExitTooling, "install a pg_dump at least as new as the source server and pass --pg-dump PATH", err)
+		return nil, nil, pipeline.WithCode(pipeline.ExitTooling, "install a pg_dump at least as new as the source server and pass --pg-dump PATH", err)
 	}
+	// pg_dump reads the catalog while the plan is made: both only read, in one snapshot.
+	dumpCtx, cancelDump := context.WithCancel(ctx)
+	defer cancelDump()
+	type dumped struct {
+		ddl *schemas.DDL
+		err error
+	}
+	schema := make(chan dumped, 1)
+	go func() {
+		opts := o.Dump
+		opts.Snapshot = src.Snapshot()
+		ddl, err := dump.Dump(dumpCtx, o.DSN, opts)
+		schema <- dumped{ddl, err}
+	}()
+	plan, err := planRows(ctx, src, o)
+	if err != nil {
+		cancelDump()
+		<-schema
+		return nil, nil, err
+	}
+	d := <-schema
+	if d.err != nil {
+		return nil, nil, pipeline.WithCode(pipeline.ExitTooling, "", d.err)
+	}
+	return plan, d.ddl, nil
+}
+
+// planRows plans the copy under the config, locks the tables and, unless AllowUnmasked,
+// runs the PII guard.
+func planRows(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipeline.Plan, error) {
 	plan, err := pipeline.BuildPlan(src.Catalog(), o.Config, pipeline.PlanOptions{
 		ChunkBytes: o.ChunkBytes, Registry: o.Registry, Key: o.Key,
 		Literal: func(col schemas.Column, text string) ([]byte, error) { return src.Literal(ctx, col, text) },
 	})
 	if err != nil {
-		return nil, dump, err
+		return nil, err
 	}
 	if err := src.Lock(ctx, plan.Tables); err != nil {
-		return nil, dump, err
+		return nil, err
 	}
 	if !o.AllowUnmasked {
 		if err := guard(ctx, src, plan); err != nil {
-			return nil, dump, err
+			return nil, err
 		}
 	}
 	if err := shapeRows(ctx, src, plan, o.Config, o.Key, o.Registry, o.Scale); err != nil {
-		return nil, dump, err
+		return nil, err
 	}
-	return plan, dump, nil
+	return plan, nil
 }
 
 // shapeRows applies the config's subset, then its scale (factor, when above 0, overriding
