@@ -115,37 +115,26 @@ func (c *packedColumn) read(n int64, out *pgarrow.Packed) (int64, error) {
 		defs = c.defs[:n]
 	}
 	var rows int64
-	var k int
 	var err error
 	switch r := c.r.(type) {
 	case *file.BooleanColumnChunkReader:
-		c.b = grow(c.b, n)
-		rows, k, err = r.ReadBatch(n, c.b, defs, nil)
-		out.Bool = c.b[:k]
+		out.Bool, rows, err = readBatch(r, &c.b, n, defs)
 	case *file.Int32ColumnChunkReader:
-		c.i32 = grow(c.i32, n)
-		rows, k, err = r.ReadBatch(n, c.i32, defs, nil)
-		out.Int32 = c.i32[:k]
+		out.Int32, rows, err = readBatch(r, &c.i32, n, defs)
 	case *file.Int64ColumnChunkReader:
-		c.i64 = grow(c.i64, n)
-		rows, k, err = r.ReadBatch(n, c.i64, defs, nil)
-		out.Int64 = c.i64[:k]
+		out.Int64, rows, err = readBatch(r, &c.i64, n, defs)
 	case *file.Float32ColumnChunkReader:
-		c.f32 = grow(c.f32, n)
-		rows, k, err = r.ReadBatch(n, c.f32, defs, nil)
-		out.Float32 = c.f32[:k]
+		out.Float32, rows, err = readBatch(r, &c.f32, n, defs)
 	case *file.Float64ColumnChunkReader:
-		c.f64 = grow(c.f64, n)
-		rows, k, err = r.ReadBatch(n, c.f64, defs, nil)
-		out.Float64 = c.f64[:k]
+		out.Float64, rows, err = readBatch(r, &c.f64, n, defs)
 	case *file.ByteArrayColumnChunkReader:
-		c.ba = grow(c.ba, n)
-		rows, k, err = r.ReadBatch(n, c.ba, defs, nil)
-		out.Bytes = c.keep(k, func(i int) []byte { return c.ba[i] })
+		var vs []parquet.ByteArray
+		vs, rows, err = readBatch(r, &c.ba, n, defs)
+		out.Bytes = c.keep(len(vs), func(i int) []byte { return vs[i] })
 	case *file.FixedLenByteArrayColumnChunkReader:
-		c.flba = grow(c.flba, n)
-		rows, k, err = r.ReadBatch(n, c.flba, defs, nil)
-		out.Bytes = c.keep(k, func(i int) []byte { return c.flba[i] })
+		var vs []parquet.FixedLenByteArray
+		vs, rows, err = readBatch(r, &c.flba, n, defs)
+		out.Bytes = c.keep(len(vs), func(i int) []byte { return vs[i] })
 	}
 	if err != nil {
 		return rows, err
@@ -154,6 +143,19 @@ func (c *packedColumn) read(n int64, out *pgarrow.Packed) (int64, error) {
 		out.Defs = c.defs[:rows]
 	}
 	return rows, nil
+}
+
+// batchReader is what the Parquet library's typed column chunk readers share.
+type batchReader[T any] interface {
+	ReadBatch(batchSize int64, values []T, defLvls, repLvls []int16) (total int64, valuesRead int, err error)
+}
+
+// readBatch reads up to n rows of r into buf (grown as needed), returning the values read
+// and the rows (values and NULLs) they came from.
+func readBatch[T any](r batchReader[T], buf *[]T, n int64, defs []int16) ([]T, int64, error) {
+	*buf = grow(*buf, n)
+	rows, k, err := r.ReadBatch(n, *buf, defs, nil)
+	return (*buf)[:k], rows, err
 }
 
 // keep copies the k values value(i) into c's arena and returns them from there.

@@ -85,17 +85,27 @@ func (e *Encoder) Write(rec arrow.Record) error {
 	for i, enc := range e.encs {
 		enc.bind(rec.Column(i))
 	}
+	err := e.writeRows(int(rec.NumRows()), func(o *writer, r, i int) error { return e.encs[i].put(o, r) })
+	for _, enc := range e.encs {
+		enc.bind(nil) // hold no reference to rec
+	}
+	return err
+}
+
+// writeRows writes n rows, the header first if no row was, each field i of row r by put,
+// and flushes the buffer whenever it is full. A field that put cannot encode fails the row
+// (what was flushed stays written) and, stickily, the Encoder.
+func (e *Encoder) writeRows(n int, put func(o *writer, r, i int) error) error {
 	if !e.header {
 		e.writeHeader()
 	}
 	o := &e.out
-	n := int(rec.NumRows())
 	ncols := uint16(len(e.encs))
 	for r := 0; r < n && o.err == nil; r++ {
 		start, flushes := len(o.b), o.flushes
 		o.b = binary.BigEndian.AppendUint16(o.b, ncols)
-		for i, enc := range e.encs {
-			if err := enc.put(o, r); err != nil {
+		for i := range e.encs {
+			if err := put(o, r, i); err != nil {
 				if o.flushes == flushes {
 					o.b = o.b[:start] // drop the half row; what was written stays written
 				}
@@ -113,9 +123,6 @@ func (e *Encoder) Write(rec arrow.Record) error {
 	}
 	if o.err != nil && e.err == nil {
 		e.err = &Error{Op: "encode", Err: o.err}
-	}
-	for _, enc := range e.encs {
-		enc.bind(nil) // hold no reference to rec
 	}
 	return e.err
 }

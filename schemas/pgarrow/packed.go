@@ -1,7 +1,6 @@
 package pgarrow
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -76,43 +75,17 @@ func (e *Encoder) WritePacked(n int, cols []Packed) error {
 			return e.err
 		}
 	}
-	if !e.header {
-		e.writeHeader()
-	}
-	o := &e.out
 	next := make([]int, len(cols)) // each column's next value
-	ncols := uint16(len(cols))
-	for r := 0; r < n && o.err == nil; r++ {
-		start, flushes := len(o.b), o.flushes
-		o.b = binary.BigEndian.AppendUint16(o.b, ncols)
-		for i := range cols {
-			c := &cols[i]
-			if c.Defs != nil && c.Defs[r] == 0 {
-				o.null()
-				continue
-			}
-			v := next[i]
-			next[i]++
-			if err := putPacked(o, kinds[i], c, v, &e.num); err != nil {
-				if o.flushes == flushes {
-					o.b = o.b[:start] // drop the half row; what was written stays written
-				}
-				e.err = e.colErr(e.rows+1, i, err)
-				break
-			}
+	return e.writeRows(n, func(o *writer, r, i int) error {
+		c := &cols[i]
+		if c.Defs != nil && c.Defs[r] == 0 {
+			o.null()
+			return nil
 		}
-		if e.err != nil {
-			break
-		}
-		e.rows++
-		if len(o.b) >= bufSize {
-			o.flush()
-		}
-	}
-	if o.err != nil && e.err == nil {
-		e.err = &Error{Op: "encode", Err: o.err}
-	}
-	return e.err
+		v := next[i]
+		next[i]++
+		return putPacked(o, kinds[i], c, v, &e.num)
+	})
 }
 
 // check reports whether c holds n rows of values of type want.
