@@ -44,19 +44,22 @@ func benchTable(b *testing.B, stream []byte, cols []pgarrow.Column) {
 	o := parquetpart.Options{PartBytes: 16 << 20}
 	var parts []parquetpart.Part
 	var files [][]byte
+	write := func(b *testing.B) {
+		var s memStore
+		ps, err := parquetpart.WriteParts(bytes.NewReader(stream), cols, false, s.next, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		parts, files = ps, nil
+		for _, w := range s.writers {
+			files = append(files, w.Bytes())
+		}
+	}
 	b.Run("write", func(b *testing.B) {
 		b.SetBytes(int64(len(stream)))
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			var s memStore
-			ps, err := parquetpart.WriteParts(bytes.NewReader(stream), cols, false, s.next, o)
-			if err != nil {
-				b.Fatal(err)
-			}
-			parts, files = ps, nil
-			for _, w := range s.writers {
-				files = append(files, w.Bytes())
-			}
+			write(b)
 		}
 		var size int64
 		for _, p := range parts {
@@ -66,6 +69,10 @@ func benchTable(b *testing.B, stream []byte, cols []pgarrow.Column) {
 		b.ReportMetric(float64(len(parts)), "parts")
 	})
 	b.Run("read", func(b *testing.B) {
+		if files == nil { // -bench …/read alone: the parts to read, untimed
+			write(b)
+			b.ResetTimer()
+		}
 		b.SetBytes(int64(len(stream)))
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
