@@ -484,8 +484,11 @@ func (w *writer) CopyIn(ctx context.Context, u pipeline.Unit, r io.Reader) (int6
 	}
 	if err != nil {
 		if freeze {
-			// Best effort: the run fails with err, and the connection is closed with it.
-			w.conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+			// Best effort, and bounded: the run fails with err, and the connection is closed
+			// with it.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			w.conn.Exec(rctx, "ROLLBACK")
+			cancel()
 		}
 		return 0, fmt.Errorf("write to target: %w", err)
 	}
