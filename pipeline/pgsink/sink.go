@@ -371,37 +371,98 @@ func (s *Sink) Finish(ctx context.Context, seqs []pipeline.SequenceValue) error 
 	return nil
 }
 
-// parallel runs entries on up to Jobs connections.
+// parallel runs foreign-key entries on up to Jobs connections, never two at once that lock
+// a table in common: adding a foreign key takes SHARE ROW EXCLUSIVE on both of its tables,
+// which conflicts with itself, so the second would wait with its connection idle. A worker
+// takes the first entry whose tables are free, or waits until one is.
 func (s *Sink) parallel(ctx context.Context, entries []schemas.Entry) error {
-	g, ctx := errgroup.WithContext(ctx)
-	next := make(chan schemas.Entry)
-	g.Go(func() error {
-		defer close(next)
-		for _, e := range entries {
-			select {
-			case next <- e:
-			case <-ctx.Done():
-				return ctx.Err()
+	var mu sync.Mutex
+	cond := sync.NewCond(&mu)
+	left := append([]schemas.Entry(nil), entries...)
+	busy := map[string]int{}
+	failed := false
+	take := func() (schemas.Entry, []string, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		for !failed && len(left) > 0 {
+			if i := nextFree(left, busy, s.fkTables); i >= 0 {
+				e := left[i]
+				left = append(left[:i], left[i+1:]...)
+				keys := s.fkTables(e)
+				for _, k := range keys {
+					busy[k]++
+				}
+				return e, keys, true
+			}
+			cond.Wait()
+		}
+		return schemas.Entry{}, nil, false
+	}
+	release := func(keys []string, err error) {
+		mu.Lock()
+		for _, k := range keys {
+			if busy[k]--; busy[k] <= 0 {
+				delete(busy, k)
 			}
 		}
-		return nil
-	})
-	for i := 0; i < min(s.opts.Jobs, len(entries)); i++ {
+		failed = failed || err != nil
+		cond.Broadcast()
+		mu.Unlock()
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for range min(s.opts.Jobs, len(entries)) {
 		g.Go(func() error {
-			wr, err := s.NewWriter(ctx)
+			wr, err := s.NewWriter(gctx)
 			if err != nil {
+				release(nil, err)
 				return err
 			}
 			defer wr.Close()
-			for e := range next {
-				if err := wr.(*writer).exec(ctx, s.ddl.Preamble, e); err != nil {
+			for {
+				e, keys, ok := take()
+				if !ok {
+					return nil
+				}
+				err := wr.(*writer).exec(gctx, s.ddl.Preamble, e)
+				release(keys, err)
+				if err != nil {
 					return err
 				}
 			}
-			return nil
 		})
 	}
 	return g.Wait()
+}
+
+// nextFree returns the index of the first entry none of whose tables (tables(e)) is busy,
+// or -1.
+func nextFree(entries []schemas.Entry, busy map[string]int, tables func(schemas.Entry) []string) int {
+	for i, e := range entries {
+		free := true
+		for _, t := range tables(e) {
+			free = free && busy[t] == 0
+		}
+		if free {
+			return i
+		}
+	}
+	return -1
+}
+
+// fkTables names the two tables of a foreign-key entry (one, if it references its own
+// table), as the catalog has them; none if it does not know the entry.
+func (s *Sink) fkTables(e schemas.Entry) []string {
+	child := s.cat.Constraints[e.Name]
+	if child == nil {
+		return nil
+	}
+	keys := []string{child.Name.Quoted()}
+	for _, fk := range child.ForeignKeys {
+		if child.Name.Name+" "+fk.Name == e.Name.Name && fk.Ref != child.Name {
+			keys = append(keys, fk.Ref.Quoted())
+		}
+	}
+	return keys
 }
 
 // Close closes the admin connection. After a failure the marker stays in place.
