@@ -100,9 +100,7 @@ func (c *packedColumn) bind(cr file.ColumnChunkReader, batch int64) error {
 		return fmt.Errorf("its values are Parquet %s, not what the column's type is stored as", d.PhysicalType())
 	}
 	c.r, c.optional = cr, d.MaxDefinitionLevel() == 1
-	if int64(len(c.defs)) < batch {
-		c.defs = make([]int16, batch)
-	}
+	c.defs = grow(c.defs, batch)
 	return nil
 }
 

@@ -80,24 +80,23 @@ func ReadPart(ra io.ReaderAt, size int64, cols []pgarrow.Column, text bool, w io
 	if err != nil {
 		return 0, fmt.Errorf("read part: %w: %w", ErrCorrupt, err)
 	}
-	var out recordWriter
+	var closeOut func() error // flushes the stream; the COPY trailer for a binary one
 	if !text {
 		enc := pgarrow.NewEncoder(w, encCols)
-		out = enc
-		if rows, err = readPacked(pf, encCols, readBatchRows(md), enc); err != nil {
-			return rows, err
-		}
+		rows, err = readPacked(pf, encCols, readBatchRows(md), enc)
+		closeOut = enc.Close
 	} else {
 		lines := &lineWriter{w: bufio.NewWriterSize(w, 256<<10)}
-		out = lines
-		if rows, err = readLines(fr, lines); err != nil {
-			return rows, err
-		}
+		rows, err = readLines(fr, lines)
+		closeOut = lines.Close
+	}
+	if err != nil {
+		return rows, err
 	}
 	if rows != md.NumRows {
 		return rows, fmt.Errorf("read part: %w: read %d rows, the footer says %d", ErrCorrupt, rows, md.NumRows)
 	}
-	if err := out.Close(); err != nil {
+	if err := closeOut(); err != nil {
 		return rows, fmt.Errorf("read part: write COPY stream: %w", err)
 	}
 	return rows, nil
@@ -121,12 +120,6 @@ func readLines(fr *pqarrow.FileReader, out *lineWriter) (rows int64, err error) 
 		return rows, fmt.Errorf("read part: %w: %w", ErrCorrupt, err)
 	}
 	return rows, nil
-}
-
-// recordWriter is what pgarrow's Encoder and the text lineWriter share.
-type recordWriter interface {
-	Write(arrow.Record) error
-	Close() error
 }
 
 // checkMetadata checks what the Parquet reader would otherwise trust: the format keys, and
