@@ -56,7 +56,8 @@ type Sink struct {
 	fks     []*earlyFK
 	done    []bool // post-data entries already run
 
-	busy atomic.Int32 // COPYs and post-data entries running on the workers now
+	busy        atomic.Int32 // COPYs and post-data entries running on the workers now
+	maintenance int          // the server's max_parallel_maintenance_workers
 }
 
 var _ pipeline.Sink = (*Sink)(nil)
@@ -110,6 +111,9 @@ func (s *Sink) SequenceOwners(ctx context.Context) (map[schemas.Name][]string, e
 func (s *Sink) Prepare(ctx context.Context, ddl *schemas.DDL, cat *schemas.Catalog) error {
 	s.ddl, s.cat = ddl, cat
 	s.classify()
+	if err := s.admin.QueryRow(ctx, "SELECT current_setting('max_parallel_maintenance_workers')::int").Scan(&s.maintenance); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
 	if err := s.checkEmpty(ctx); err != nil {
 		var ne *NotEmptyError
 		if !errors.As(err, &ne) || !s.opts.Replace {
@@ -329,7 +333,7 @@ func (s *Sink) Finish(ctx context.Context, seqs []pipeline.SequenceValue) error 
 			pending = append(pending, e)
 		}
 	}
-	w := &writer{conn: s.admin, sink: s, maintenance: -1}
+	w := &writer{conn: s.admin, sink: s, workers: -1}
 	if _, err := s.admin.Exec(ctx, s.ddl.Preamble); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
@@ -378,25 +382,27 @@ func (s *Sink) Finish(ctx context.Context, seqs []pipeline.SequenceValue) error 
 func (s *Sink) parallel(ctx context.Context, entries []schemas.Entry) error {
 	var mu sync.Mutex
 	cond := sync.NewCond(&mu)
-	left := append([]schemas.Entry(nil), entries...)
+	left := make([]fkEntry, len(entries))
+	for i, e := range entries {
+		left[i] = fkEntry{entry: e, tables: s.fkTables(e)}
+	}
 	busy := map[string]int{}
 	failed := false
-	take := func() (schemas.Entry, []string, bool) {
+	take := func() (fkEntry, bool) {
 		mu.Lock()
 		defer mu.Unlock()
 		for !failed && len(left) > 0 {
-			if i := nextFree(left, busy, s.fkTables); i >= 0 {
-				e := left[i]
+			if i := nextFree(left, busy); i >= 0 {
+				fk := left[i]
 				left = append(left[:i], left[i+1:]...)
-				keys := s.fkTables(e)
-				for _, k := range keys {
+				for _, k := range fk.tables {
 					busy[k]++
 				}
-				return e, keys, true
+				return fk, true
 			}
 			cond.Wait()
 		}
-		return schemas.Entry{}, nil, false
+		return fkEntry{}, false
 	}
 	release := func(keys []string, err error) {
 		mu.Lock()
@@ -419,12 +425,12 @@ func (s *Sink) parallel(ctx context.Context, entries []schemas.Entry) error {
 			}
 			defer wr.Close()
 			for {
-				e, keys, ok := take()
+				fk, ok := take()
 				if !ok {
 					return nil
 				}
-				err := wr.(*writer).exec(gctx, s.ddl.Preamble, e)
-				release(keys, err)
+				err := wr.(*writer).exec(gctx, s.ddl.Preamble, fk.entry)
+				release(fk.tables, err)
 				if err != nil {
 					return err
 				}
@@ -434,12 +440,17 @@ func (s *Sink) parallel(ctx context.Context, entries []schemas.Entry) error {
 	return g.Wait()
 }
 
-// nextFree returns the index of the first entry none of whose tables (tables(e)) is busy,
-// or -1.
-func nextFree(entries []schemas.Entry, busy map[string]int, tables func(schemas.Entry) []string) int {
+// fkEntry is a foreign-key entry and the tables it locks (fkTables).
+type fkEntry struct {
+	entry  schemas.Entry
+	tables []string
+}
+
+// nextFree returns the index of the first entry none of whose tables is busy, or -1.
+func nextFree(entries []fkEntry, busy map[string]int) int {
 	for i, e := range entries {
 		free := true
-		for _, t := range tables(e) {
+		for _, t := range e.tables {
 			free = free && busy[t] == 0
 		}
 		if free {
@@ -482,34 +493,28 @@ func (s *Sink) NewWriter(ctx context.Context) (pipeline.Writer, error) {
 		conn.Close(ctx)
 		return nil, fmt.Errorf("target: %w", err)
 	}
-	w := &writer{conn: conn, sink: s}
-	if err := conn.QueryRow(ctx, "SELECT current_setting('max_parallel_maintenance_workers')::int").Scan(&w.maintenance); err != nil {
-		conn.Close(ctx)
-		return nil, fmt.Errorf("target: %w", err)
-	}
-	w.workers = w.maintenance
-	return w, nil
+	return &writer{conn: conn, sink: s, workers: s.maintenance}, nil
 }
 
 type writer struct {
 	conn     *pgx.Conn
 	sink     *Sink
 	preamble bool
-	// maintenance is the server's max_parallel_maintenance_workers (-1: leave it alone, on
-	// the admin connection); workers is what this connection has it set to now.
-	maintenance, workers int
+	// workers is what this connection has max_parallel_maintenance_workers set to now (-1:
+	// leave it alone, on the admin connection).
+	workers int
 }
 
 // shareCores sets the parallel workers an index build on w may use: the jobs idle now, at
-// most the server's own setting. --jobs is how many server processes a load keeps at work;
-// an index built while the other workers copy or build gets no parallel workers (they would
-// only share the cores those use, and add the cost of a parallel sort), one built alone may
-// use the idle jobs' share.
+// most the server's own setting (Sink.maintenance, read by Prepare). --jobs is how many
+// server processes a load keeps at work; an index built while the other workers copy or
+// build gets no parallel workers (they would only share the cores those use, and add the
+// cost of a parallel sort), one built alone may use the idle jobs' share.
 func (w *writer) shareCores(ctx context.Context) error {
-	if w.maintenance < 0 {
+	if w.workers < 0 {
 		return nil
 	}
-	n := min(w.maintenance, max(w.sink.opts.Jobs-int(w.sink.busy.Load()), 0))
+	n := min(w.sink.maintenance, max(w.sink.opts.Jobs-int(w.sink.busy.Load()), 0))
 	if n == w.workers {
 		return nil
 	}

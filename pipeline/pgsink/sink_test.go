@@ -16,11 +16,10 @@ func TestNextFreeSkipsForeignKeysWhoseTablesAreBusy(t *testing.T) {
 		"rental customer_fkey":  {"rental", "customer"},
 		"staff store_fkey":      {"staff", "store"},
 	}
-	var entries []schemas.Entry
+	var entries []fkEntry
 	for _, n := range []string{"payment customer_fkey", "payment rental_fkey", "rental customer_fkey", "staff store_fkey"} {
-		entries = append(entries, schemas.Entry{Type: "FK CONSTRAINT", Name: schemas.Name{Schema: "public", Name: n}})
+		entries = append(entries, fkEntry{entry: schemas.Entry{Type: "FK CONSTRAINT", Name: schemas.Name{Schema: "public", Name: n}}, tables: tables[n]})
 	}
-	of := func(e schemas.Entry) []string { return tables[e.Name.Name] }
 	for _, c := range []struct {
 		busy []string
 		want string
@@ -37,8 +36,8 @@ func TestNextFreeSkipsForeignKeysWhoseTablesAreBusy(t *testing.T) {
 			busy[b] = 1
 		}
 		got := ""
-		if i := nextFree(entries, busy, of); i >= 0 {
-			got = entries[i].Name.Name
+		if i := nextFree(entries, busy); i >= 0 {
+			got = entries[i].entry.Name.Name
 		}
 		if got != c.want {
 			t.Errorf("with %s busy: took %q, want %q", strings.Join(c.busy, ", "), got, c.want)
