@@ -10,6 +10,7 @@ package pgsink
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -243,7 +244,7 @@ func (s *Sink) classify() {
 					continue
 				}
 				if parent := s.cat.Table(fk.Ref); parent != nil && parent.Kind == 'r' {
-					s.fks = append(s.fks, &earlyFK{entry: i, child: child, parent: parent})
+					s.fks = append(s.fks, &earlyFK{entry: i, child: child, parent: parent, key: fk})
 				}
 			}
 		}
@@ -254,6 +255,7 @@ func (s *Sink) classify() {
 type earlyFK struct {
 	entry         int
 	child, parent *schemas.Table
+	key           schemas.ForeignKey
 	queued        bool
 }
 
@@ -269,7 +271,7 @@ func (s *Sink) TableLoaded(t *pipeline.TablePlan) []pipeline.Task {
 	s.pending[t.Table] = len(own)
 	tasks := make([]pipeline.Task, 0, len(own))
 	for _, i := range own {
-		tasks = append(tasks, s.task(i, []*schemas.Table{t.Table}, func() []pipeline.Task {
+		tasks = append(tasks, s.task(i, []*schemas.Table{t.Table}, nil, func() []pipeline.Task {
 			s.pending[t.Table]--
 			if s.pending[t.Table] == 0 {
 				return s.markReady(t.Table)
@@ -280,9 +282,9 @@ func (s *Sink) TableLoaded(t *pipeline.TablePlan) []pipeline.Task {
 	return tasks
 }
 
-// task runs post-data entry i, which locks tables; then, under the lock, it marks it done
-// and calls after.
-func (s *Sink) task(i int, tables []*schemas.Table, after func() []pipeline.Task) pipeline.Task {
+// task runs post-data entry i, which locks tables (and is the foreign key fk, if set); then,
+// under the lock, it marks it done and calls after.
+func (s *Sink) task(i int, tables []*schemas.Table, fk *earlyFK, after func() []pipeline.Task) pipeline.Task {
 	e := s.ddl.PostData[i]
 	locks := make([]string, len(tables))
 	for k, t := range tables {
@@ -295,7 +297,13 @@ func (s *Sink) task(i int, tables []*schemas.Table, after func() []pipeline.Task
 		Locks:  locks,
 		Shared: e.Type == "INDEX",
 		Run: func(ctx context.Context, w pipeline.Writer) ([]pipeline.Task, error) {
-			if err := w.(*writer).exec(ctx, s.ddl.Preamble, e); err != nil {
+			run := w.(*writer).exec
+			if fk != nil {
+				run = func(ctx context.Context, preamble string, e schemas.Entry) error {
+					return w.(*writer).addForeignKey(ctx, preamble, e, fk)
+				}
+			}
+			if err := run(ctx, s.ddl.Preamble, e); err != nil {
 				return nil, err
 			}
 			s.mu.Lock()
@@ -317,7 +325,7 @@ func (s *Sink) markReady(t *schemas.Table) []pipeline.Task {
 	for _, fk := range s.fks {
 		if !fk.queued && s.ready[fk.child] && s.ready[fk.parent] {
 			fk.queued = true
-			tasks = append(tasks, s.task(fk.entry, []*schemas.Table{fk.child, fk.parent}, nil))
+			tasks = append(tasks, s.task(fk.entry, []*schemas.Table{fk.child, fk.parent}, fk, nil))
 		}
 	}
 	return tasks
@@ -561,13 +569,21 @@ func (w *writer) CopyIn(ctx context.Context, u pipeline.Unit, r io.Reader) (int6
 	return tag.RowsAffected(), nil
 }
 
-// exec runs one post-data entry, after the preamble once per connection.
-func (w *writer) exec(ctx context.Context, preamble string, e schemas.Entry) error {
+// prelude runs the post-data preamble, once per connection.
+func (w *writer) prelude(ctx context.Context, preamble string) error {
 	if !w.preamble && preamble != "" {
 		if _, err := w.conn.Exec(ctx, preamble); err != nil {
 			return fmt.Errorf("target: %w", err)
 		}
 		w.preamble = true
+	}
+	return nil
+}
+
+// exec runs one post-data entry, after the preamble once per connection.
+func (w *writer) exec(ctx context.Context, preamble string, e schemas.Entry) error {
+	if err := w.prelude(ctx, preamble); err != nil {
+		return err
 	}
 	w.sink.busy.Add(1)
 	defer w.sink.busy.Add(-1)
@@ -580,6 +596,88 @@ func (w *writer) exec(ctx context.Context, preamble string, e schemas.Entry) err
 		return fmt.Errorf("target: create %s %s: %w", strings.ToLower(e.Type), e.Name, err)
 	}
 	return nil
+}
+
+// addForeignKey adds the foreign key fk (entry e) between two plain tables whose indexes are
+// built. ALTER TABLE checks the existing rows with an anti-join of the two tables, which the
+// planner, without statistics on the fresh tables, makes a hash join: it reads both heaps and
+// hashes the referenced keys. When the referencing columns lead an index of their own and
+// both tables are all-visible (as one loaded frozen is: an index-only scan of it never reads
+// the heap), a merge join of the two indexes in key order does the same check in under half
+// the time (the shop fixture's order_items into orders, 800k rows into 500k: 85 against
+// 190 ms). So when that holds, the check runs with hash joins off; otherwise it runs as
+// pg_restore's does.
+func (w *writer) addForeignKey(ctx context.Context, preamble string, e schemas.Entry, fk *earlyFK) error {
+	if err := w.prelude(ctx, preamble); err != nil {
+		return err
+	}
+	if _, err := w.conn.Exec(ctx, "SET enable_hashjoin = off"); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	merge := mergesIndexes(ctx, w.conn, fk)
+	if !merge {
+		if _, err := w.conn.Exec(ctx, "RESET enable_hashjoin"); err != nil {
+			return fmt.Errorf("target: %w", err)
+		}
+	}
+	err := w.exec(ctx, "", e)
+	if merge {
+		if _, rerr := w.conn.Exec(ctx, "RESET enable_hashjoin"); rerr != nil && err == nil {
+			err = fmt.Errorf("target: %w", rerr)
+		}
+	}
+	return err
+}
+
+// mergesIndexes reports whether both of fk's tables are all-visible (their last index build
+// found as many all-visible pages as they have now) and the planner, with hash joins off, would check fk's rows as
+// ALTER TABLE does with a merge anti-join of two index-only scans and nothing else: no sort,
+// no heap read. A question it cannot get answered (an equality operator outside pg_catalog,
+// which the dump's empty search_path hides, for one) is a no: the check then runs as it
+// would anyway.
+func mergesIndexes(ctx context.Context, conn *pgx.Conn, fk *earlyFK) bool {
+	var visible bool
+	err := conn.QueryRow(ctx, `SELECT bool_and(relallvisible > 0 AND relallvisible >= pg_catalog.pg_relation_size(oid) / pg_catalog.current_setting('block_size')::int8)
+		FROM pg_catalog.pg_class WHERE oid IN ($1::regclass, $2::regclass)`,
+		fk.child.Name.Quoted(), fk.parent.Name.Quoted()).Scan(&visible)
+	if err != nil || !visible {
+		return false
+	}
+	var on, null, notNull []string
+	for k, c := range fk.key.Columns {
+		r := schemas.QuoteIdent(fk.key.RefColumns[k])
+		on = append(on, "pk."+r+" = fk."+schemas.QuoteIdent(c))
+		null = append(null, "pk."+r+" IS NULL")
+		notNull = append(notNull, "fk."+schemas.QuoteIdent(c)+" IS NOT NULL")
+	}
+	var plan []byte
+	err = conn.QueryRow(ctx, "EXPLAIN (FORMAT JSON) SELECT 1 FROM ONLY "+fk.child.Name.Quoted()+" fk LEFT JOIN ONLY "+
+		fk.parent.Name.Quoted()+" pk ON "+strings.Join(on, " AND ")+" WHERE "+strings.Join(null, " AND ")+
+		" AND "+strings.Join(notNull, " AND ")).Scan(&plan)
+	var top []struct{ Plan planNode }
+	if err != nil || json.Unmarshal(plan, &top) != nil || len(top) != 1 {
+		return false
+	}
+	return top[0].Plan.indexMerge()
+}
+
+// planNode is the part of a node of EXPLAIN (FORMAT JSON) that mergesIndexes reads.
+type planNode struct {
+	Type  string     `json:"Node Type"`
+	Join  string     `json:"Join Type"`
+	Plans []planNode `json:"Plans"`
+}
+
+// indexMerge reports whether the plan is, under any Gather, a merge anti-join whose two
+// inputs are index-only scans.
+func (n planNode) indexMerge() bool {
+	for (n.Type == "Gather" || n.Type == "Gather Merge") && len(n.Plans) == 1 {
+		n = n.Plans[0]
+	}
+	if n.Type != "Merge Join" || n.Join != "Anti" || len(n.Plans) != 2 {
+		return false
+	}
+	return n.Plans[0].Type == "Index Only Scan" && n.Plans[1].Type == "Index Only Scan"
 }
 
 func (w *writer) Close() error {
