@@ -54,6 +54,7 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 		err = o.report(rep, err)
 	}()
 
+	pgDump := findPgDump(o.PgDump)
 	replacing := false
 	if _, err := snapshot.ReadManifest(ctx, o.To); err == nil {
 		if !o.Replace {
@@ -70,7 +71,7 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 		return nil, err
 	}
 	defer src.Close(context.WithoutCancel(ctx))
-	plan, ddl, err := planSource(ctx, src, sourcePlan{PgDump: o.PgDump, Config: o.Config, ChunkBytes: o.ChunkBytes,
+	plan, ddl, err := planSource(ctx, src, sourcePlan{PgDump: pgDump, Config: o.Config, ChunkBytes: o.ChunkBytes,
 		Registry: o.Registry, Key: o.Key, AllowUnmasked: o.AllowUnmasked, Scale: o.Scale,
 		DSN: o.Source.Value(), Dump: schemas.DumpOptions{NoOwner: o.NoOwner, NoPrivileges: o.NoPrivileges}})
 	if err != nil {

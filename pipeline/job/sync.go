@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow/memory"
@@ -89,16 +90,29 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 		}()
 	}
 
+	pgDump := findPgDump(o.PgDump)
+	// The two databases are opened side by side (a connection each, and the source's catalog).
+	var (
+		dst    *pgsink.Sink
+		dstErr error
+		opened = make(chan struct{})
+	)
+	go func() {
+		defer close(opened)
+		dst, dstErr = pgsink.Open(ctx, o.Target.Value(), pgsink.Options{Replace: o.Replace, Jobs: o.Jobs, SourceInfo: o.Source.String()})
+	}()
 	src, err := pgsource.Open(ctx, o.Source.Value())
+	<-opened
+	if dstErr == nil {
+		defer dst.Close()
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close(context.WithoutCancel(ctx))
-	dst, err := pgsink.Open(ctx, o.Target.Value(), pgsink.Options{Replace: o.Replace, Jobs: o.Jobs, SourceInfo: o.Source.String()})
-	if err != nil {
-		return nil, err
+	if dstErr != nil {
+		return nil, dstErr
 	}
-	defer dst.Close()
 	dstID, err := dst.Identity(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("target: %w", err)
@@ -108,7 +122,7 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 			"source and target are the same database (%s)", dstID.Database)
 	}
 
-	plan, ddl, err := planSource(ctx, src, sourcePlan{PgDump: o.PgDump, Config: o.Config, ChunkBytes: o.ChunkBytes,
+	plan, ddl, err := planSource(ctx, src, sourcePlan{PgDump: pgDump, Config: o.Config, ChunkBytes: o.ChunkBytes,
 		Registry: o.Registry, Key: o.Key, AllowUnmasked: o.AllowUnmasked, Scale: o.Scale,
 		DSN: o.Source.Value(), Dump: schemas.DumpOptions{NoOwner: o.NoOwner, NoPrivileges: o.NoPrivileges}})
 	if err != nil {
@@ -158,9 +172,28 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 	return res, nil
 }
 
+// findPgDump starts looking for a pg_dump (path, or the newest installed: running each
+// candidate's --version takes some 20 ms), so that the look overlaps opening the databases;
+// the function it returns waits for the answer.
+func findPgDump(path string) func() (schemas.PgDump, error) {
+	type found struct {
+		dump schemas.PgDump
+		err  error
+	}
+	ch := make(chan found, 1)
+	go func() {
+		d, err := schemas.FindPgDump(path)
+		ch <- found{d, err}
+	}()
+	return sync.OnceValues(func() (schemas.PgDump, error) {
+		f := <-ch
+		return f.dump, f.err
+	})
+}
+
 // sourcePlan is what planning a read of the source takes.
 type sourcePlan struct {
-	PgDump        string
+	PgDump        func() (schemas.PgDump, error) // from findPgDump
 	Config        *config.Config
 	ChunkBytes    int64
 	Registry      *transforms.Registry
@@ -177,7 +210,7 @@ type sourcePlan struct {
 // and, unless AllowUnmasked, runs the PII guard: what sync and snapshot do first. It
 // returns the plan and the schema, or an error, with pg_dump finished either way.
 func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipeline.Plan, *schemas.DDL, error) {
-	dump, err := schemas.FindPgDump(o.PgDump)
+	dump, err := o.PgDump()
 	if err != nil {
 		return nil, nil, pipeline.WithCode(pipeline.ExitTooling, "install the PostgreSQL client (Debian: apt-get install postgresql-client-15 or newer) or pass --pg-dump PATH", err)
 	}
