@@ -61,10 +61,15 @@ type Table struct {
 	PrimaryKey  []string
 	Uniques     [][]string // unique constraints and unique indexes, including the primary key
 	ForeignKeys []ForeignKey
-	Pages       int64 // heap pages now
-	Bytes       int64 // heap bytes now (not TOAST, not indexes)
-	TotalBytes  int64 // heap + TOAST
-	EstRows     int64 // planner estimate; -1 if never analyzed
+	// KeyIndexes holds, by constraint name, the primary key and unique constraints of a plain
+	// table (not a partition) that a load may build in two steps: the index, then the
+	// constraint on it (see KeyIndex). Those that are deferrable, in a tablespace of their
+	// own, or whose index is named otherwise are left out.
+	KeyIndexes map[string]KeyIndex `json:",omitempty"`
+	Pages      int64               // heap pages now
+	Bytes      int64               // heap bytes now (not TOAST, not indexes)
+	TotalBytes int64               // heap + TOAST
+	EstRows    int64               // planner estimate; -1 if never analyzed
 }
 
 // Column is a table column.
@@ -82,6 +87,24 @@ type Column struct {
 	// NoBinary: the type (or its array element) has no binary send/receive functions, so
 	// COPY cannot move it in binary format.
 	NoBinary bool
+}
+
+// KeyIndex is a primary key or unique constraint as an index and a constraint on it. Built
+// so, the index takes SHARE on the table and runs beside the table's other index builds,
+// where ALTER TABLE ADD CONSTRAINT would hold ACCESS EXCLUSIVE while it builds; only
+// attaching the constraint (Attach) takes that lock, and it only checks the index.
+type KeyIndex struct {
+	Primary bool   // PRIMARY KEY, else UNIQUE
+	Create  string // CREATE UNIQUE INDEX, named as the constraint (pg_get_indexdef)
+}
+
+// Attach returns the ALTER TABLE that makes the index KeyIndexes[name] of t its constraint.
+func (t *Table) Attach(name string) string {
+	kind := "UNIQUE"
+	if t.KeyIndexes[name].Primary {
+		kind = "PRIMARY KEY"
+	}
+	return "ALTER TABLE ONLY " + t.Name.Quoted() + " ADD CONSTRAINT " + QuoteIdent(name) + " " + kind + " USING INDEX " + QuoteIdent(name)
 }
 
 // ForeignKey is a foreign key constraint on a table.
@@ -327,16 +350,28 @@ SELECT d.oid, d.base, t.typtype::text FROM d JOIN pg_type t ON t.oid = d.base WH
 }
 
 func loadConstraints(ctx context.Context, q Querier, cat *Catalog, byOID map[uint32]*Table) error {
+	// pg_get_indexdef qualifies what the search_path would not find; the load runs index
+	// definitions after pg_dump's preamble has emptied it, so they are read with it empty.
+	var path string
+	if err := q.QueryRow(ctx, "SELECT current_setting('search_path'), set_config('search_path', '', false)").Scan(&path, new(string)); err != nil {
+		return fmt.Errorf("read constraints: %w", err)
+	}
+	defer q.Exec(context.WithoutCancel(ctx), "SELECT set_config('search_path', $1, false)", path)
 	rows, err := q.Query(ctx, `
 SELECT con.conrelid, con.conname, con.contype::text,
        ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(num, i)
              JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.i),
        COALESCE(rn.nspname, ''), COALESCE(rc.relname, ''),
        ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(num, i)
-             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.i)
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.i),
+       CASE WHEN con.contype IN ('p', 'u') AND NOT con.condeferrable AND ic.relname = con.conname
+                 AND ic.reltablespace = 0 AND tc.relkind = 'r' AND NOT tc.relispartition
+            THEN pg_get_indexdef(con.conindid) END
 FROM pg_constraint con
+JOIN pg_class tc ON tc.oid = con.conrelid
 LEFT JOIN pg_class rc ON rc.oid = con.confrelid
 LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+LEFT JOIN pg_class ic ON ic.oid = con.conindid
 WHERE con.conrelid <> 0
 ORDER BY con.conrelid, con.conname`)
 	if err != nil {
@@ -347,7 +382,8 @@ ORDER BY con.conrelid, con.conname`)
 		var rel uint32
 		var name, typ, refSchema, refName string
 		var cols, refCols []string
-		if err := rows.Scan(&rel, &name, &typ, &cols, &refSchema, &refName, &refCols); err != nil {
+		var index *string
+		if err := rows.Scan(&rel, &name, &typ, &cols, &refSchema, &refName, &refCols, &index); err != nil {
 			return fmt.Errorf("read constraints: %w", err)
 		}
 		t := byOID[rel]
@@ -355,6 +391,12 @@ ORDER BY con.conrelid, con.conname`)
 			continue
 		}
 		cat.Constraints[Name{t.Schema, t.Name.Name + " " + name}] = t
+		if index != nil {
+			if t.KeyIndexes == nil {
+				t.KeyIndexes = map[string]KeyIndex{}
+			}
+			t.KeyIndexes[name] = KeyIndex{Primary: typ == "p", Create: *index}
+		}
 		switch typ {
 		case "p":
 			t.PrimaryKey = cols

@@ -270,14 +270,19 @@ func (s *Sink) TableLoaded(t *pipeline.TablePlan) []pipeline.Task {
 	}
 	s.pending[t.Table] = len(own)
 	tasks := make([]pipeline.Task, 0, len(own))
+	built := func() []pipeline.Task {
+		s.pending[t.Table]--
+		if s.pending[t.Table] == 0 {
+			return s.markReady(t.Table)
+		}
+		return nil
+	}
 	for _, i := range own {
-		tasks = append(tasks, s.task(i, []*schemas.Table{t.Table}, nil, func() []pipeline.Task {
-			s.pending[t.Table]--
-			if s.pending[t.Table] == 0 {
-				return s.markReady(t.Table)
-			}
-			return nil
-		}))
+		if k, ok := s.keyInTwoSteps(i, t.Table, built); ok {
+			tasks = append(tasks, k)
+			continue
+		}
+		tasks = append(tasks, s.task(i, []*schemas.Table{t.Table}, nil, built))
 	}
 	return tasks
 }
@@ -285,7 +290,52 @@ func (s *Sink) TableLoaded(t *pipeline.TablePlan) []pipeline.Task {
 // task runs post-data entry i, which locks tables (and is the foreign key fk, if set); then,
 // under the lock, it marks it done and calls after.
 func (s *Sink) task(i int, tables []*schemas.Table, fk *earlyFK, after func() []pipeline.Task) pipeline.Task {
+	run := (*writer).exec
+	if fk != nil {
+		run = func(w *writer, ctx context.Context, preamble string, e schemas.Entry) error {
+			return w.addForeignKey(ctx, preamble, e, fk)
+		}
+	}
+	return s.step(s.ddl.PostData[i], tables, run, s.marking(i, after))
+}
+
+// marking returns what marks post-data entry i done and then calls after (if set), for a
+// step's end. It runs with s.mu held.
+func (s *Sink) marking(i int, after func() []pipeline.Task) func() []pipeline.Task {
+	return func() []pipeline.Task {
+		s.done[i] = true
+		if after == nil {
+			return nil
+		}
+		return after()
+	}
+}
+
+// keyInTwoSteps returns, for post-data entry i when it is a primary key or unique
+// constraint of t that the catalog can build in two steps (Table.KeyIndexes), a task that
+// builds its unique index, as CREATE INDEX, and then hands on the task that attaches the
+// constraint to it (ALTER TABLE … USING INDEX). A table's primary key then no longer holds
+// ACCESS EXCLUSIVE while its index is built, which kept the table's other index builds
+// waiting, one after the other, at the end of a load; now they run side by side. An entry
+// that does more than add the constraint (pg_dump adds CLUSTER ON to it) is left whole.
+func (s *Sink) keyInTwoSteps(i int, t *schemas.Table, after func() []pipeline.Task) (pipeline.Task, bool) {
 	e := s.ddl.PostData[i]
+	name, ok := strings.CutPrefix(e.Name.Name, t.Name.Name+" ")
+	k, known := t.KeyIndexes[name]
+	if e.Type != "CONSTRAINT" || !ok || !known || strings.Count(e.SQL, ";") != 1 || !strings.HasSuffix(e.SQL, ";") {
+		return pipeline.Task{}, false
+	}
+	tables := []*schemas.Table{t}
+	attach := schemas.Entry{Name: e.Name, Type: e.Type, SQL: t.Attach(name) + ";", Header: e.Header}
+	build := schemas.Entry{Name: e.Name, Type: "INDEX", SQL: k.Create + ";", Header: e.Header}
+	return s.step(build, tables, (*writer).exec, func() []pipeline.Task {
+		return []pipeline.Task{s.step(attach, tables, (*writer).exec, s.marking(i, after))}
+	}), true
+}
+
+// step runs e with run on a worker, locking tables; then, under s.mu, it returns what after
+// returns.
+func (s *Sink) step(e schemas.Entry, tables []*schemas.Table, run func(*writer, context.Context, string, schemas.Entry) error, after func() []pipeline.Task) pipeline.Task {
 	locks := make([]string, len(tables))
 	for k, t := range tables {
 		locks[k] = t.Name.Quoted()
@@ -297,21 +347,11 @@ func (s *Sink) task(i int, tables []*schemas.Table, fk *earlyFK, after func() []
 		Locks:  locks,
 		Shared: e.Type == "INDEX",
 		Run: func(ctx context.Context, w pipeline.Writer) ([]pipeline.Task, error) {
-			run := w.(*writer).exec
-			if fk != nil {
-				run = func(ctx context.Context, preamble string, e schemas.Entry) error {
-					return w.(*writer).addForeignKey(ctx, preamble, e, fk)
-				}
-			}
-			if err := run(ctx, s.ddl.Preamble, e); err != nil {
+			if err := run(w.(*writer), ctx, s.ddl.Preamble, e); err != nil {
 				return nil, err
 			}
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			s.done[i] = true
-			if after == nil {
-				return nil, nil
-			}
 			return after(), nil
 		},
 	}
