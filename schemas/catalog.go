@@ -64,7 +64,7 @@ type Table struct {
 	// KeyIndexes holds, by constraint name, the primary key and unique constraints of a plain
 	// table (not a partition) that a load may build in two steps: the index, then the
 	// constraint on it (see KeyIndex). Those that are deferrable, in a tablespace of their
-	// own, or whose index is named otherwise are left out.
+	// own, not btree (a temporal key's GiST), or whose index is named otherwise are left out.
 	KeyIndexes map[string]KeyIndex `json:",omitempty"`
 	Pages      int64               // heap pages now
 	Bytes      int64               // heap bytes now (not TOAST, not indexes)
@@ -366,6 +366,7 @@ SELECT con.conrelid, con.conname, con.contype::text,
              JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.i),
        CASE WHEN con.contype IN ('p', 'u') AND NOT con.condeferrable AND ic.relname = con.conname
                  AND ic.reltablespace = 0 AND tc.relkind = 'r' AND NOT tc.relispartition
+                 AND ic.relam = (SELECT oid FROM pg_am WHERE amname = 'btree')
             THEN pg_get_indexdef(con.conindid) END
 FROM pg_constraint con
 JOIN pg_class tc ON tc.oid = con.conrelid
