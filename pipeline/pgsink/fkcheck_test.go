@@ -62,8 +62,8 @@ func TestForeignKeyChecksMergeIndexesOnlyWhereTheyCan(t *testing.T) {
 		CREATE INDEX ON fresh (parent_id);`)
 	// as pg_dump's post-data preamble leaves it
 	pgtest.Exec(t, conn, "SELECT pg_catalog.set_config('search_path', '', false)")
-	table := func(name string) *schemas.Table {
-		return &schemas.Table{Name: schemas.Name{Schema: "public", Name: name}}
+	table := func(name string) *schemas.Table { // as big as addForeignKey asks about
+		return &schemas.Table{Name: schemas.Name{Schema: "public", Name: name}, Pages: mergeMinPages}
 	}
 	parent := table("parent")
 	fk := func(child, col, ref string) *earlyFK {
