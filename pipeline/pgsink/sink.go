@@ -638,6 +638,10 @@ func (w *writer) exec(ctx context.Context, preamble string, e schemas.Entry) err
 	return nil
 }
 
+// mergeMinPages is the size (heap pages of both tables) from which addForeignKey asks whether
+// a merge of indexes would check a foreign key faster: 8 MiB.
+const mergeMinPages = 1024
+
 // addForeignKey adds the foreign key fk (entry e) between two plain tables whose indexes are
 // built. ALTER TABLE checks the existing rows with an anti-join of the two tables, which the
 // planner, without statistics on the fresh tables, makes a hash join: it reads both heaps and
@@ -648,10 +652,6 @@ func (w *writer) exec(ctx context.Context, preamble string, e schemas.Entry) err
 // 190 ms). So when that holds, the check runs with hash joins off; otherwise it runs as
 // pg_restore's does. Between small tables (under mergeMinPages together, in the source) the
 // check takes about as long as the questions, and runs as it would.
-// mergeMinPages is the size (heap pages of both tables) from which addForeignKey asks whether
-// a merge of indexes would check a foreign key faster: 8 MiB.
-const mergeMinPages = 1024
-
 func (w *writer) addForeignKey(ctx context.Context, preamble string, e schemas.Entry, fk *earlyFK) error {
 	if fk.child.Pages+fk.parent.Pages < mergeMinPages {
 		return w.exec(ctx, preamble, e)
@@ -678,9 +678,9 @@ func (w *writer) addForeignKey(ctx context.Context, preamble string, e schemas.E
 }
 
 // mergesIndexes reports whether both of fk's tables are all-visible (their last index build
-// found as many all-visible pages as they have now) and the planner, with hash joins off, would check fk's rows as
-// ALTER TABLE does with a merge anti-join of two index-only scans and nothing else: no sort,
-// no heap read. A question it cannot get answered (an equality operator outside pg_catalog,
+// found as many all-visible pages as they have now) and the planner, with hash joins off,
+// would check fk's rows as ALTER TABLE does with a merge anti-join of two index-only scans
+// and nothing else: no sort, no heap read. A question it cannot get answered (an equality operator outside pg_catalog,
 // which the dump's empty search_path hides, for one) is a no: the check then runs as it
 // would anyway.
 func mergesIndexes(ctx context.Context, conn *pgx.Conn, fk *earlyFK) bool {
