@@ -93,6 +93,36 @@ func TestPlanCutsBigTablesIntoChunks(t *testing.T) {
 	}
 }
 
+// With the copy shared among workers, only a table bigger than its share is cut: here the
+// share of 2 workers is 26 pages, so small (20) stays whole although it is two chunks long.
+func TestPlanCutsOnlyTablesBiggerThanTheirShare(t *testing.T) {
+	cat := &schemas.Catalog{}
+	for name, p := range map[string]int64{"big": 30, "small": 20, "tiny": 3} {
+		cat.Tables = append(cat.Tables, &schemas.Table{Name: schemas.Name{Schema: "public", Name: name}, Kind: 'r',
+			Pages: p, TotalBytes: p * pageSize, Columns: []schemas.Column{{Name: "id", TypeOID: 23, BaseOID: 23}}})
+	}
+	for _, c := range []struct {
+		share int
+		want  string
+	}{
+		{0, "big:3 small:2 tiny:1"},
+		{2, "big:3 small:1 tiny:1"},
+		{1, "big:1 small:1 tiny:1"}, // one worker: nothing to balance
+	} {
+		plan, err := BuildPlan(cat, &config.Config{}, PlanOptions{ChunkBytes: 10 * pageSize, Share: c.share})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, tp := range plan.Tables {
+			got = append(got, fmt.Sprintf("%s:%d", tp.Name.Name, tp.Units))
+		}
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("share %d: units %s, want %s", c.share, strings.Join(got, " "), c.want)
+		}
+	}
+}
+
 // A table's follow-up work (its indexes) runs as soon as its own rows have landed, before
 // the next table's copy starts on the same worker.
 func TestIndexesBuildWhileOtherTablesCopy(t *testing.T) {

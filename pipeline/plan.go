@@ -100,8 +100,15 @@ func (u Unit) String() string {
 // PlanOptions shape a plan.
 type PlanOptions struct {
 	ChunkBytes int64 // heap bytes per chunk; 0 means 64 MiB
-	Registry   *transforms.Registry
-	Key        *transforms.Key
+	// Share, when above 0, is the number of workers among which the copy is shared: a table
+	// no bigger than its share of it (all tables' heap over Share) is not cut, however far
+	// it exceeds ChunkBytes. Whole, it loads in one transaction, frozen, and its foreign keys
+	// can be checked from its indexes (pgsink); the other workers have the other tables to
+	// copy meanwhile. Only a table that would otherwise keep one worker busy after the
+	// others ran out of tables is cut.
+	Share    int
+	Registry *transforms.Registry
+	Key      *transforms.Key
 	// Literal encodes a config value as a column's binary wire form (see transforms.Env).
 	Literal func(col schemas.Column, text string) ([]byte, error)
 }
@@ -180,9 +187,16 @@ func BuildPlan(cat *schemas.Catalog, cfg *config.Config, opts PlanOptions) (*Pla
 	}
 	sort.SliceStable(p.Tables, func(i, j int) bool { return p.Tables[i].TotalBytes > p.Tables[j].TotalBytes })
 	chunkPages := max(opts.ChunkBytes/pageSize, 1)
+	var sharePages int64
+	if opts.Share > 0 {
+		for _, tp := range p.Tables {
+			sharePages += tp.Pages
+		}
+		sharePages /= int64(opts.Share)
+	}
 	for _, tp := range p.Tables {
 		n := int(min((tp.Pages+chunkPages-1)/chunkPages, 1<<20))
-		if n <= 1 {
+		if n <= 1 || tp.Pages <= sharePages {
 			tp.Units = 1
 			p.Units = append(p.Units, Unit{Table: tp, Of: 1, ToPage: -1})
 			continue

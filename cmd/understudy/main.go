@@ -151,7 +151,7 @@ func runSync(args []string, stdout, stderr io.Writer) error {
 		noPrivileges = fs.Bool("no-privileges", false, "do not copy GRANTs")
 		pgDump       = fs.String("pg-dump", "", "path of pg_dump (default: the newest found)")
 		interval     = fs.Duration("progress-interval", 10*time.Second, "without a terminal, log progress this often (0: never)")
-		chunk        = fs.Int64("chunk-mib", pipeline.DefaultChunkBytes>>20, "cut tables into chunks of this many MiB of heap")
+		chunk        = fs.Int64("chunk-mib", pipeline.DefaultChunkBytes>>20, "cut tables into chunks of this many MiB of heap; when not given, only the tables bigger than their share of the copy")
 		scale        = fs.Int("scale", 0, "write every table but scale.shared ones N times, with new keys per copy (overrides scale.factor)")
 	)
 	fs.Usage = func() {
@@ -180,13 +180,16 @@ func runSync(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	n := firstPositive(*jobs, cfg.Jobs, max(runtime.NumCPU(), 2))
+	chunkGiven := false
+	fs.Visit(func(f *flag.Flag) { chunkGiven = chunkGiven || f.Name == "chunk-mib" })
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opts := job.SyncOptions{
 		Source: config.DSN(src), Target: config.DSN(dst), Config: cfg, Jobs: n, Replace: *replace, AllowUnmasked: *allowUnmask,
 		NoOwner: *noOwner, NoPrivileges: *noPrivileges, PgDump: *pgDump, Key: key,
-		ChunkBytes: *chunk << 20, Log: log, ProgressInterval: *interval, SummaryTo: stdout, ReportPath: *reportPath, Scale: *scale,
+		ChunkBytes: *chunk << 20, ChunkShare: !chunkGiven, Log: log, ProgressInterval: *interval, SummaryTo: stdout,
+		ReportPath: *reportPath, Scale: *scale,
 	}
 	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
 		opts.ProgressTo = f

@@ -37,12 +37,16 @@ type SyncOptions struct {
 	PgDump         string // pg_dump path; empty: found automatically
 	Key            *transforms.Key
 	Registry       *transforms.Registry // nil: transforms.Default()
-	ChunkBytes     int64
-	BatchRows      int
-	BatchBytes     int
-	Mem            memory.Allocator
-	DecodeAll      bool // see pipeline.RunOptions
-	Scale          int  // overrides the config's scale factor when above 0
+	ChunkBytes     int64                // chunk size; 0: 64 MiB
+	// ChunkShare cuts only the tables bigger than their share of the copy (all tables' heap
+	// over Jobs) into chunks; the others load whole (pipeline.PlanOptions.Share). Without it
+	// every table bigger than ChunkBytes is cut.
+	ChunkShare bool
+	BatchRows  int
+	BatchBytes int
+	Mem        memory.Allocator
+	DecodeAll  bool // see pipeline.RunOptions
+	Scale      int  // overrides the config's scale factor when above 0
 
 	Log              *slog.Logger
 	ProgressTo       *os.File      // live progress (a terminal) or nil
@@ -122,7 +126,11 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 			"source and target are the same database (%s)", dstID.Database)
 	}
 
-	plan, ddl, err := planSource(ctx, src, sourcePlan{PgDump: pgDump, Config: o.Config, ChunkBytes: o.ChunkBytes,
+	share := 0
+	if o.ChunkShare {
+		share = o.Jobs
+	}
+	plan, ddl, err := planSource(ctx, src, sourcePlan{PgDump: pgDump, Config: o.Config, ChunkBytes: o.ChunkBytes, Share: share,
 		Registry: o.Registry, Key: o.Key, AllowUnmasked: o.AllowUnmasked, Scale: o.Scale,
 		DSN: o.Source.Value(), Dump: schemas.DumpOptions{NoOwner: o.NoOwner, NoPrivileges: o.NoPrivileges}})
 	if err != nil {
@@ -196,6 +204,7 @@ type sourcePlan struct {
 	PgDump        func() (schemas.PgDump, error) // from findPgDump
 	Config        *config.Config
 	ChunkBytes    int64
+	Share         int // see pipeline.PlanOptions
 	Registry      *transforms.Registry
 	Key           *transforms.Key
 	AllowUnmasked bool
@@ -248,7 +257,7 @@ func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipel
 // runs the PII guard.
 func planRows(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipeline.Plan, error) {
 	plan, err := pipeline.BuildPlan(src.Catalog(), o.Config, pipeline.PlanOptions{
-		ChunkBytes: o.ChunkBytes, Registry: o.Registry, Key: o.Key,
+		ChunkBytes: o.ChunkBytes, Share: o.Share, Registry: o.Registry, Key: o.Key,
 		Literal: func(col schemas.Column, text string) ([]byte, error) { return src.Literal(ctx, col, text) },
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -74,6 +75,34 @@ func TestSyncPagila(t *testing.T) {
 		t.Errorf("copied %d rows; Pagila has about 50k", res.Rows)
 	}
 	assertLoadedFrozen(t, src, dst, o.ChunkBytes)
+}
+
+// With ChunkShare (what sync does unless --chunk-mib is given), a table is cut only when it
+// is bigger than its share of the copy: Pagila's biggest table is far from half of it, so
+// every table loads whole and frozen although most exceed the chunk size.
+func TestSyncCutsOnlyTablesBiggerThanTheirShare(t *testing.T) {
+	src := pgtest.LoadDataset(t, "pagila")
+	dst := pgtest.NewDB(t)
+	o := syncOpts(src, dst)
+	o.Jobs = 2
+	o.ChunkBytes = 64 << 10
+	o.ChunkShare = true
+	res, err := Sync(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cut []string
+	for _, tp := range res.Plan.Tables {
+		if tp.Units > 1 {
+			cut = append(cut, fmt.Sprintf("%s (%d chunks)", tp.Name, tp.Units))
+		}
+	}
+	if len(cut) > 0 {
+		t.Errorf("cut although no table exceeds its share: %v", cut)
+	}
+	assertSameDatabase(t, src, dst)
+	// every table of more than one chunk's heap also landed frozen
+	assertLoadedFrozen(t, src, dst, 1<<30)
 }
 
 // assertLoadedFrozen checks that every table (or leaf partition) that was one unit, its heap
