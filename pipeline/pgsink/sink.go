@@ -239,16 +239,30 @@ func (s *Sink) classify() {
 			if child == nil || child.Kind != 'r' {
 				continue
 			}
-			for _, fk := range child.ForeignKeys {
-				if child.Name.Name+" "+fk.Name != e.Name.Name {
-					continue
-				}
+			if fk, ok := foreignKeyOf(child, e); ok {
 				if parent := s.cat.Table(fk.Ref); parent != nil && parent.Kind == 'r' {
 					s.fks = append(s.fks, &earlyFK{entry: i, child: child, parent: parent, key: fk})
 				}
 			}
 		}
 	}
+}
+
+// objectOf returns the name of the object of table t that entry e creates: pg_dump names a
+// table's index, constraint or trigger "table object".
+func objectOf(t *schemas.Table, e schemas.Entry) (string, bool) {
+	return strings.CutPrefix(e.Name.Name, t.Name.Name+" ")
+}
+
+// foreignKeyOf returns the foreign key of child that entry e adds.
+func foreignKeyOf(child *schemas.Table, e schemas.Entry) (schemas.ForeignKey, bool) {
+	name, ok := objectOf(child, e)
+	for _, fk := range child.ForeignKeys {
+		if ok && fk.Name == name {
+			return fk, true
+		}
+	}
+	return schemas.ForeignKey{}, false
 }
 
 // earlyFK is a foreign key that can be added before all rows are in.
@@ -320,7 +334,7 @@ func (s *Sink) marking(i int, after func() []pipeline.Task) func() []pipeline.Ta
 // that does more than add the constraint (pg_dump adds CLUSTER ON to it) is left whole.
 func (s *Sink) keyInTwoSteps(i int, t *schemas.Table, after func() []pipeline.Task) (pipeline.Task, bool) {
 	e := s.ddl.PostData[i]
-	name, ok := strings.CutPrefix(e.Name.Name, t.Name.Name+" ")
+	name, ok := objectOf(t, e)
 	k, known := t.KeyIndexes[name]
 	if e.Type != "CONSTRAINT" || !ok || !known || strings.Count(e.SQL, ";") != 1 || !strings.HasSuffix(e.SQL, ";") {
 		return pipeline.Task{}, false
@@ -516,10 +530,8 @@ func (s *Sink) fkTables(e schemas.Entry) []string {
 		return nil
 	}
 	keys := []string{child.Name.Quoted()}
-	for _, fk := range child.ForeignKeys {
-		if child.Name.Name+" "+fk.Name == e.Name.Name && fk.Ref != child.Name {
-			keys = append(keys, fk.Ref.Quoted())
-		}
+	if fk, ok := foreignKeyOf(child, e); ok && fk.Ref != child.Name {
+		keys = append(keys, fk.Ref.Quoted())
 	}
 	return keys
 }
@@ -680,9 +692,9 @@ func (w *writer) addForeignKey(ctx context.Context, preamble string, e schemas.E
 // mergesIndexes reports whether both of fk's tables are all-visible (their last index build
 // found as many all-visible pages as they have now) and the planner, with hash joins off,
 // would check fk's rows as ALTER TABLE does with a merge anti-join of two index-only scans
-// and nothing else: no sort, no heap read. A question it cannot get answered (an equality operator outside pg_catalog,
-// which the dump's empty search_path hides, for one) is a no: the check then runs as it
-// would anyway.
+// and nothing else: no sort, no heap read. A question it cannot get answered (an equality
+// operator outside pg_catalog, which the dump's empty search_path hides, for one) is a no:
+// the check then runs as it would anyway.
 func mergesIndexes(ctx context.Context, conn *pgx.Conn, fk *earlyFK) bool {
 	var visible bool
 	err := conn.QueryRow(ctx, `SELECT bool_and(relallvisible > 0 AND relallvisible >= pg_catalog.pg_relation_size(oid) / pg_catalog.current_setting('block_size')::int8)
