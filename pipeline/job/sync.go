@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow/memory"
@@ -96,17 +95,11 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 
 	pgDump := findPgDump(o.PgDump)
 	// The two databases are opened side by side (a connection each, and the source's catalog).
-	var (
-		dst    *pgsink.Sink
-		dstErr error
-		opened = make(chan struct{})
-	)
-	go func() {
-		defer close(opened)
-		dst, dstErr = pgsink.Open(ctx, o.Target.Value(), pgsink.Options{Replace: o.Replace, Jobs: o.Jobs, SourceInfo: o.Source.String()})
-	}()
+	openTarget := inBackground(func() (*pgsink.Sink, error) {
+		return pgsink.Open(ctx, o.Target.Value(), pgsink.Options{Replace: o.Replace, Jobs: o.Jobs, SourceInfo: o.Source.String()})
+	})
 	src, err := pgsource.Open(ctx, o.Source.Value())
-	<-opened
+	dst, dstErr := openTarget()
 	if dstErr == nil {
 		defer dst.Close()
 	}
@@ -184,19 +177,24 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 // candidate's --version takes some 20 ms), so that the look overlaps opening the databases;
 // the function it returns waits for the answer.
 func findPgDump(path string) func() (schemas.PgDump, error) {
-	type found struct {
-		dump schemas.PgDump
+	return inBackground(func() (schemas.PgDump, error) { return schemas.FindPgDump(path) })
+}
+
+// inBackground starts f and returns what waits for its results (as often as it is called).
+func inBackground[T any](f func() (T, error)) func() (T, error) {
+	var (
+		v    T
 		err  error
-	}
-	ch := make(chan found, 1)
+		done = make(chan struct{})
+	)
 	go func() {
-		d, err := schemas.FindPgDump(path)
-		ch <- found{d, err}
+		defer close(done)
+		v, err = f()
 	}()
-	return sync.OnceValues(func() (schemas.PgDump, error) {
-		f := <-ch
-		return f.dump, f.err
-	})
+	return func() (T, error) {
+		<-done
+		return v, err
+	}
 }
 
 // sourcePlan is what planning a read of the source takes.
@@ -229,28 +227,20 @@ func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipel
 	// pg_dump reads the catalog while the plan is made: both only read, in one snapshot.
 	dumpCtx, cancelDump := context.WithCancel(ctx)
 	defer cancelDump()
-	type dumped struct {
-		ddl *schemas.DDL
-		err error
-	}
-	schema := make(chan dumped, 1)
-	go func() {
-		opts := o.Dump
-		opts.Snapshot = src.Snapshot()
-		ddl, err := dump.Dump(dumpCtx, o.DSN, opts)
-		schema <- dumped{ddl, err}
-	}()
+	opts := o.Dump
+	opts.Snapshot = src.Snapshot()
+	schema := inBackground(func() (*schemas.DDL, error) { return dump.Dump(dumpCtx, o.DSN, opts) })
 	plan, err := planRows(ctx, src, o)
 	if err != nil {
 		cancelDump()
-		<-schema
+		schema()
 		return nil, nil, err
 	}
-	d := <-schema
-	if d.err != nil {
-		return nil, nil, pipeline.WithCode(pipeline.ExitTooling, "", d.err)
+	ddl, err := schema()
+	if err != nil {
+		return nil, nil, pipeline.WithCode(pipeline.ExitTooling, "", err)
 	}
-	return plan, d.ddl, nil
+	return plan, ddl, nil
 }
 
 // planRows plans the copy under the config, locks the tables and, unless AllowUnmasked,
