@@ -338,14 +338,25 @@ type ScaleStats interface {
 	TextStats(ctx context.Context, t *schemas.Table, col string, seps []string) (clash []bool, longest int, err error)
 }
 
-// SQLStats reads them with queries, in the source's snapshot.
-type SQLStats struct{ Q schemas.Querier }
+// SQLStats reads them with queries, in the source's snapshot (or, after a load, in the
+// target).
+type SQLStats struct {
+	Q    schemas.Querier
+	Side string // the database Q reads, for errors; empty: "source"
+}
+
+func (s SQLStats) side() string {
+	if s.Side == "" {
+		return "source"
+	}
+	return s.Side
+}
 
 func (s SQLStats) IntRange(ctx context.Context, t *schemas.Table, col string) (int64, int64, bool, error) {
 	var lo, hi *int64
 	c := schemas.QuoteIdent(col)
 	if err := s.Q.QueryRow(ctx, "SELECT min("+c+")::int8, max("+c+")::int8 FROM "+t.Name.Quoted()).Scan(&lo, &hi); err != nil {
-		return 0, 0, false, fmt.Errorf("source: range of %s.%s: %w", t.Name, col, err)
+		return 0, 0, false, fmt.Errorf("%s: range of %s.%s: %w", s.side(), t.Name, col, err)
 	}
 	if lo == nil {
 		return 0, 0, false, nil
@@ -368,7 +379,7 @@ func (s SQLStats) TextStats(ctx context.Context, t *schemas.Table, col string, s
 		dst = append(dst, &clash[i])
 	}
 	if err := s.Q.QueryRow(ctx, q+" FROM "+t.Name.Quoted(), args...).Scan(dst...); err != nil {
-		return nil, 0, fmt.Errorf("source: values of %s.%s: %w", t.Name, col, err)
+		return nil, 0, fmt.Errorf("%s: values of %s.%s: %w", s.side(), t.Name, col, err)
 	}
 	if longest == nil {
 		return clash, 0, nil
@@ -646,30 +657,22 @@ func (m *Remap) uuid(v []byte, i int) []byte {
 	return out
 }
 
-// ScaleSequences moves every sequence that feeds a scaled integer key (owners maps a
-// sequence to its schema.table.column) past the key's largest value in the last copy, so the
-// target's next insert does not collide with a copy.
-func (p *Plan) ScaleSequences(seqs []SequenceValue, owners map[schemas.Name][]string) []SequenceValue {
+// ScaleSpans gives, for every integer key domain that scaling moves (schema.table.column of
+// the key), the values its copies hold together: copy 0's smallest to the last copy's
+// largest. SequencesPast moves the sequences that feed them past the last copy.
+func (p *Plan) ScaleSpans() map[string]ColumnSpan {
+	spans := map[string]ColumnSpan{}
 	if p.Scale <= 1 {
-		return seqs
+		return spans
 	}
-	last := map[string]int64{}
 	for _, tp := range p.Tables {
 		for _, m := range tp.Remaps {
 			if m.kind <= remapInt8 {
-				last[m.Domain] = m.max + int64(tp.Copies-1)*m.span
+				spans[m.Domain] = ColumnSpan{Min: m.max - m.span + 1, Max: m.max + int64(tp.Copies-1)*m.span}
 			}
 		}
 	}
-	out := slices.Clone(seqs)
-	for i, sv := range out {
-		for _, col := range owners[sv.Name] {
-			if top, ok := last[col]; ok && top > out[i].LastValue {
-				out[i].LastValue, out[i].IsCalled = top, true
-			}
-		}
-	}
-	return out
+	return spans
 }
 
 // Describe says how the remap moves a value of copy i, for plan.

@@ -539,6 +539,42 @@ ORDER BY n.nspname, c.relname`)
 	return nil
 }
 
+// SequenceDef is how a sequence counts and which columns it feeds.
+type SequenceDef struct {
+	Increment int64 // negative: a descending sequence
+	Min, Max  int64
+	Feeds     []string // schema.table.column, as SequenceOwners gives them
+}
+
+// SequenceDefs reads every sequence's increment and bounds, and the columns it feeds (see
+// SequenceOwners).
+func SequenceDefs(ctx context.Context, q Querier) (map[Name]SequenceDef, error) {
+	owners, err := SequenceOwners(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.Query(ctx, `
+SELECT n.nspname, c.relname, s.seqincrement, s.seqmin, s.seqmax
+FROM pg_sequence s
+JOIN pg_class c ON c.oid = s.seqrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace`)
+	if err != nil {
+		return nil, fmt.Errorf("read sequences: %w", err)
+	}
+	defer rows.Close()
+	out := map[Name]SequenceDef{}
+	for rows.Next() {
+		var n Name
+		var d SequenceDef
+		if err := rows.Scan(&n.Schema, &n.Name, &d.Increment, &d.Min, &d.Max); err != nil {
+			return nil, fmt.Errorf("read sequences: %w", err)
+		}
+		d.Feeds = owners[n]
+		out[n] = d
+	}
+	return out, rows.Err()
+}
+
 // SequenceOwners maps each sequence to the columns it feeds, as schema.table.column: the
 // column that owns it (serial, identity, OWNED BY) and every column whose default calls
 // nextval on it.

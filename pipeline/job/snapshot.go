@@ -361,16 +361,9 @@ func Restore(ctx context.Context, o RestoreOptions) (err error) {
 	if err := o.run(ctx, plan, src, dst); err != nil {
 		return incomplete(err)
 	}
-	seqs := make([]pipeline.SequenceValue, len(m.Sequences))
-	for i, s := range m.Sequences {
-		seqs[i] = pipeline.SequenceValue{Name: s.Name, LastValue: s.LastValue, IsCalled: s.IsCalled}
-	}
-	if plan.Scale > 1 {
-		owners, err := dst.SequenceOwners(ctx)
-		if err != nil {
-			return incomplete(err)
-		}
-		seqs = plan.ScaleSequences(seqs, owners)
+	seqs, err := snapshotSequences(ctx, dst, plan, m)
+	if err != nil {
+		return incomplete(err)
 	}
 	if err := dst.Finish(ctx, seqs); err != nil {
 		return incomplete(err)

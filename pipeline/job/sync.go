@@ -156,6 +156,9 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 		o.Log.Info("rows copied", "seconds", since(started))
 		progress.SetPhase("all rows copied; adding foreign keys, triggers, sequences, materialized views")
 		if seqs, err = sourceSequences(ctx, src, plan); err == nil {
+			seqs, err = targetSequences(ctx, dst, plan, seqs, ruledColumns(plan))
+		}
+		if err == nil {
 			err = dst.Finish(ctx, seqs)
 		}
 	}
@@ -321,20 +324,6 @@ func scaleOf(cfg *config.Config, factor int) *config.Scale {
 		sc = &over
 	}
 	return sc
-}
-
-// sourceSequences reads the source's sequences, those behind scaled keys moved past the
-// last copy.
-func sourceSequences(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan) ([]pipeline.SequenceValue, error) {
-	seqs, err := src.Sequences(ctx)
-	if err != nil || plan.Scale <= 1 {
-		return seqs, err
-	}
-	owners, err := src.SequenceOwners(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return plan.ScaleSequences(seqs, owners), nil
 }
 
 // guard refuses a plan that would copy columns that look personal and have no rule.

@@ -97,15 +97,10 @@ func (s *Sink) Identity(ctx context.Context) (pipeline.DBIdentity, error) {
 	return pipeline.Identify(ctx, s.admin)
 }
 
-// SequenceOwners maps the target's sequences to the columns they feed (see
-// schemas.SequenceOwners); run it after Prepare.
-func (s *Sink) SequenceOwners(ctx context.Context) (map[schemas.Name][]string, error) {
-	out, err := schemas.SequenceOwners(ctx, s.admin)
-	if err != nil {
-		return nil, fmt.Errorf("target: %w", err)
-	}
-	return out, nil
-}
+// Querier reads and writes the target on the sink's own connection: for the steps between
+// the load and Finish (reading what the rows hold, the target's sequences). Not for use
+// while rows are loading or Finish runs.
+func (s *Sink) Querier() schemas.Querier { return s.admin }
 
 // Prepare checks the target is empty (or replaces it), marks it incomplete, and creates the
 // schema from the pre-data DDL.
