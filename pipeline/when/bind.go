@@ -149,6 +149,9 @@ type Cond struct {
 // String is the condition in canonical form (see Expr.String).
 func (c *Cond) String() string { return c.expr.String() }
 
+// SQL is the condition as a PostgreSQL boolean expression (see Expr.SQL).
+func (c *Cond) SQL() string { return c.expr.SQL() }
+
 // Columns lists the columns the condition reads, in order of first mention.
 func (c *Cond) Columns() []string { return c.cols }
 

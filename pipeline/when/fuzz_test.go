@@ -7,7 +7,8 @@ import (
 )
 
 // FuzzParse: no input makes the parser, the binder or the evaluator panic; whatever parses
-// prints in a canonical form that parses back to itself.
+// prints in a canonical form that parses back to itself, and in a SQL form that parses back
+// to the same condition.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"country = 'DE'",
@@ -16,6 +17,7 @@ func FuzzParse(f *testing.F) {
 		"amount > 12.5001 AND born < '2000-01-01' AND seentz = '2024-01-01 10:00Z'",
 		"id IN ('01010101-0101-0101-0101-010101010101') OR at <= '24:00' OR code <> 'DE  '",
 		"email NOT LIKE '%@X.ORG' AND mood NOT IN ('sad') AND score <> 0.1 AND ratio > .5",
+		"user = 'x' AND order > 3 OR \"select\" IS NULL",
 		"((a)", "a = 'it''s'", `"a""b" IS NULL`, "x = 1e5", "a != !", "1.2.3", "'unterminated",
 	} {
 		f.Add(s)
@@ -38,6 +40,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if e2.String() != canon {
 			t.Fatalf("canonical form %q of %q reads back as %q", canon, s, e2.String())
+		}
+		if e3, err := Parse(e.SQL()); err != nil || e3.String() != canon {
+			t.Fatalf("SQL form %q of %q does not read back as %q: %v", e.SQL(), s, canon, err)
 		}
 		c, err := e.Bind(cols)
 		if err != nil {

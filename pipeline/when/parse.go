@@ -264,7 +264,15 @@ type Expr struct {
 
 // String returns the condition in a canonical form: keywords in capitals, parentheses only
 // where AND and OR mix.
-func (e *Expr) String() string { return format(e.root) }
+func (e *Expr) String() string { return format(e.root, quoteIdentIfNeeded) }
+
+// SQL returns the condition as a PostgreSQL boolean expression over the table's columns, to
+// splice into a WHERE clause: the canonical form with every column name quoted, since a name
+// the condition takes bare can be a word SQL reserves (user, order). It parses back as the
+// same condition.
+func (e *Expr) SQL() string {
+	return format(e.root, func(c colRef) string { return quoteIdent(c.name) })
+}
 
 // Parse parses a condition. A *Error says where and what was expected.
 func Parse(src string) (*Expr, error) {
@@ -546,15 +554,15 @@ func (p *parser) literal() (lit, error) {
 	return l, p.advance()
 }
 
-// format renders a tree as canonical text.
-func format(n node) string {
+// format renders a tree as canonical text, column names written by ident.
+func format(n node, ident func(colRef) string) string {
 	var b strings.Builder
-	formatTo(&b, n, 0)
+	formatTo(&b, n, 0, ident)
 	return b.String()
 }
 
 // formatTo writes n; parent is 0 at the top, 1 under OR, 2 under AND, 3 under NOT.
-func formatTo(b *strings.Builder, n node, parent int) {
+func formatTo(b *strings.Builder, n node, parent int, ident func(colRef) string) {
 	switch n := n.(type) {
 	case *boolNode:
 		level, sep := 2, " AND "
@@ -569,16 +577,16 @@ func formatTo(b *strings.Builder, n node, parent int) {
 			if i > 0 {
 				b.WriteString(sep)
 			}
-			formatTo(b, a, level)
+			formatTo(b, a, level, ident)
 		}
 		if paren {
 			b.WriteByte(')')
 		}
 	case *notNode:
 		b.WriteString("NOT ")
-		formatTo(b, n.x, 3)
+		formatTo(b, n.x, 3, ident)
 	case *predNode:
-		b.WriteString(quoteIdentIfNeeded(n.col))
+		b.WriteString(ident(n.col))
 		switch n.kind {
 		case predCmp:
 			b.WriteString(" " + n.op + " " + n.lits[0].String())

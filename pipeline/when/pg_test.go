@@ -119,6 +119,22 @@ WHERE a.attrelid = 't'::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER B
 		if rows.Err() != nil {
 			t.Fatalf("PostgreSQL: %s: %v", cond, rows.Err())
 		}
+		// The SQL form (what verify splices into its queries) selects the same rows.
+		var viaSQL []int
+		rows, err = conn.Query(ctx, "SELECT i FROM t WHERE "+e.SQL()+" ORDER BY i")
+		if err != nil {
+			t.Fatalf("PostgreSQL: %s: %v", e.SQL(), err)
+		}
+		for rows.Next() {
+			var i int
+			if err := rows.Scan(&i); err != nil {
+				t.Fatal(err)
+			}
+			viaSQL = append(viaSQL, i)
+		}
+		if rows.Err() != nil || !equalInts(viaSQL, append([]int{}, want...)) {
+			t.Errorf("%s: PostgreSQL selects %v by the condition, %v by its SQL form %s (%v)", cond, want, viaSQL, e.SQL(), rows.Err())
+		}
 		for form, rec := range recs {
 			sel, err := c.Select(rec, nil)
 			if err != nil {

@@ -51,6 +51,29 @@ func TestParseCanonical(t *testing.T) {
 	}
 }
 
+// SQL quotes every column, so that a name the condition reads bare but SQL reserves (user,
+// order, select) splices into a WHERE clause, and it reads back as the same condition.
+func TestSQLQuotesEveryColumn(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"user = 'x' AND order > 3", `"user" = 'x' AND "order" > 3`},
+		{`"select" IS NULL OR NOT Country IN ('DE')`, `"select" IS NULL OR NOT "country" IN ('DE')`},
+		{`"Mixed Case" LIKE 'a\_b%' AND "a""b" <> 'it''s'`, `"Mixed Case" LIKE 'a\_b%' AND "a""b" <> 'it''s'`},
+		{"(user = 'a' OR group = 'b') AND limit = 1", `("user" = 'a' OR "group" = 'b') AND "limit" = 1`},
+	} {
+		e, err := Parse(tc.in)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.in, err)
+			continue
+		}
+		if got := e.SQL(); got != tc.want {
+			t.Errorf("Parse(%q).SQL() = %s, want %s", tc.in, got, tc.want)
+		}
+		if e2, err := Parse(e.SQL()); err != nil || e2.String() != e.String() {
+			t.Errorf("SQL form %q does not read back as %q: %v", e.SQL(), e.String(), err)
+		}
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct {
 		in  string
