@@ -35,7 +35,7 @@ Usage:
   understudy snapshots list LOCATION | show LOCATION   the finished snapshots under a location; one snapshot's manifest
   understudy init --source DSN [--output FILE]   write a starter config for a database
   understudy plan --source DSN --config FILE [--samples N] [--strict]   show what rules would do (read-only)
-  understudy verify --source DSN --target DSN --config FILE   check a finished target: rows, constraints, no survivors
+  understudy verify --source DSN --target DSN --config FILE [--scale N]   check a finished target: rows (as subset and scale asked), constraints, no survivors
   understudy report --source DSN --target DSN [--html FILE] [--json FILE] [--scale N] [--shared a,b] [--check]   data distributions side by side
   understudy transformers [--markdown]   list the built-in transformers
   understudy version
@@ -205,6 +205,7 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	target := fs.String("target", "", "target DSN (or target: in the config, or UNDERSTUDY_TARGET)")
 	configPath := fs.String("config", "", "the config the target was made with")
 	keyFile := fs.String("key-file", "", "file holding the anonymization key (else key: in the config, or UNDERSTUDY_KEY)")
+	scale := fs.Int("scale", 0, "the target was synced with --scale N: expect N × the rows of every table but scale.shared ones (overrides scale.factor)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -229,7 +230,7 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	_, err = job.Verify(ctx, job.VerifyOptions{Source: config.DSN(src), Target: config.DSN(dst), Config: cfg, Key: key, Out: stdout})
+	_, err = job.Verify(ctx, job.VerifyOptions{Source: config.DSN(src), Target: config.DSN(dst), Config: cfg, Key: key, Out: stdout, Scale: *scale})
 	return err
 }
 

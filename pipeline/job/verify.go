@@ -25,6 +25,9 @@ type VerifyOptions struct {
 	Key            *transforms.Key
 	Registry       *transforms.Registry
 	Out            io.Writer
+	// Scale, above 0, is the factor the target was scaled by (sync --scale), overriding the
+	// config's scale.factor.
+	Scale int
 }
 
 // chanceRules may produce a real value by chance (a fake first name that is also a real one);
@@ -43,7 +46,9 @@ type VerifyResult struct {
 	Failures int
 }
 
-// Verify compares a finished target with its source under the config: row counts per table,
+// Verify compares a finished target with its source under the config: row counts per table
+// (a plain copy holds the source's rows; a subset, the rows the subset plan keeps; a scaled
+// table, factor × those, a shared one, them once),
 // the target's constraints all validated, and for every transformed column how many values
 // survived. Where the table's primary key carries no rule, rows are matched by key and a
 // survivor is a row whose value did not change; otherwise a survivor is a distinct target
@@ -60,6 +65,10 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, error) {
 	plan, err := pipeline.BuildPlan(src.Catalog(), o.Config, pipeline.PlanOptions{Registry: o.Registry, Key: o.Key,
 		Literal: func(col schemas.Column, text string) ([]byte, error) { return src.Literal(ctx, col, text) }})
 	if err != nil {
+		return nil, err
+	}
+	// The rows the config asked for: its subset and its scale, planned as sync plans them.
+	if err := shapeRows(ctx, src, plan, o.Config, o.Key, o.Registry, o.Scale); err != nil {
 		return nil, err
 	}
 	sc, err := pipeline.Connect(ctx, o.Source.Value(), "source")
@@ -84,9 +93,16 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, error) {
 		if err := tc.QueryRow(ctx, "SELECT count(*) FROM ONLY "+tp.Name.Quoted()).Scan(&tn); err != nil {
 			return nil, fmt.Errorf("target: count %s: %w", tp.Name, err)
 		}
-		if sn != tn {
-			res.Failures++
-			fmt.Fprintf(tw, "%s\t(rows)\t\t%d\t%d in target\t%d\tFAIL\n", tp.Name, sn, tn, sn)
+		if want, how, why := expectedRows(tp, sn); tn != want || how != "" {
+			verdict := "ok"
+			if tn != want {
+				verdict = "FAIL"
+				res.Failures++
+			}
+			if why != "" {
+				verdict += ": " + why
+			}
+			fmt.Fprintf(tw, "%s\t(rows)\t%s\t%d\t%d in target\t\t%s\n", tp.Name, how, want, tn, verdict)
 		}
 		for _, r := range tp.Rules {
 			compared, survived, judged, err := survivors(ctx, o, tp, r)
@@ -133,6 +149,29 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, error) {
 	return res, nil
 }
 
+// expectedRows is how many rows the target's copy of a table must hold, given the source's
+// count: what the subset plan keeps (computed again, as sync computed it, from the source
+// and the config's seeds), times the copies scaling writes. how names what shaped the count
+// (empty for a plain copy), why says where the number comes from.
+func expectedRows(tp *pipeline.TablePlan, source int64) (want int64, how, why string) {
+	want, why = source, ""
+	if tp.Subset {
+		want, how = tp.KeptRows, "subset"
+		why = fmt.Sprintf("the subset plan keeps %d of %d source rows", tp.KeptRows, source)
+	}
+	if tp.Copies > 1 {
+		if how != "" {
+			how += ", "
+			why = fmt.Sprintf("%d × the %d of %d source rows the subset plan keeps", tp.Copies, tp.KeptRows, source)
+		} else {
+			why = fmt.Sprintf("%d × %d source rows", tp.Copies, source)
+		}
+		how += fmt.Sprintf("scale ×%d", tp.Copies)
+		want *= int64(tp.Copies)
+	}
+	return want, how, why
+}
+
 // survivors counts, for one rule's column, the values compared and the values that
 // survived. A rule with a condition is judged on the rows it selects: where an untransformed
 // key pairs the rows, the source side keeps only the selected rows; otherwise both sides are
@@ -153,7 +192,7 @@ func survivors(ctx context.Context, o VerifyOptions, tp *pipeline.TablePlan, r p
 	}
 	srcQ := func(q string) string { return q }
 	if r.When != nil {
-		cond := " AND (" + r.When.String() + ")"
+		cond := " AND (" + r.When.SQL() + ")"
 		if keyed {
 			srcQ = func(q string) string { return strings.Replace(q, worth, worth+cond, 1) }
 		} else {
