@@ -11,7 +11,8 @@ import (
 
 // Every kind of sequence that feeds a column a rule rewrote: serial, identity, a plain
 // DEFAULT nextval on a unique non-key column, a sequence OWNED BY a column without a
-// default (the application calls nextval itself), an empty table, a descending sequence.
+// default (the application calls nextval itself), an empty table, a descending sequence, a
+// serial key of a partitioned table (the sequence feeds the parent; the partitions hold the rows).
 const rewrittenSequencesSQL = `
 CREATE TABLE s_serial (id serial PRIMARY KEY, v text);
 CREATE TABLE s_ident (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text);
@@ -23,12 +24,16 @@ CREATE TABLE s_empty (id serial PRIMARY KEY);
 CREATE SEQUENCE desc_seq AS integer INCREMENT BY -1;
 CREATE TABLE s_desc (id int PRIMARY KEY DEFAULT nextval('desc_seq'));
 CREATE TABLE s_child (id serial PRIMARY KEY, parent_id int NOT NULL REFERENCES s_serial (id));
+CREATE TABLE s_part (id bigserial, half int NOT NULL, PRIMARY KEY (id, half)) PARTITION BY LIST (half);
+CREATE TABLE s_part_0 PARTITION OF s_part FOR VALUES IN (0);
+CREATE TABLE s_part_1 PARTITION OF s_part FOR VALUES IN (1);
 INSERT INTO s_serial (v) SELECT 'r' || g FROM generate_series(1, 200) g;
 INSERT INTO s_ident (v) SELECT 'r' || g FROM generate_series(1, 200) g;
 INSERT INTO s_plain SELECT FROM generate_series(1, 200);
 INSERT INTO s_owned SELECT nextval('owned_seq') FROM generate_series(1, 200);
 INSERT INTO s_desc SELECT FROM generate_series(1, 200);
 INSERT INTO s_child (parent_id) SELECT 1 + g % 200 FROM generate_series(0, 299) g;
+INSERT INTO s_part (half) SELECT g % 2 FROM generate_series(1, 200) g;
 `
 
 const rewrittenSequencesRules = `tables:
@@ -43,6 +48,8 @@ const rewrittenSequencesRules = `tables:
   public.s_empty:
     columns: {id: permute}
   public.s_desc:
+    columns: {id: permute}
+  public.s_part:
     columns: {id: permute}
 `
 
@@ -93,6 +100,7 @@ func assertInsertsSucceed(t *testing.T, dsn string) {
 		{"s_plain", "ref_no", "INSERT INTO s_plain DEFAULT VALUES RETURNING ref_no", false},
 		{"s_owned", "code", "INSERT INTO s_owned VALUES (nextval('owned_seq')) RETURNING code", false},
 		{"s_desc", "id", "INSERT INTO s_desc DEFAULT VALUES RETURNING id", true},
+		{"s_part", "id", "INSERT INTO s_part (half) VALUES (1) RETURNING id", false},
 	} {
 		var lo, hi int64
 		if err := conn.QueryRow(ctx, "SELECT min("+c.col+"), max("+c.col+") FROM "+c.table).Scan(&lo, &hi); err != nil {
