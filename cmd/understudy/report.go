@@ -78,6 +78,9 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if err := opts.Validate(); err != nil {
 		return pipeline.WithCode(pipeline.ExitUsage, "", err)
 	}
+	if cfg == nil {
+		fmt.Fprintln(stderr, "understudy: report without --config: only the PII detector decides which columns are personal; columns rewritten by rules it does not flag are compared by their values")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	r, err := rep.Run(ctx, rep.RunOptions{Source: config.DSN(src), Target: config.DSN(dst), Config: cfg, ShowValues: *showValues,

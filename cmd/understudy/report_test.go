@@ -107,21 +107,23 @@ func TestReportCLI(t *testing.T) {
 // admins is a small table of real-looking people: every value below is production data that
 // no report may print unless asked to.
 const admins = `
-CREATE TABLE admins (id int PRIMARY KEY, email text NOT NULL UNIQUE, full_name text, born date, handle text, code text UNIQUE);
+CREATE TABLE admins (id int PRIMARY KEY, email text NOT NULL UNIQUE, full_name text, born date, handle text, code text UNIQUE, phone text);
 INSERT INTO admins VALUES
-  (1, 'zelda.quartermain@hyrule-castle.test', 'Zelda Quartermain', '1937-05-11', 'zq_overlord', 'ADM-ZELDA-7'),
-  (2, 'bartholomew.nightingale@moonbase.test', 'Bartholomew Nightingale', '1942-11-23', 'bn_nightowl', 'ADM-BART-3'),
-  (3, 'ophelia.winterbottom@frostvale.test', 'Ophelia Winterbottom', '1951-02-28', 'ow_icequeen', 'ADM-OPH-9');
+  (1, 'zelda.quartermain@hyrule-castle.test', 'Zelda Quartermain', '1937-05-11', 'zq_overlord', 'ADM-ZELDA-7', '+44 20 7946 0958'),
+  (2, 'bartholomew.nightingale@moonbase.test', 'Bartholomew Nightingale', '1942-11-23', 'bn_nightowl', 'ADM-BART-3', '+49 30 9018 2733'),
+  (3, 'ophelia.winterbottom@frostvale.test', 'Ophelia Winterbottom', '1951-02-28', 'ow_icequeen', 'ADM-OPH-9', '+33 1 4268 5300');
 CREATE TABLE audit (id int PRIMARY KEY, admin_code text REFERENCES admins (code), action text);
 INSERT INTO audit SELECT i, (ARRAY['ADM-ZELDA-7', 'ADM-BART-3', 'ADM-OPH-9'])[1 + i % 3], 'login' FROM generate_series(1, 30) i;
 `
 
 // The production values of admins: emails, names, birth dates (the detector flags those
-// columns by name), handles (under a rule of the config) and codes (under a rule that
-// audit.admin_code follows through its foreign key).
+// columns by name), handles (under a rule of the config), codes (under a rule that
+// audit.admin_code follows through its foreign key) and phone numbers (flagged by the
+// detector, and under no rule: real on both sides).
 var adminSecrets = []string{
 	"zelda", "quartermain", "hyrule", "bartholomew", "nightingale", "moonbase", "ophelia", "winterbottom", "frostvale",
 	"1937-05-11", "1942-11-23", "1951-02-28", "overlord", "nightowl", "icequeen", "ADM-ZELDA-7", "ADM-BART-3", "ADM-OPH-9",
+	"7946", "9018", "4268",
 }
 
 const adminsConfig = `tables:
@@ -226,7 +228,7 @@ func TestReportHidesPersonalValues(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"public.admins.email", "public.admins.full_name", "public.admins.born", "public.admins.handle", "public.admins.code", "public.audit.admin_code"} {
+	for _, want := range []string{"public.admins.email", "public.admins.full_name", "public.admins.born", "public.admins.handle", "public.admins.code", "public.audit.admin_code", "public.admins.phone"} {
 		if !personal[want] {
 			t.Errorf("%s is not marked personal (personal: %v)", want, personal)
 		}
@@ -238,7 +240,7 @@ func TestReportHidesPersonalValues(t *testing.T) {
 	// --show-values: the user asked.
 	stdout, page, data = run("--show-values")
 	for name, out := range map[string]string{"text": stdout, "html": page, "json": data} {
-		for _, want := range []string{"Zelda Quartermain", "ADM-ZELDA-7", "1937-05-11"} {
+		for _, want := range []string{"Zelda Quartermain", "ADM-ZELDA-7", "1937-05-11", "+44 20 7946 0958"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("with --show-values the %s report lacks %q", name, want)
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/transforms"
 )
 
 // people fills a table of 300 people from two word lists: the source gets real-looking
@@ -57,9 +58,13 @@ func TestReportJudgesPersonalColumnsByShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(t *testing.T) *Report {
+	run := func(t *testing.T, opts ...Options) *Report {
 		t.Helper()
-		r, err := Run(context.Background(), RunOptions{Source: config.DSN(src), Target: config.DSN(dst), Config: cfg})
+		o := RunOptions{Source: config.DSN(src), Target: config.DSN(dst), Config: cfg}
+		for _, c := range opts {
+			o.Collect = c
+		}
+		r, err := Run(context.Background(), o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,5 +119,32 @@ func TestReportJudgesPersonalColumnsByShape(t *testing.T) {
 				}
 			}
 		})
+	}
+	// A sampled table measures the shapes of the sample, and judges them alike.
+	t.Run("sampled", func(t *testing.T) {
+		pgtest.Exec(t, dconn, "DROP TABLE IF EXISTS people;"+fakePeople+"UPDATE people SET notes = NULL; ANALYZE people")
+		pgtest.Exec(t, pgtest.Connect(t, src), "ANALYZE people")
+		r := run(t, Options{SampleAbove: 100, SampleRows: 150})
+		// Two samples of 150 rows from differently laid out tables: the quantiles of id may
+		// differ, the shapes of the personal columns must not.
+		for _, f := range Failed(r.Findings) {
+			if f.Column != "id" {
+				t.Errorf("%s %s failed: source %v target %v allowed %s", f.Where(), f.Metric, f.Source, f.Target, f.allowedText())
+			}
+		}
+		sh := r.Source.Table("public.people").Column("email").Shape
+		if !r.Source.Table("public.people").Sampled || sh == nil || sh.Values == 0 || sh.Values == 300 || len(sh.Formats) == 0 {
+			t.Errorf("email's shape of a sample: %+v", sh)
+		}
+	})
+}
+
+// Every rule the report does not judge by shape is a real rule.
+func TestReshapingRulesAreRegistered(t *testing.T) {
+	reg := transforms.Default()
+	for name := range reshaping {
+		if _, ok := reg.Lookup(name); !ok {
+			t.Errorf("reshaping names %q, which is no transformer", name)
+		}
 	}
 }
