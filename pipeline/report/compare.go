@@ -350,7 +350,7 @@ func (c *comparer) personalColumn(t *TableStats, s, d *ColumnStats, p *PersonalC
 	}
 	f = base
 	f.Metric, f.Source, f.Target = "length_mean", ss.LengthMean, ds.LengthMean
-	c.within(f, ss.LengthMean/c.tol.Length-2, ss.LengthMean*c.tol.Length+2, fmt.Sprintf("×÷%g ±2", c.tol.Length))
+	c.within(f, math.Max(0, ss.LengthMean/c.tol.Length-2), ss.LengthMean*c.tol.Length+2, fmt.Sprintf("×÷%g ±2", c.tol.Length))
 	for _, cl := range []struct {
 		name string
 		s, t float64
