@@ -251,13 +251,13 @@ type Report struct {
 	Tables         []TableStats `json:"tables"`
 }
 
-// WriteReport writes r as indented JSON to path.
+// WriteReport writes r as indented JSON to path, mode 0600 (see WritePrivateFile).
 func WriteReport(path string, r Report) error {
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
+	return WritePrivateFile(path, append(data, '\n'))
 }
 
 // HumanBytes formats a byte count with binary units.

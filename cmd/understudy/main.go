@@ -34,9 +34,9 @@ Usage:
   understudy restore --from DIR|s3://bucket/prefix --target DSN [--tables a,b]   load a snapshot into an empty database
   understudy snapshots list LOCATION | show LOCATION   the finished snapshots under a location; one snapshot's manifest
   understudy init --source DSN [--output FILE]   write a starter config for a database
-  understudy plan --source DSN --config FILE [--samples N] [--strict]   show what rules would do (read-only)
+  understudy plan --source DSN --config FILE [--samples N] [--strict] [--show-values]   show what rules would do (read-only)
   understudy verify --source DSN --target DSN --config FILE [--scale N]   check a finished target: rows (as subset and scale asked), constraints, no survivors
-  understudy report --source DSN --target DSN [--html FILE] [--json FILE] [--scale N] [--shared a,b] [--check]   data distributions side by side
+  understudy report --source DSN --target DSN [--config FILE] [--html FILE] [--json FILE] [--scale N] [--shared a,b] [--check] [--show-values]   data distributions side by side
   understudy transformers [--markdown]   list the built-in transformers
   understudy version
 
@@ -243,6 +243,7 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	random := fs.Bool("random", false, "no key: show samples under a throwaway one")
 	samples := fs.Int("samples", 3, "rows to show before → after per table with rules")
 	strict := fs.Bool("strict", false, "exit non-zero (4) on any warning")
+	showValues := fs.Bool("show-values", false, "print the samples' production values even without a terminal (by default masked unless standard output is one)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -266,7 +267,12 @@ func runPlan(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	_, err = job.Plan(ctx, job.PlanOptions{Source: config.DSN(src), Config: cfg, Key: key, Samples: *samples, Strict: *strict, Out: stdout})
+	// Production values go to a person at a terminal, not into a CI log.
+	if f, ok := stdout.(*os.File); ok && isTerminal(f) {
+		*showValues = true
+	}
+	_, err = job.Plan(ctx, job.PlanOptions{Source: config.DSN(src), Config: cfg, Key: key, Samples: *samples, Strict: *strict,
+		ShowValues: *showValues, Out: stdout})
 	return err
 }
 

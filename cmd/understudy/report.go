@@ -21,8 +21,10 @@ import (
 func runReport(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	source := fs.String("source", "", "source DSN (or UNDERSTUDY_SOURCE)")
-	target := fs.String("target", "", "target DSN (or UNDERSTUDY_TARGET)")
+	source := fs.String("source", "", "source DSN (or source: in the config, or UNDERSTUDY_SOURCE)")
+	target := fs.String("target", "", "target DSN (or target: in the config, or UNDERSTUDY_TARGET)")
+	configPath := fs.String("config", "", "the config the target was made with: columns under its rules are personal, judged by their shape")
+	showValues := fs.Bool("show-values", false, "print the values of personal columns (by default masked or left out)")
 	htmlPath := fs.String("html", "", "also write a self-contained HTML page with plots to this file")
 	jsonPath := fs.String("json", "", "also write the stats and findings as JSON to this file")
 	scale := fs.Int("scale", 1, "the target was scaled up by N: expect N × the rows of every table but --shared ones")
@@ -32,7 +34,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	sampleAbove := fs.Int64("sample-above", rep.DefaultSampleAbove, "tables with more rows get distinct counts and quantiles from a sample (-1: never)")
 	sampleRows := fs.Int64("sample-rows", rep.DefaultSampleRows, "rows in that sample")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: understudy report --source DSN --target DSN [--html FILE] [--json FILE] [--scale N] [--shared schema.table,...] [--bounded schema.table.column,...] [--check] [--sample-above N] [--sample-rows N]\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: understudy report --source DSN --target DSN [--config FILE] [--show-values] [--html FILE] [--json FILE] [--scale N] [--shared schema.table,...] [--bounded schema.table.column,...] [--check] [--sample-above N] [--sample-rows N]\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -44,8 +46,15 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return pipeline.Errorf(pipeline.ExitUsage, "see 'understudy report -h'", "unexpected argument %q", fs.Arg(0))
 	}
-	src := firstNonEmpty(*source, os.Getenv("UNDERSTUDY_SOURCE"))
-	dst := firstNonEmpty(*target, os.Getenv("UNDERSTUDY_TARGET"))
+	var cfg *config.Config
+	if *configPath != "" {
+		var err error
+		if cfg, err = config.Load(*configPath); err != nil {
+			return pipeline.WithCode(pipeline.ExitUsage, "", err)
+		}
+	}
+	src := firstNonEmpty(*source, cfgDSN(cfg, true), os.Getenv("UNDERSTUDY_SOURCE"))
+	dst := firstNonEmpty(*target, cfgDSN(cfg, false), os.Getenv("UNDERSTUDY_TARGET"))
 	if src == "" || dst == "" {
 		return pipeline.Errorf(pipeline.ExitUsage, "give --source and --target", "missing %s DSN", map[bool]string{true: "source", false: "target"}[src == ""])
 	}
@@ -69,10 +78,13 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if err := opts.Validate(); err != nil {
 		return pipeline.WithCode(pipeline.ExitUsage, "", err)
 	}
+	if cfg == nil {
+		fmt.Fprintln(stderr, "understudy: report without --config: only the PII detector decides which columns are personal; columns rewritten by rules it does not flag are compared by their values")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	r, err := rep.Run(ctx, rep.RunOptions{Source: config.DSN(src), Target: config.DSN(dst), Compare: opts,
-		Collect: rep.Options{SampleAbove: *sampleAbove, SampleRows: *sampleRows}})
+	r, err := rep.Run(ctx, rep.RunOptions{Source: config.DSN(src), Target: config.DSN(dst), Config: cfg, ShowValues: *showValues,
+		Compare: opts, Collect: rep.Options{SampleAbove: *sampleAbove, SampleRows: *sampleRows}})
 	if err != nil {
 		return err
 	}
@@ -90,7 +102,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 		if err := out.write(&buf, r); err != nil {
 			return err
 		}
-		if err := os.WriteFile(out.path, buf.Bytes(), 0o644); err != nil {
+		if err := pipeline.WritePrivateFile(out.path, buf.Bytes()); err != nil {
 			return pipeline.Errorf(pipeline.ExitFailed, "", "write report: %v", err)
 		}
 	}
@@ -99,4 +111,15 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 			"report: %d of %d checks failed", n, len(r.Findings))
 	}
 	return nil
+}
+
+// cfgDSN is the config's source (or target) DSN, "" without a config.
+func cfgDSN(cfg *config.Config, source bool) string {
+	switch {
+	case cfg == nil:
+		return ""
+	case source:
+		return cfg.Source.Value()
+	}
+	return cfg.Target.Value()
 }

@@ -194,7 +194,7 @@ func TestPlanShowsRulesSamplesAndWarnings(t *testing.T) {
 	key, _ := transforms.NewKey("plan-test-key-0123456789")
 	before := pgtest.TableDigests(t, src)
 	var out strings.Builder
-	n, err := Plan(context.Background(), PlanOptions{Source: config.DSN(src), Config: cfg, Key: key, Samples: 2, Out: &out})
+	n, err := Plan(context.Background(), PlanOptions{Source: config.DSN(src), Config: cfg, Key: key, Samples: 2, ShowValues: true, Out: &out})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,12 +31,18 @@ type PlanOptions struct {
 	Registry *transforms.Registry
 	Samples  int  // rows shown before → after per table with rules
 	Strict   bool // any warning fails
-	Out      io.Writer
+	// ShowValues prints the samples' production values as they are: the "before" of every
+	// rule, and the rows a rule's condition leaves alone. Without it they are masked
+	// (pii.Mask), so that plan output in a CI log holds none. The CLI sets it on a terminal
+	// or with --show-values.
+	ShowValues bool
+	Out        io.Writer
 }
 
 // Plan shows, without writing anything anywhere, what a sync or snapshot with this config
 // would do: per table and column the type, the rule, the columns it follows or that follow
-// it, and sample rows before → after, transformed exactly as a run would. Warnings: columns
+// it, and sample rows before → after, transformed exactly as a run would (the production
+// values before masked unless ShowValues). Warnings: columns
 // that look personal and have no rule, and unique columns under a rule that does not keep
 // them unique. With Strict, a warning is an error (exit code 4).
 func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
@@ -165,7 +171,7 @@ func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
 		}
 		tw.Flush()
 		if len(tp.Rules) > 0 && o.Samples > 0 && !tp.TextFormat {
-			if err := showSamples(ctx, w, src, tp, o.Samples); err != nil {
+			if err := showSamples(ctx, w, src, tp, o.Samples, o.ShowValues); err != nil {
 				return 0, err
 			}
 		}
@@ -237,8 +243,9 @@ func countRules(p *pipeline.Plan) int {
 }
 
 // showSamples runs the table's first rows through the transform stage, as a run would, and
-// prints each ruled column before → after, as the server writes the values.
-func showSamples(ctx context.Context, w io.Writer, src *pgsource.Source, tp *pipeline.TablePlan, n int) error {
+// prints each ruled column before → after, as the server writes the values: the "before"
+// values, production's, masked unless show.
+func showSamples(ctx context.Context, w io.Writer, src *pgsource.Source, tp *pipeline.TablePlan, n int, show bool) error {
 	var in, out bytes.Buffer
 	q := fmt.Sprintf("COPY (SELECT %s FROM ONLY %s LIMIT %d) TO STDOUT (FORMAT binary)", pipeline.QuotedColumns(tp.Columns), tp.Name.Quoted(), n)
 	if _, err := src.PgConn().CopyTo(ctx, &in, q); err != nil {
@@ -270,6 +277,9 @@ func showSamples(ctx context.Context, w io.Writer, src *pgsource.Source, tp *pip
 			b, err := asText(ctx, src, r.Column, before[row][r.Index])
 			if err != nil {
 				return err
+			}
+			if !show && before[row][r.Index] != nil {
+				b = pii.Mask(b)
 			}
 			if selected[i] != nil && !selected[i][row] {
 				fmt.Fprintf(w, "    %-20s %s (kept: the condition is not true)\n", r.Column.Name, b)

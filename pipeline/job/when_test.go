@@ -203,7 +203,7 @@ func TestPlanShowsWhen(t *testing.T) {
 	}
 	key, _ := transforms.NewKey("when-sync-test-key-0123456789")
 	var out bytes.Buffer
-	if _, err := Plan(context.Background(), PlanOptions{Source: config.DSN(src), Config: cfg, Key: key, Samples: 20, Out: &out}); err != nil {
+	if _, err := Plan(context.Background(), PlanOptions{Source: config.DSN(src), Config: cfg, Key: key, Samples: 20, ShowValues: true, Out: &out}); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/understudy-dev/understudy/pipeline/pgsink"
+	"github.com/understudy-dev/understudy/pipeline/pii"
 	"github.com/understudy-dev/understudy/schemas"
 )
 
@@ -20,9 +22,13 @@ const (
 	DefaultTopValues   = 20
 )
 
-// maxColumnsPerQuery bounds one SELECT's target list (PostgreSQL allows 1664 entries; a
-// column takes up to five). A wider table is read in several scans.
-const maxColumnsPerQuery = 250
+// maxColumnsPerQuery and maxExprsPerQuery bound one SELECT's target list (PostgreSQL allows
+// 1664 entries; a column takes up to five, a personal one up to twelve). A wider table is read
+// in several scans.
+const (
+	maxColumnsPerQuery = 250
+	maxExprsPerQuery   = 1600
+)
 
 // Options configure Collect. The zero value is the defaults.
 type Options struct {
@@ -36,6 +42,13 @@ type Options struct {
 	// TopValues: a column with at most this many distinct non-null values gets them all
 	// listed with their fractions; 0 means DefaultTopValues.
 	TopValues int
+	// Personal names the columns (schema.table.column) that hold personal data (see
+	// FindPersonal): they get a Shape, and unless ShowValues, their values are left out of the
+	// stats or masked (see ColumnStats.Personal). Collect itself decides nothing: a column not
+	// named here is measured by its values.
+	Personal map[string]bool
+	// ShowValues keeps the values of personal columns in the stats, unmasked.
+	ShowValues bool
 }
 
 func (o Options) withDefaults() Options {
@@ -55,8 +68,9 @@ func (o Options) withDefaults() Options {
 // non-system schemas of conn's database, inside one REPEATABLE READ READ ONLY transaction so
 // that all numbers describe one snapshot. Per table it makes one scan for the column
 // aggregates (two, the second of a sample, for a table above Options.SampleAbove rows), one
-// for the top values of low-cardinality columns, and per foreign key one grouping of the
-// child table joined to a scan of the parent.
+// for the top values of low-cardinality columns, one (of the sample, if any) for the formats
+// of personal columns, and per foreign key one grouping of the child table joined to a scan
+// of the parent.
 func Collect(ctx context.Context, conn *pgx.Conn, opts Options) (*Stats, error) {
 	opts = opts.withDefaults()
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
@@ -151,6 +165,29 @@ type colPlan struct {
 	st    *ColumnStats
 	ident string // quoted column name
 	num   string // the column as float8, for ordered kinds
+	text  string // the column as text in collation "C", for a Shape; "" for none
+}
+
+// weight is how many expressions aggregate may select for the column.
+func (p colPlan) weight() int {
+	if p.text != "" {
+		return 12
+	}
+	return 5
+}
+
+// chunks cuts plans into runs that one SELECT can measure.
+func chunks(plans []colPlan) [][]colPlan {
+	var out [][]colPlan
+	start, exprs := 0, 1
+	for i, p := range plans {
+		if i > start && (i-start >= maxColumnsPerQuery || exprs+p.weight() > maxExprsPerQuery) {
+			out = append(out, plans[start:i])
+			start, exprs = i, 1
+		}
+		exprs += p.weight()
+	}
+	return append(out, plans[start:]) // also for a table without columns: one count(*)
 }
 
 func collectTable(ctx context.Context, tx pgx.Tx, cat *schemas.Catalog, t *schemas.Table, kinds map[uint32]Kind, opts Options) (*TableStats, error) {
@@ -185,6 +222,15 @@ func collectTable(ctx context.Context, tx pgx.Tx, cat *schemas.Catalog, t *schem
 		case KindDate, KindTimestamp:
 			p.num = "extract(epoch FROM " + p.ident + ")::float8"
 		}
+		if opts.Personal[ts.Name+"."+c.Name] {
+			cs := &ts.Columns[i]
+			cs.Personal, cs.Shape = true, &Shape{}
+			p.text = "(" + p.ident + ")::text COLLATE \"C\""
+			if !opts.ShowValues {
+				cs.Masked = true
+				p.num = "" // no min, max or quantiles: they are values
+			}
+		}
 		plans[i] = p
 	}
 
@@ -196,8 +242,8 @@ func collectTable(ctx context.Context, tx pgx.Tx, cat *schemas.Catalog, t *schem
 	}
 	large := opts.SampleAbove >= 0 && est > opts.SampleAbove
 	table := t.Name.Quoted()
-	for start := 0; start < len(plans) || start == 0; start += maxColumnsPerQuery {
-		chunk := plans[start:min(start+maxColumnsPerQuery, len(plans))]
+	from := ""
+	for _, chunk := range chunks(plans) {
 		if !large {
 			if err := aggregate(ctx, tx, table, "", chunk, &ts.Rows, passAll); err != nil {
 				return nil, err
@@ -207,7 +253,7 @@ func collectTable(ctx context.Context, tx pgx.Tx, cat *schemas.Catalog, t *schem
 		if err := aggregate(ctx, tx, table, "", chunk, &ts.Rows, passExact); err != nil {
 			return nil, err
 		}
-		from := ""
+		from = ""
 		if ts.Rows > opts.SampleAbove {
 			pct := min(100, 100*float64(opts.SampleRows)/float64(ts.Rows))
 			// REPEATABLE: the same data gives the same sample, so a report can be rerun.
@@ -228,6 +274,9 @@ func collectTable(ctx context.Context, tx pgx.Tx, cat *schemas.Catalog, t *schem
 		}
 	}
 	if err := topValues(ctx, tx, table, plans, opts.TopValues); err != nil {
+		return nil, err
+	}
+	if err := formats(ctx, tx, table+from, plans); err != nil {
 		return nil, err
 	}
 	for _, fk := range fks {
@@ -278,6 +327,9 @@ func aggregate(ctx context.Context, tx pgx.Tx, table, from string, cols []colPla
 				}
 			})
 		}
+		if c.text != "" && p != passExact {
+			exprs, dst, after = shapeExprs(c, exprs, dst, after, nonNullOf(c, p, sampleNonNull, i))
+		}
 		if c.num == "" {
 			continue
 		}
@@ -301,6 +353,51 @@ func aggregate(ctx context.Context, tx pgx.Tx, table, from string, cols []colPla
 	return nil
 }
 
+// nonNullOf is where the pass counts the column's non-null values.
+func nonNullOf(c *colPlan, p pass, sampleNonNull []int64, i int) *int64 {
+	if p == passSampled {
+		return &sampleNonNull[i]
+	}
+	return &c.st.NonNull
+}
+
+// blank matches a value that is empty or only white space.
+const blank = " ~ '^[[:space:]]*$'"
+
+// shapeExprs adds the aggregates of c's Shape, and what turns them into it once scanned.
+func shapeExprs(c *colPlan, exprs []string, dst []any, after []func(), values *int64) ([]string, []any, []func()) {
+	sh := c.st.Shape
+	var blanks int64
+	var mean *float64
+	var chars, digits, spaces, punct *int64
+	count := func(re string) string {
+		return "sum(char_length(regexp_replace(" + c.text + ", '" + re + "', '', 'g')))"
+	}
+	filter := " FILTER (WHERE NOT " + c.text + blank + ")"
+	exprs = append(exprs,
+		"count(*) FILTER (WHERE "+c.text+blank+")",
+		"(avg(char_length("+c.text+"))"+filter+")::float8",
+		"percentile_disc('{"+levels()+"}'::float8[]) WITHIN GROUP (ORDER BY char_length("+c.text+")::float8)"+filter,
+		"sum(char_length("+c.text+"))"+filter,
+		count("[^0-9]")+filter, count("[^[:space:]]")+filter, count("[^[:punct:]]")+filter)
+	dst = append(dst, &blanks, &mean, &sh.Lengths, &chars, &digits, &spaces, &punct)
+	after = append(after, func() {
+		sh.Values = *values
+		if sh.Values > 0 {
+			sh.BlankFraction = float64(blanks) / float64(sh.Values)
+		}
+		if mean != nil {
+			sh.LengthMean = *mean
+		}
+		if chars != nil && *chars > 0 {
+			n := float64(*chars)
+			sh.Digits, sh.Spaces, sh.Other = float64(*digits)/n, float64(*spaces)/n, float64(*punct)/n
+			sh.Letters = max(0, 1-sh.Digits-sh.Spaces-sh.Other)
+		}
+	})
+	return exprs, dst, after
+}
+
 func levels() string {
 	s := make([]string, len(QuantileLevels))
 	for i, l := range QuantileLevels {
@@ -312,12 +409,13 @@ func levels() string {
 // topValues counts the values of every column with at most limit distinct values, in one
 // scan: each row is unpivoted into (column, value) pairs and grouped. In a sampled table the
 // sample may have missed rare values, so up to limit+1 are fetched per column and a column
-// with more loses its top values.
+// with more loses its top values. A masked personal column of an ordered kind (a number, a
+// date) gets none; the values of other masked ones are masked (pii.Mask).
 func topValues(ctx context.Context, tx pgx.Tx, table string, plans []colPlan, limit int) error {
 	var values []string
 	var which []*ColumnStats
 	for _, p := range plans {
-		if p.st.Kind == KindOpaque || p.st.Distinct == 0 || p.st.Distinct > int64(limit) {
+		if p.st.Kind == KindOpaque || p.st.Distinct == 0 || p.st.Distinct > int64(limit) || p.st.Masked && p.st.Kind.Ordered() {
 			continue
 		}
 		// COLLATE "C": columns of other collations share the VALUES column, and both
@@ -361,6 +459,66 @@ ORDER BY i, rn`, limit+1)
 		// The counts are exact, so are these (they differ from a sample's).
 		c.Distinct = int64(len(c.TopValues))
 		c.DistinctRatio = float64(c.Distinct) / float64(c.NonNull)
+		if c.Masked {
+			for i := range c.TopValues {
+				c.TopValues[i].Value = pii.Mask(c.TopValues[i].Value)
+			}
+			// Ties in the order of the masks, not of the values they hide.
+			slices.SortStableFunc(c.TopValues, func(a, b ValueFraction) int {
+				if a.Count != b.Count {
+					return cmp.Compare(b.Count, a.Count)
+				}
+				return strings.Compare(a.Value, b.Value)
+			})
+		}
+	}
+	return nil
+}
+
+// maxFormats is how many formats a Shape lists.
+const maxFormats = 5
+
+// formats finds the most common formats (Shape.Formats) of the personal columns, in one scan
+// of from (the table, or its sample where the other shapes were measured from one).
+func formats(ctx context.Context, tx pgx.Tx, from string, plans []colPlan) error {
+	var values []string
+	var which []*Shape
+	for _, p := range plans {
+		if p.text == "" {
+			continue
+		}
+		values = append(values, fmt.Sprintf("(%d, CASE WHEN NOT %s%s THEN left(regexp_replace(%s, '[^@+():/]+', 'w', 'g'), 24) END)",
+			len(which), p.text, blank, p.text))
+		which = append(which, p.st.Shape)
+	}
+	if len(which) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `
+SELECT i, f, n, total FROM (
+  SELECT x.i, x.f, count(*) AS n, sum(count(*)) OVER (PARTITION BY x.i)::bigint AS total,
+    row_number() OVER (PARTITION BY x.i ORDER BY count(*) DESC, x.f) AS rn
+  FROM `+from+` CROSS JOIN LATERAL (VALUES `+strings.Join(values, ", ")+`) AS x(i, f)
+  WHERE x.f IS NOT NULL
+  GROUP BY x.i, x.f) s
+WHERE rn <= $1
+ORDER BY i, rn`, maxFormats)
+	if err != nil {
+		return fmt.Errorf("formats: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i int
+		var total int64
+		var vf ValueFraction
+		if err := rows.Scan(&i, &vf.Value, &vf.Count, &total); err != nil {
+			return fmt.Errorf("formats: %w", err)
+		}
+		vf.Fraction = float64(vf.Count) / float64(total)
+		which[i].Formats = append(which[i].Formats, vf)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("formats: %w", err)
 	}
 	return nil
 }

@@ -22,6 +22,20 @@ import (
 //	fanout_mean               every foreign key                        |t − m| ≤ FanoutMean (0.05) × m, m = s × cf / pf
 //	fanout[bucket]            every foreign key, if cf = pf            |t − s| ≤ FanoutBucket (0.03)
 //
+// A personal column (CompareOptions.Personal) is judged by its shape, never by its values: no
+// top_values, top_value or quantile checks, but
+//
+//	null_fraction             as above
+//	distinct_ratio            as above, unless a rule that can repeat values rewrites it
+//	distinct                  rewritten by a rule that can repeat       t ≥ FakeDistinct (0.5) × min(s, 100)
+//	                          values (a fake name from a list)         (distinct values)
+//	length_mean               columns with non-blank values            s / Length (2) − 2 ≤ t ≤ Length × s + 2
+//	chars[letters|digits|spaces|other]  the same                       |t − s| ≤ CharClass (0.25)
+//	format                    the same: the source's commonest format  |t − s| ≤ Format (0.25)
+//
+// A personal column under a rule that sets the shape itself (null, constant, hash, mask, …:
+// see reshaping) is not judged at all.
+//
 // cf and pf are the child's and the parent's copy factors (Scale, or 1 for a shared table):
 // children of a shared parent multiply its fan-out by Scale, and the buckets of such a key
 // are not comparable. Under Scale > 1 the quantiles and top values of key columns (in a
@@ -35,12 +49,16 @@ type Tolerances struct {
 	Quantile         float64 `json:"quantile"`           // fraction of the source's p95 − p05 (see quantileSpan)
 	FanoutMean       float64 `json:"fanout_mean"`        // relative
 	FanoutBucket     float64 `json:"fanout_bucket"`      // absolute
+	FakeDistinct     float64 `json:"fake_distinct"`      // share of min(source distinct, 100)
+	Length           float64 `json:"length"`             // factor, ± 2 characters
+	CharClass        float64 `json:"char_class"`         // absolute
+	Format           float64 `json:"format"`             // absolute
 }
 
 // DefaultTolerances are the tolerances Compare uses for fields left zero.
 func DefaultTolerances() Tolerances {
 	return Tolerances{NullFraction: 0.02, HighDistinct: 0.9, DistinctRatio: 0.9, TopValueFraction: 0.03,
-		Quantile: 0.05, FanoutMean: 0.05, FanoutBucket: 0.03}
+		Quantile: 0.05, FanoutMean: 0.05, FanoutBucket: 0.03, FakeDistinct: 0.5, Length: 2, CharClass: 0.25, Format: 0.25}
 }
 
 func (t Tolerances) withDefaults() Tolerances {
@@ -48,7 +66,8 @@ func (t Tolerances) withDefaults() Tolerances {
 	for _, f := range []struct{ v, def *float64 }{
 		{&t.NullFraction, &d.NullFraction}, {&t.HighDistinct, &d.HighDistinct}, {&t.DistinctRatio, &d.DistinctRatio},
 		{&t.TopValueFraction, &d.TopValueFraction}, {&t.Quantile, &d.Quantile}, {&t.FanoutMean, &d.FanoutMean},
-		{&t.FanoutBucket, &d.FanoutBucket},
+		{&t.FanoutBucket, &d.FanoutBucket}, {&t.FakeDistinct, &d.FakeDistinct}, {&t.Length, &d.Length},
+		{&t.CharClass, &d.CharClass}, {&t.Format, &d.Format},
 	} {
 		if *f.v == 0 {
 			*f.v = *f.def
@@ -67,8 +86,22 @@ type CompareOptions struct {
 	// Bounded lists columns (schema.table.column) whose values come from a small fixed set
 	// (the last four digits of a card): their distinct ratio falls as the table grows, in
 	// production as in a scaled copy, so it is not checked.
-	Bounded    []string   `json:"bounded,omitempty"`
-	Tolerances Tolerances `json:"tolerances"`
+	Bounded []string `json:"bounded,omitempty"`
+	// Personal lists the columns that hold personal data (FindPersonal; a partition is named
+	// as itself): they are judged by their shape only.
+	Personal   []PersonalColumn `json:"personal,omitempty"`
+	Tolerances Tolerances       `json:"tolerances"`
+}
+
+// reshaping are the rules whose output takes its form from the rule, not from the value it
+// replaces (NULL, one constant, a hex digest, stars, a choice from a list, a template, lorem
+// ipsum, …): the shape of a column under one says nothing about a copy's faithfulness, so it
+// is not judged. Every other rule makes values of the input's kind (names, addresses,
+// numbers, keys), whose shape a faithful copy keeps.
+var reshaping = map[string]bool{
+	"null": true, "constant": true, "hash": true, "mask": true, "round": true, "truncate": true,
+	"weighted_choice": true, "dictionary": true, "regexp_replace": true, "template": true,
+	"random_range": true, "lorem": true, "user_agent": true, "json": true, "array": true,
 }
 
 // Validate says what is wrong with the options.
@@ -121,7 +154,11 @@ const eps = 1e-9
 // are failed findings too; so is a Shared name that is no table of src, and a Bounded name
 // that is no column of it.
 func Compare(src, dst *Stats, opts CompareOptions) []Finding {
-	c := comparer{src: src, scale: max(opts.Scale, 1), tol: opts.Tolerances.withDefaults(), shared: map[string]bool{}, bounded: map[string]bool{}}
+	c := comparer{src: src, scale: max(opts.Scale, 1), tol: opts.Tolerances.withDefaults(), shared: map[string]bool{}, bounded: map[string]bool{},
+		personal: map[string]*PersonalColumn{}}
+	for i, p := range opts.Personal {
+		c.personal[p.Column] = &opts.Personal[i]
+	}
 	for _, b := range opts.Bounded {
 		c.bounded[b] = true
 		found := false
@@ -167,8 +204,9 @@ type comparer struct {
 	tol    Tolerances
 	shared map[string]bool
 	// bounded: columns whose distinct ratio is not checked (CompareOptions.Bounded)
-	bounded map[string]bool
-	out     []Finding
+	bounded  map[string]bool
+	personal map[string]*PersonalColumn
+	out      []Finding
 }
 
 func (c *comparer) add(f Finding) { c.out = append(c.out, f) }
@@ -213,6 +251,10 @@ func (c *comparer) table(s, d *TableStats) {
 			c.add(Finding{Table: s.Name, Column: sc.Name, Metric: "type", Allowed: "the same type", Note: sc.Type + " → " + dc.Type})
 			continue
 		}
+		if p := c.personal[s.Name+"."+sc.Name]; p != nil {
+			c.personalColumn(s, sc, dc, p)
+			continue
+		}
 		moved := cf > 1 && (sc.Key || (sc.References != "" && c.factor(sc.References) > 1))
 		c.column(s, sc, dc, moved)
 	}
@@ -237,14 +279,7 @@ func (c *comparer) column(t *TableStats, s, d *ColumnStats, moved bool) {
 	if s.Kind == KindOpaque || s.NonNull == 0 || d.NonNull == 0 {
 		return
 	}
-	if s.DistinctRatio > c.tol.HighDistinct && s.Kind != KindDate && !c.bounded[table+"."+s.Name] && (t.Parent == "" || !c.bounded[t.Parent+"."+s.Name]) {
-		f := base
-		f.Metric, f.Source, f.Target = "distinct_ratio", s.DistinctRatio, d.DistinctRatio
-		lo := c.tol.DistinctRatio * s.DistinctRatio
-		f.Lo, f.Hi, f.Allowed = lo, 1, fmt.Sprintf("> %g × source", c.tol.DistinctRatio)
-		f.OK = d.DistinctRatio > lo
-		c.add(f)
-	}
+	c.distinctRatio(t, s, d)
 	if moved {
 		return
 	}
@@ -264,6 +299,71 @@ func (c *comparer) column(t *TableStats, s, d *ColumnStats, moved bool) {
 			f.Target = d.Quantiles[i]
 			c.within(f, s.Quantiles[i]-tol, s.Quantiles[i]+tol, fmt.Sprintf("±%g%% of the source's p95 − p05", 100*c.tol.Quantile))
 		}
+	}
+}
+
+func (c *comparer) distinctRatio(t *TableStats, s, d *ColumnStats) {
+	if s.DistinctRatio > c.tol.HighDistinct && s.Kind != KindDate && !c.isBounded(t, s.Name) {
+		f := Finding{Table: t.Name, Column: s.Name}
+		f.Metric, f.Source, f.Target = "distinct_ratio", s.DistinctRatio, d.DistinctRatio
+		lo := c.tol.DistinctRatio * s.DistinctRatio
+		f.Lo, f.Hi, f.Allowed = lo, 1, fmt.Sprintf("> %g × source", c.tol.DistinctRatio)
+		f.OK = d.DistinctRatio > lo
+		c.add(f)
+	}
+}
+
+func (c *comparer) isBounded(t *TableStats, col string) bool {
+	return c.bounded[t.Name+"."+col] || t.Parent != "" && c.bounded[t.Parent+"."+col]
+}
+
+// fakeDistinctCap caps the source's distinct count that the distinct check expects a share
+// of: a fake value drawn from a list (a few hundred last names) cannot keep more apart.
+const fakeDistinctCap = 100
+
+// personalColumn judges a personal column by its shape only (see Tolerances).
+func (c *comparer) personalColumn(t *TableStats, s, d *ColumnStats, p *PersonalColumn) {
+	if reshaping[p.Rule] {
+		return
+	}
+	base := Finding{Table: t.Name, Column: s.Name}
+	f := base
+	f.Metric, f.Source, f.Target = "null_fraction", s.NullFraction, d.NullFraction
+	c.within(f, math.Max(0, s.NullFraction-c.tol.NullFraction), math.Min(1, s.NullFraction+c.tol.NullFraction),
+		fmt.Sprintf("±%g", c.tol.NullFraction))
+	if s.NonNull == 0 || d.NonNull == 0 {
+		return
+	}
+	switch {
+	case s.Kind == KindOpaque:
+	case p.Rule == "" || p.Unique:
+		c.distinctRatio(t, s, d)
+	case !c.isBounded(t, s.Name):
+		f := base
+		f.Metric, f.Source, f.Target = "distinct", float64(s.Distinct), float64(d.Distinct)
+		lo := math.Ceil(c.tol.FakeDistinct * float64(min(s.Distinct, fakeDistinctCap)))
+		c.within(f, lo, math.Max(f.Source, f.Target), fmt.Sprintf("≥ %g × min(source, %d)", c.tol.FakeDistinct, fakeDistinctCap))
+	}
+	ss, ds := s.Shape, d.Shape
+	if ss == nil || ds == nil || ss.Values == 0 || ds.Values == 0 || ss.BlankFraction == 1 || ds.BlankFraction == 1 {
+		return // no non-blank values to measure on one side
+	}
+	f = base
+	f.Metric, f.Source, f.Target = "length_mean", ss.LengthMean, ds.LengthMean
+	c.within(f, math.Max(0, ss.LengthMean/c.tol.Length-2), ss.LengthMean*c.tol.Length+2, fmt.Sprintf("×÷%g ±2", c.tol.Length))
+	for _, cl := range []struct {
+		name string
+		s, t float64
+	}{{"letters", ss.Letters, ds.Letters}, {"digits", ss.Digits, ds.Digits}, {"spaces", ss.Spaces, ds.Spaces}, {"other", ss.Other, ds.Other}} {
+		f := base
+		f.Metric, f.Source, f.Target = "chars["+cl.name+"]", cl.s, cl.t
+		c.within(f, math.Max(0, cl.s-c.tol.CharClass), math.Min(1, cl.s+c.tol.CharClass), fmt.Sprintf("±%g", c.tol.CharClass))
+	}
+	if len(ss.Formats) > 0 {
+		f := base
+		top := ss.Formats[0]
+		f.Metric, f.Value, f.Source, f.Target = "format", top.Value, top.Fraction, ds.Format(top.Value)
+		c.within(f, math.Max(0, top.Fraction-c.tol.Format), math.Min(1, top.Fraction+c.tol.Format), fmt.Sprintf("±%g", c.tol.Format))
 	}
 }
 

@@ -39,12 +39,15 @@ svg text { font-family: system-ui, sans-serif; }
 // a fan-out histogram. Failed checks are listed first and their rows highlighted.
 func WriteHTML(w io.Writer, r *Report) error {
 	bw := bufio.NewWriter(w)
-	h := &page{w: bw, idx: indexFindings(r.Findings), findings: r.Findings}
+	h := &page{w: bw, idx: indexFindings(r.Findings), findings: r.Findings, personal: r.Options.personalIndex()}
 	title := fmt.Sprintf("understudy report: %s → %s", r.Source.Database, r.Target.Database)
 	h.printf("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>%s</title><style>%s</style></head>\n<body>\n", esc(title), pageCSS)
 	h.printf("<h1>%s</h1>\n", esc(title+r.Options.describe()))
 	h.printf("<p>%d checks, %s. <span class=\"legend\"><span style=\"background:%s\"></span>source (%s)<span style=\"background:%s\"></span>target (%s)</span></p>\n",
 		len(r.Findings), failedText(r.Failed()), srcColour, esc(r.Source.Database), dstColour, esc(r.Target.Database))
+	if n := len(r.Options.Personal); n > 0 {
+		h.printf("<p class=\"note\">%d personal columns, judged by their shape: %s.</p>\n", n, esc(valuesNote(r.ShowValues)))
+	}
 	if failed := Failed(r.Findings); len(failed) > 0 {
 		h.printf("<h2>Failed checks</h2>\n<table class=\"failed\"><thead><tr><th>where</th><th>check</th><th>source</th><th>target</th><th>allowed</th><th>note</th></tr></thead><tbody>\n")
 		for _, f := range failed {
@@ -80,6 +83,7 @@ type page struct {
 	w        *bufio.Writer
 	idx      findingIndex
 	findings []Finding
+	personal map[string]*PersonalColumn
 	err      error
 }
 
@@ -129,7 +133,7 @@ func (h *page) table(s, d *TableStats) {
 	if note := sampledNote(s, d); note != "" {
 		h.printf("<p class=\"note\">%s</p>\n", esc(strings.TrimSpace(note)))
 	}
-	h.printf("<table class=\"columns\"><thead><tr><th>column</th><th>type</th><th>null fraction</th><th>distinct (ratio)</th><th>p05 · p25 · p50 · p75 · p95</th><th>top values</th><th></th></tr></thead><tbody>\n")
+	h.printf("<table class=\"columns\"><thead><tr><th>column</th><th>type</th><th>null fraction</th><th>distinct (ratio)</th><th>p05 · p25 · p50 · p75 · p95, or shape</th><th>top values</th><th></th></tr></thead><tbody>\n")
 	for i := range s.Columns {
 		sc := &s.Columns[i]
 		dc := d.Column(sc.Name)
@@ -142,6 +146,7 @@ func (h *page) table(s, d *TableStats) {
 		if failed {
 			cls = " class=\"fail\""
 		}
+		p := h.personal[s.Name+"."+sc.Name]
 		h.printf("<tr%s><td>%s</td><td>%s</td>", cls, esc(sc.Name), esc(sc.Type))
 		h.printf("<td class=\"num\">%.3f → %.3f<br/>%s</td>", sc.NullFraction, dc.NullFraction, nullBars(sc.NullFraction, dc.NullFraction))
 		if sc.Kind == KindOpaque {
@@ -149,25 +154,37 @@ func (h *page) table(s, d *TableStats) {
 		} else {
 			h.printf("<td class=\"num\">%d (%.3f) → %d (%.3f)</td>", sc.Distinct, sc.DistinctRatio, dc.Distinct, dc.DistinctRatio)
 		}
+		h.printf("<td>")
+		if p != nil {
+			h.printf("<div class=\"shape\"><b>%s</b><br/>%s</div>", esc(p.describe()), esc(shapeText(sc.Shape, dc.Shape)))
+		}
 		if sc.Kind.Ordered() && sc.Quantiles != nil {
 			note := ""
 			switch {
 			case h.checked(s.Name, sc.Name, "p50"):
+			case p != nil:
+				note = `<div class="note">not compared: a personal column is judged by its shape</div>`
 			case sc.Key || sc.References != "":
 				note = `<div class="note">not compared: scaling moves this key</div>`
 			default:
 				note = `<div class="note">not compared: no values in the target</div>`
 			}
-			h.printf("<td>%s%s</td>", quantileStrip(sc, dc), note)
-		} else {
-			h.printf("<td></td>")
+			h.printf("%s%s", quantileStrip(sc, dc), note)
 		}
-		if sc.TopValues != nil {
+		h.printf("</td>")
+		switch {
+		case sc.TopValues == nil:
+			h.printf("<td></td>")
+		case p != nil:
+			h.printf("<td class=\"note\">%s</td>", esc("source"+maskedNote(sc)+": "+strings.Replace(topSides(sc, dc, 8), " | ", "; target: ", 1)))
+		default:
 			h.printf("<td>%s</td>", topBars(sc, dc, 8))
-		} else {
-			h.printf("<td></td>")
 		}
-		h.printf("<td>%s</td></tr>\n", status(failed))
+		st := status(failed)
+		if p != nil && reshaping[p.Rule] {
+			st = `<span class="note">not judged</span>`
+		}
+		h.printf("<td>%s</td></tr>\n", st)
 	}
 	h.printf("</tbody></table>\n")
 	if len(s.ForeignKeys) == 0 {

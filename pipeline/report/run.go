@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/understudy-dev/understudy/pipeline"
@@ -16,6 +17,8 @@ type Report struct {
 	Target   *Stats         `json:"target"`
 	Options  CompareOptions `json:"options"`
 	Findings []Finding      `json:"findings"`
+	// ShowValues: the stats hold the values of personal columns, unmasked.
+	ShowValues bool `json:"show_values"`
 }
 
 // New compares src and dst into a Report.
@@ -31,37 +34,77 @@ func (r *Report) Failed() int { return len(Failed(r.Findings)) }
 // RunOptions configure Run.
 type RunOptions struct {
 	Source, Target config.DSN
-	Collect        Options
-	Compare        CompareOptions
+	// Config is the config the target was made with, for its rules; nil: none.
+	Config *config.Config
+	// ShowValues prints the values of personal columns; by default they are masked or left
+	// out (see ColumnStats.Personal).
+	ShowValues bool
+	Collect    Options
+	Compare    CompareOptions
 }
 
-// Run connects to both databases, collects their stats at the same time (each in its own
-// snapshot) and compares them. Failed findings are not an error: the caller decides.
+// Run connects to both databases, finds their personal columns (FindPersonal: the rules of
+// Config, and the PII detector on either side), collects their stats at the same time (each
+// in its own snapshot) with those columns' values masked unless ShowValues, and compares
+// them, judging personal columns by their shape. Failed findings are not an error: the caller
+// decides.
 func Run(ctx context.Context, o RunOptions) (*Report, error) {
 	if err := o.Compare.Validate(); err != nil {
 		return nil, pipeline.WithCode(pipeline.ExitUsage, "", err)
 	}
-	var src, dst *Stats
+	var conns [2]*pgx.Conn
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close(context.WithoutCancel(ctx))
+			}
+		}
+	}()
+	var personal [2][]PersonalColumn
 	g, gctx := errgroup.WithContext(ctx)
-	collect := func(dsn config.DSN, role string, out **Stats) func() error {
-		return func() error {
-			conn, err := pipeline.Connect(gctx, dsn.Value(), role)
+	for i, side := range []struct {
+		dsn  config.DSN
+		role string
+		cfg  *config.Config
+	}{{o.Source, "source", o.Config}, {o.Target, "target", nil}} {
+		g.Go(func() error {
+			conn, err := pipeline.Connect(gctx, side.dsn.Value(), side.role)
 			if err != nil {
 				return err
 			}
-			defer conn.Close(context.WithoutCancel(gctx))
-			st, err := Collect(gctx, conn, o.Collect)
-			if err != nil {
-				return fmt.Errorf("%s: %w", role, err)
+			conns[i] = conn
+			if personal[i], err = FindPersonal(gctx, conn, side.cfg); err != nil {
+				return fmt.Errorf("%s: %w", side.role, err)
 			}
-			*out = st
 			return nil
-		}
+		})
 	}
-	g.Go(collect(o.Source, "source", &src))
-	g.Go(collect(o.Target, "target", &dst))
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return New(src, dst, o.Compare), nil
+	o.Compare.Personal = mergePersonal(personal[0], personal[1])
+	o.Collect.Personal = map[string]bool{}
+	for _, p := range o.Compare.Personal {
+		o.Collect.Personal[p.Column] = true
+	}
+	o.Collect.ShowValues = o.ShowValues
+
+	var stats [2]*Stats
+	g, gctx = errgroup.WithContext(ctx)
+	for i, role := range []string{"source", "target"} {
+		g.Go(func() error {
+			st, err := Collect(gctx, conns[i], o.Collect)
+			if err != nil {
+				return fmt.Errorf("%s: %w", role, err)
+			}
+			stats[i] = st
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	r := New(stats[0], stats[1], o.Compare)
+	r.ShowValues = o.ShowValues
+	return r, nil
 }

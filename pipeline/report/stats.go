@@ -109,6 +109,49 @@ type ColumnStats struct {
 	// distinct non-null values), most frequent first; nil for other columns. Exact, also in
 	// sampled tables.
 	TopValues []ValueFraction `json:"top_values,omitempty"`
+
+	// Personal: the column holds personal data (Options.Personal). Unless Options.ShowValues,
+	// its values are not in these stats: no Min, Max or Quantiles, and TopValues only of
+	// text-like kinds, each masked (pii.Mask: j***@a***.test), so two values can share a mask.
+	// Its Shape is measured instead.
+	Personal bool   `json:"personal,omitempty"`
+	Masked   bool   `json:"masked,omitempty"` // values left out or masked, as above
+	Shape    *Shape `json:"shape,omitempty"`  // of personal columns only
+}
+
+// Shape describes the values of a column by their form, never by the values: it is what a
+// personal column is judged by, since anonymization changes every value of it but should keep
+// its form. All of it is measured on the values' text form, as the server prints them; in a
+// sampled table, on the sample.
+type Shape struct {
+	Values int64 `json:"values"` // non-null values measured
+	// BlankFraction: the share of those values that are empty or only white space. Everything
+	// below is about the other, non-blank values; without any, it is zero.
+	BlankFraction float64 `json:"blank_fraction"`
+	LengthMean    float64 `json:"length_mean"` // characters
+	// Lengths are the p05 … p95 of the lengths (QuantileLevels).
+	Lengths []float64 `json:"lengths,omitempty"`
+	// Letters, Digits, Spaces and Other are the shares of all the characters that are letters,
+	// digits, white space, and anything else (punctuation, symbols): they sum to 1.
+	Letters float64 `json:"letters"`
+	Digits  float64 `json:"digits"`
+	Spaces  float64 `json:"spaces"`
+	Other   float64 `json:"other"`
+	// Formats are the most common formats (up to five) with the share of the values in each. A
+	// format is the value with every run of characters other than @ + ( ) : / written as one w
+	// (cut to 24 characters): an e-mail address is w@w, +1 (555) 010-0199 is +w(w)w, a time
+	// w:w:w, a URL w://w/w, a name, a street or a date w.
+	Formats []ValueFraction `json:"formats,omitempty"`
+}
+
+// Format returns the share of the values in format f (0 if it is not among Formats).
+func (s *Shape) Format(f string) float64 {
+	for _, v := range s.Formats {
+		if v.Value == f {
+			return v.Fraction
+		}
+	}
+	return 0
 }
 
 // ValueFraction is one value of a low-cardinality column (as text) and the fraction of the

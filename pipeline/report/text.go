@@ -24,14 +24,19 @@ func WriteJSON(w io.Writer, r *Report) error {
 }
 
 // WriteText writes a side-by-side summary, source → target: per table its row counts, per
-// column null fraction, distinct ratio and quantiles or top values, per foreign key the
+// column null fraction, distinct ratio and quantiles or top values (for a personal column its
+// shape, and its top values masked unless the report shows values), per foreign key the
 // fan-out; lines with a failed check end in FAIL, and the failed checks are listed in full
 // at the end.
 func WriteText(w io.Writer, r *Report) error {
 	bw := bufio.NewWriter(w)
 	idx := indexFindings(r.Findings)
+	personal := r.Options.personalIndex()
 	fmt.Fprintf(bw, "source %s → target %s%s\n", r.Source.Database, r.Target.Database, r.Options.describe())
 	fmt.Fprintf(bw, "%d checks, %d failed\n", len(r.Findings), r.Failed())
+	if n := len(r.Options.Personal); n > 0 {
+		fmt.Fprintf(bw, "%d personal columns, judged by their shape: %s\n", n, valuesNote(r.ShowValues))
+	}
 	for i := range r.Source.Tables {
 		s := &r.Source.Tables[i]
 		d := r.Target.Table(s.Name)
@@ -58,14 +63,26 @@ func WriteText(w io.Writer, r *Report) error {
 			if idx.failed(s.Name, sc.Name, "") {
 				check = "FAIL"
 			}
+			p := personal[s.Name+"."+sc.Name]
+			if p != nil && reshaping[p.Rule] {
+				check = "-"
+			}
 			// The last cell of a line is not aligned, so a long one widens no column.
-			last := quantileText(sc, dc)
-			if sc.TopValues != nil && last != "" {
-				last += "\n  \t\t\t\t\t"
+			var lines []string
+			if p != nil {
+				lines = append(lines, p.describe()+": "+shapeText(sc.Shape, dc.Shape))
 			}
-			if sc.TopValues != nil {
-				last += "top values: " + topText(sc, dc, 6)
+			if q := quantileText(sc, dc); q != "" {
+				lines = append(lines, q)
 			}
+			switch {
+			case sc.TopValues == nil:
+			case p != nil:
+				lines = append(lines, "top values"+maskedNote(sc)+": "+topSides(sc, dc, 6))
+			default:
+				lines = append(lines, "top values: "+topText(sc, dc, 6))
+			}
+			last := strings.Join(lines, "\n  \t\t\t\t\t")
 			fmt.Fprintf(tw, "  %s\t%s\t%.3f → %.3f\t%s\t%s\t%s\n", sc.Name, sc.Type, sc.NullFraction, dc.NullFraction,
 				ratio, check, last)
 		}
@@ -117,6 +134,93 @@ func (o CompareOptions) describe() string {
 		s += "; shared: " + strings.Join(o.Shared, ", ")
 	}
 	return s
+}
+
+// valuesNote says whether the report holds the values of personal columns.
+func valuesNote(shown bool) string {
+	if shown {
+		return "their values are shown (--show-values)"
+	}
+	return "their values are masked or left out (--show-values shows them)"
+}
+
+func (o CompareOptions) personalIndex() map[string]*PersonalColumn {
+	m := make(map[string]*PersonalColumn, len(o.Personal))
+	for i, p := range o.Personal {
+		m[p.Column] = &o.Personal[i]
+	}
+	return m
+}
+
+// describe says why a column is personal and whether it is judged.
+func (p *PersonalColumn) describe() string {
+	var why string
+	switch {
+	case p.Rule != "" && p.Follows != "":
+		why = "rule " + p.Rule + " (follows " + p.Follows + ")"
+	case p.Rule != "":
+		why = "rule " + p.Rule
+	default:
+		why = "detected (" + p.Detected + ")"
+	}
+	if p.When != "" {
+		why += " when " + p.When
+	}
+	if reshaping[p.Rule] {
+		why += " (it sets the shape: not judged)"
+	}
+	return "personal, " + why
+}
+
+func maskedNote(c *ColumnStats) string {
+	if c.Masked {
+		return " (masked)"
+	}
+	return ""
+}
+
+// shapeText prints two shapes side by side.
+func shapeText(s, d *Shape) string {
+	if s == nil || d == nil {
+		return "no shape"
+	}
+	lengths := func(sh *Shape) string {
+		if len(sh.Lengths) != len(QuantileLevels) {
+			return "-"
+		}
+		return fmt.Sprintf("%g–%g (mean %.1f)", sh.Lengths[0], sh.Lengths[len(sh.Lengths)-1], sh.LengthMean)
+	}
+	parts := []string{"length " + lengths(s) + " → " + lengths(d)}
+	if s.BlankFraction > 0 || d.BlankFraction > 0 {
+		parts = append(parts, fmt.Sprintf("blank %.2f→%.2f", s.BlankFraction, d.BlankFraction))
+	}
+	parts = append(parts, fmt.Sprintf("letters %.2f→%.2f digits %.2f→%.2f spaces %.2f→%.2f other %.2f→%.2f",
+		s.Letters, d.Letters, s.Digits, d.Digits, s.Spaces, d.Spaces, s.Other, d.Other))
+	if len(s.Formats) > 0 {
+		f := s.Formats[0]
+		parts = append(parts, fmt.Sprintf("format %s %.2f→%.2f", shorten(f.Value, 24), f.Fraction, d.Format(f.Value)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// topSides lists each side's top values on its own: a rewritten column's values differ
+// between the sides, so a value of one has no fraction in the other.
+func topSides(s, d *ColumnStats, limit int) string {
+	side := func(c *ColumnStats) string {
+		if c.TopValues == nil {
+			return "(not low-cardinality)"
+		}
+		var parts []string
+		for i, v := range c.TopValues {
+			if i == limit {
+				parts = append(parts, fmt.Sprintf("… %d more", len(c.TopValues)-limit))
+				break
+			}
+			parts = append(parts, fmt.Sprintf("%s %.3f", shorten(v.Value, 24), v.Fraction))
+		}
+		return strings.Join(parts, ", ")
+	}
+	return side(s) + " | " + side(d)
 }
 
 func sampledNote(s, d *TableStats) string {
@@ -221,7 +325,7 @@ func (f Finding) format(v float64) string {
 	switch {
 	case f.Kind != "":
 		return formatValue(f.Kind, v)
-	case f.Metric == "rows" || f.Metric == "top_values" || f.Metric == "table" || f.Metric == "column" || f.Metric == "fk":
+	case f.Metric == "rows" || f.Metric == "top_values" || f.Metric == "table" || f.Metric == "column" || f.Metric == "fk" || f.Metric == "distinct":
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 4, 64)
@@ -239,7 +343,7 @@ func (f Finding) allowedText() string {
 	switch f.Metric {
 	case "table", "column", "fk", "shared", "type", "top_values":
 		return f.Allowed
-	case "rows":
+	case "rows", "distinct":
 		return f.Allowed + " (" + f.format(f.Lo) + ")"
 	}
 	return fmt.Sprintf("%s [%s, %s]", f.Allowed, f.format(f.Lo), f.format(f.Hi))
