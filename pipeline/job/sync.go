@@ -229,7 +229,7 @@ func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipel
 	defer cancelDump()
 	opts := o.Dump
 	opts.Snapshot = src.Snapshot()
-	schema := inBackground(func() (*schemas.DDL, error) { return dump.Dump(dumpCtx, o.DSN, opts) })
+	schema := inBackground(func() (*schemas.DDL, error) { return dump.Dump(dumpCtx, pipeline.PgDumpDSN(o.DSN), opts) })
 	plan, err := planRows(ctx, src, o)
 	if err != nil {
 		cancelDump()
