@@ -61,6 +61,9 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := pipeline.CheckSource(ctx, src.Querier(), pipeline.SourceNeeds{Read: planned(plan)}); err != nil {
+		return nil, err
+	}
 	sc, err := pipeline.Connect(ctx, o.Source.Value(), "source")
 	if err != nil {
 		return nil, err

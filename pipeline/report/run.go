@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/schemas"
 )
 
 // Report is a comparison: both databases' stats, the options, and every check made.
@@ -50,6 +52,11 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 				return err
 			}
 			defer conn.Close(context.WithoutCancel(gctx))
+			if role == "source" {
+				if err := checkSource(gctx, conn); err != nil {
+					return err
+				}
+			}
 			st, err := Collect(gctx, conn, o.Collect)
 			if err != nil {
 				return fmt.Errorf("%s: %w", role, err)
@@ -64,4 +71,20 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 		return nil, err
 	}
 	return New(src, dst, o.Compare), nil
+}
+
+// checkSource checks, before Collect reads a row, that the source role may read every table's
+// rows (see pipeline.CheckSource).
+func checkSource(ctx context.Context, conn *pgx.Conn) error {
+	cat, err := schemas.LoadCatalog(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	var read []*schemas.Table
+	for _, t := range cat.Tables {
+		if t.Kind == 'r' {
+			read = append(read, t)
+		}
+	}
+	return pipeline.CheckSource(ctx, conn, pipeline.SourceNeeds{Read: read})
 }
