@@ -41,9 +41,9 @@ Usage:
   understudy version
 
 Run 'understudy sync -h' for the sync flags. Exit codes: 0 done, 1 failed part-way (target
-marked incomplete), 2 bad flags or config, 3 cannot connect, 4 refused as unsafe (target not
-empty, unfinished earlier run, target is the source), 5 pg_dump missing or too old,
-130 interrupted.
+marked incomplete), 2 bad flags or config, 3 cannot connect or missing privilege, 4 refused
+as unsafe (target not empty, unfinished earlier run, target is the source), 5 pg_dump missing
+or too old, 130 interrupted.
 `
 
 // memoryLimit is the Go heap's soft limit unless GOMEMLIMIT says otherwise. What understudy

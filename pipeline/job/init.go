@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
 	"github.com/understudy-dev/understudy/pipeline/pgsource"
 	"github.com/understudy-dev/understudy/pipeline/pii"
@@ -30,6 +31,15 @@ func Init(ctx context.Context, o InitOptions) error {
 	}
 	defer src.Close(context.WithoutCancel(ctx))
 	cat := src.Catalog()
+	var sampled []*schemas.Table
+	for _, t := range cat.Tables {
+		if t.Kind == 'r' {
+			sampled = append(sampled, t)
+		}
+	}
+	if err := pipeline.CheckSource(ctx, src.Querier(), pipeline.SourceNeeds{Read: sampled}); err != nil {
+		return err
+	}
 	found, err := pii.Detect(ctx, src.Querier(), cat.Tables, nil)
 	if err != nil {
 		return fmt.Errorf("source: %w", err)

@@ -56,6 +56,10 @@ func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
 	if err != nil {
 		return 0, err
 	}
+	// What a sync would be refused for, plan is refused for.
+	if err := checkSource(ctx, src, plan); err != nil {
+		return 0, err
+	}
 	if err := shapeRows(ctx, src, plan, o.Config, o.Key, o.Registry, 0); err != nil {
 		return 0, err
 	}

@@ -232,7 +232,7 @@ func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipel
 	defer cancelDump()
 	opts := o.Dump
 	opts.Snapshot = src.Snapshot()
-	schema := inBackground(func() (*schemas.DDL, error) { return dump.Dump(dumpCtx, o.DSN, opts) })
+	schema := inBackground(func() (*schemas.DDL, error) { return dump.Dump(dumpCtx, pipeline.PgDumpDSN(o.DSN), opts) })
 	plan, err := planRows(ctx, src, o)
 	if err != nil {
 		cancelDump()
@@ -256,6 +256,9 @@ func planRows(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipelin
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSource(ctx, src, plan); err != nil {
+		return nil, err
+	}
 	if err := src.Lock(ctx, plan.Tables); err != nil {
 		return nil, err
 	}
@@ -268,6 +271,23 @@ func planRows(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipelin
 		return nil, err
 	}
 	return plan, nil
+}
+
+// checkSource checks, before any row is read, that the source role may do all that a sync
+// or snapshot of plan does: lock every table (pg_dump locks even those the plan skips), read
+// the rows of those it copies with no row-level security applying, read every sequence.
+func checkSource(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan) error {
+	return pipeline.CheckSource(ctx, src.Querier(), pipeline.SourceNeeds{
+		Locked: src.Catalog().Tables, Read: planned(plan), Sequences: src.Catalog().Sequences})
+}
+
+// planned lists the tables whose rows plan reads.
+func planned(plan *pipeline.Plan) []*schemas.Table {
+	tables := make([]*schemas.Table, len(plan.Tables))
+	for i, tp := range plan.Tables {
+		tables[i] = tp.Table
+	}
+	return tables
 }
 
 // shapeRows applies the config's subset, then its scale (factor, when above 0, overriding

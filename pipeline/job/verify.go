@@ -8,7 +8,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/understudy-dev/understudy/pipeline"
@@ -65,6 +64,9 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, error) {
 	plan, err := pipeline.BuildPlan(src.Catalog(), o.Config, pipeline.PlanOptions{Registry: o.Registry, Key: o.Key,
 		Literal: func(col schemas.Column, text string) ([]byte, error) { return src.Literal(ctx, col, text) }})
 	if err != nil {
+		return nil, err
+	}
+	if err := pipeline.CheckSource(ctx, src.Querier(), pipeline.SourceNeeds{Read: planned(plan)}); err != nil {
 		return nil, err
 	}
 	// The rows the config asked for: its subset and its scale, planned as sync plans them.
@@ -221,12 +223,14 @@ func survivors(ctx context.Context, o VerifyOptions, tp *pipeline.TablePlan, r p
 	sr, sw := io.Pipe()
 	tr, tw := io.Pipe()
 	for _, side := range []struct {
-		dsn string
-		w   *io.PipeWriter
-		q   string
-	}{{o.Source.Value(), sw, srcQ(q)}, {o.Target.Value(), tw, q}} {
+		dsn, role string
+		w         *io.PipeWriter
+		q         string
+	}{{o.Source.Value(), "source", sw, srcQ(q)}, {o.Target.Value(), "target", tw, q}} {
 		g.Go(func() error {
-			conn, err := pgx.Connect(gctx, side.dsn)
+			// Both sides print values the same way (pipeline.Connect pins the settings that
+			// shape text output), or equal values would not digest alike.
+			conn, err := pipeline.Connect(gctx, side.dsn, side.role)
 			if err != nil {
 				side.w.CloseWithError(err)
 				return err

@@ -544,7 +544,7 @@ func (s *Sink) NewWriter(ctx context.Context) (pipeline.Writer, error) {
 	}
 	// Commits need not wait for the disk: the marker's removal at the end is a synchronous
 	// commit, and WAL is flushed in order, so everything before it is durable with it.
-	if _, err := conn.Exec(ctx, "SET synchronous_commit = off; SET statement_timeout = 0"); err != nil {
+	if _, err := conn.Exec(ctx, "SET synchronous_commit = off"); err != nil {
 		conn.Close(ctx)
 		return nil, fmt.Errorf("target: %w", err)
 	}

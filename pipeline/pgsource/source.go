@@ -1,7 +1,9 @@
 // Package pgsource reads a PostgreSQL database as one consistent snapshot: a coordinator
 // connection exports the snapshot (pg_export_snapshot) and holds it for the whole run; every
 // worker connection and pg_dump import it, exactly as pg_dump -j does, so the copy is
-// point-in-time consistent however parallel it is. Rows leave as binary COPY streams.
+// point-in-time consistent however parallel it is. Rows leave as binary COPY streams. Every
+// connection reads with row_security off (pipeline.Connect), so a table whose policies would
+// hide rows fails the read instead of yielding fewer.
 //
 // It does not decode rows or know what happens to them.
 package pgsource
@@ -51,11 +53,8 @@ func Open(ctx context.Context, dsn string) (*Source, error) {
 
 func (s *Source) begin(ctx context.Context) error {
 	c := s.coord
-	// The coordinator sits idle in its transaction while workers copy: no server timeout
-	// may end it.
-	if _, err := c.Exec(ctx, "SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0"); err != nil {
-		return fmt.Errorf("source: %w", err)
-	}
+	// The coordinator sits idle in its transaction while workers copy: pipeline.Connect has
+	// turned off every server timeout that could end it.
 	if _, err := c.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"); err != nil {
 		return fmt.Errorf("source: begin snapshot transaction: %w", err)
 	}
@@ -168,18 +167,13 @@ func (s *Source) NewReader(ctx context.Context) (pipeline.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.Exec(ctx, "SET idle_in_transaction_session_timeout = 0; SET statement_timeout = 0"); err == nil {
-		_, err = conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-		if err == nil {
-			_, err = conn.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+s.snapshot+"'")
-		}
-		if err != nil {
-			conn.Close(ctx)
-			return nil, fmt.Errorf("source: import snapshot %s: %w", s.snapshot, err)
-		}
-	} else {
+	_, err = conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+	if err == nil {
+		_, err = conn.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+s.snapshot+"'")
+	}
+	if err != nil {
 		conn.Close(ctx)
-		return nil, fmt.Errorf("source: %w", err)
+		return nil, fmt.Errorf("source: import snapshot %s: %w", s.snapshot, err)
 	}
 	return &reader{conn: conn}, nil
 }

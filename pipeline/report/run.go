@@ -9,6 +9,7 @@ import (
 
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/schemas"
 )
 
 // Report is a comparison: both databases' stats, the options, and every check made.
@@ -73,6 +74,11 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 				return err
 			}
 			conns[i] = conn
+			if side.role == "source" {
+				if err := checkSource(gctx, conn); err != nil {
+					return err
+				}
+			}
 			if personal[i], err = FindPersonal(gctx, conn, side.cfg); err != nil {
 				return fmt.Errorf("%s: %w", side.role, err)
 			}
@@ -107,4 +113,20 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 	r := New(stats[0], stats[1], o.Compare)
 	r.ShowValues = o.ShowValues
 	return r, nil
+}
+
+// checkSource checks, before Collect reads a row, that the source role may read every table's
+// rows (see pipeline.CheckSource).
+func checkSource(ctx context.Context, conn *pgx.Conn) error {
+	cat, err := schemas.LoadCatalog(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	var read []*schemas.Table
+	for _, t := range cat.Tables {
+		if t.Kind == 'r' {
+			read = append(read, t)
+		}
+	}
+	return pipeline.CheckSource(ctx, conn, pipeline.SourceNeeds{Read: read})
 }
