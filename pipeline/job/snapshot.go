@@ -358,6 +358,8 @@ type RestoreOptions struct {
 	Scale  int
 	Config *config.Config
 	Key    *transforms.Key
+	// SignKey, when set, makes restore refuse a snapshot that is not signed with it.
+	SignKey *snapshot.SignKey
 }
 
 // Restore loads a finished snapshot into the empty target, exactly as sync would have left
@@ -370,9 +372,12 @@ func Restore(ctx context.Context, o RestoreOptions) (err error) {
 		err = o.report(pipeline.Report{Command: "restore", Status: "ok", Started: started, Seconds: time.Since(started).Seconds(),
 			Source: o.From.String(), Target: o.Target.String()}, err)
 	}()
-	m, err := snapshot.ReadManifest(ctx, o.From)
+	m, err := snapshot.ReadSignedManifest(ctx, o.From, o.SignKey)
 	if ue := (*snapshot.UnfinishedError)(nil); errors.As(err, &ue) {
 		return pipeline.WithCode(pipeline.ExitUnsafe, "finish it with 'understudy snapshot --resume', or restore another snapshot ('understudy snapshots list')", err)
+	}
+	if se := (*snapshot.SignatureError)(nil); errors.As(err, &se) {
+		return pipeline.WithCode(pipeline.ExitUnsafe, "restore only snapshots signed with your key: its SQL runs on the target", err)
 	}
 	if err != nil {
 		return err
@@ -380,13 +385,20 @@ func Restore(ctx context.Context, o RestoreOptions) (err error) {
 	if m.KeyFingerprint != "" {
 		o.Log.Info("snapshot", "created", m.Created, "key fingerprint", m.KeyFingerprint)
 	}
-	pre, err := snapshot.ReadFile(ctx, o.From, m.Schema.PreData)
-	if err != nil {
-		return pipeline.WithCode(pipeline.ExitFailed, "", err)
+	if o.SignKey != nil {
+		o.Log.Info("the snapshot's signature verifies", "sign key fingerprint", o.SignKey.Fingerprint())
+	} else if sig, err := snapshot.ReadSignature(ctx, o.From); err == nil && sig != nil {
+		o.Log.Info("the snapshot is signed, but no sign key was given: its signature was not checked", "sign key fingerprint", sig.KeyFingerprint)
 	}
-	post, err := snapshot.ReadFile(ctx, o.From, m.Schema.PostData)
+	// The schema is SQL the target will run: a file that is not what the manifest recorded
+	// is refused before the target is touched.
+	pre, err := readSchemaFile(ctx, o.From, m.Schema.PreData)
 	if err != nil {
-		return pipeline.WithCode(pipeline.ExitFailed, "", err)
+		return err
+	}
+	post, err := readSchemaFile(ctx, o.From, m.Schema.PostData)
+	if err != nil {
+		return err
 	}
 	ddl := schemas.ParseDDL(string(pre), string(post))
 	plan, src, err := snapshotsource.Plan(m, o.From, o.Tables, o.Parts)
@@ -438,13 +450,34 @@ func Restore(ctx context.Context, o RestoreOptions) (err error) {
 	return nil
 }
 
-// ShowSnapshot reads the manifest of the snapshot at s; an unfinished one is refused.
-func ShowSnapshot(ctx context.Context, s store.Store) (*snapshot.Manifest, error) {
-	m, err := snapshot.ReadManifest(ctx, s)
-	if ue := (*snapshot.UnfinishedError)(nil); errors.As(err, &ue) {
-		return nil, pipeline.WithCode(pipeline.ExitUnsafe, "'understudy snapshots list' shows the finished ones", err)
+// readSchemaFile reads a schema file, refusing one that is not what the manifest recorded.
+func readSchemaFile(ctx context.Context, s store.Store, f snapshot.File) ([]byte, error) {
+	data, err := snapshot.ReadFile(ctx, s, f)
+	if ce := (*snapshot.CorruptError)(nil); errors.As(err, &ce) {
+		return nil, pipeline.WithCode(pipeline.ExitUnsafe, "restore another snapshot, or take it again",
+			fmt.Errorf("refusing to run a schema file that is not what the manifest recorded: %w", err))
 	}
-	return m, err
+	if err != nil {
+		return nil, pipeline.WithCode(pipeline.ExitFailed, "", err)
+	}
+	return data, nil
+}
+
+// ShowSnapshot reads the manifest of the snapshot at s, and its signature (nil when unsigned);
+// an unfinished snapshot is refused, and with a sign key so is one not signed with it.
+func ShowSnapshot(ctx context.Context, s store.Store, key *snapshot.SignKey) (*snapshot.Manifest, *snapshot.Signature, error) {
+	m, err := snapshot.ReadSignedManifest(ctx, s, key)
+	if ue := (*snapshot.UnfinishedError)(nil); errors.As(err, &ue) {
+		return nil, nil, pipeline.WithCode(pipeline.ExitUnsafe, "'understudy snapshots list' shows the finished ones", err)
+	}
+	if se := (*snapshot.SignatureError)(nil); errors.As(err, &se) {
+		return nil, nil, pipeline.WithCode(pipeline.ExitUnsafe, "", err)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	sig, err := snapshot.ReadSignature(ctx, s)
+	return m, sig, err
 }
 
 // ListSnapshots finds the finished snapshots under a location.

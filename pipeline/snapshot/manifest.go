@@ -273,6 +273,9 @@ func ReadFile(ctx context.Context, s store.Store, f File) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s/%s: %w", s, f.Path, err)
 	}
+	if int64(len(buf)) > f.Bytes { // read only one byte past the recorded size
+		return nil, &CorruptError{s.String(), f.Path, fmt.Sprintf("longer than the %d bytes the manifest says", f.Bytes)}
+	}
 	if int64(len(buf)) != f.Bytes {
 		return nil, &CorruptError{s.String(), f.Path, fmt.Sprintf("%d bytes, the manifest says %d", len(buf), f.Bytes)}
 	}
