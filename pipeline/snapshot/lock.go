@@ -37,6 +37,9 @@ const (
 	lockCleanup    = time.Minute
 )
 
+// refreshEvery is LockRefresh, shortened by tests.
+var refreshEvery = LockRefresh
+
 // LockInfo is what a lock records about the run that holds it. It names no secret.
 type LockInfo struct {
 	Run       string    `json:"run"` // a random id of the run
@@ -219,7 +222,7 @@ func startLock(s store.Store, gen int, info LockInfo, older []int, o LockOptions
 // heartbeat rewrites the lock every LockRefresh, after checking that it is still ours.
 func (l *Lock) heartbeat(o LockOptions) {
 	defer close(l.done)
-	t := time.NewTicker(LockRefresh)
+	t := time.NewTicker(refreshEvery)
 	defer t.Stop()
 	for {
 		select {
