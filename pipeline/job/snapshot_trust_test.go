@@ -119,7 +119,7 @@ func TestSnapshotRefusesALocationHoldingOtherFiles(t *testing.T) {
 			o := snapshotOpts(src, to)
 			o.Resume, o.Replace = flags == "--resume", flags == "--replace"
 			_, err := Snapshot(context.Background(), o)
-			wantRefused(t, "snapshot "+flags+" into a location holding "+foreignFile, err, foreignFile)
+			wantRefused(t, strings.TrimSpace("snapshot "+flags)+" into a location holding "+foreignFile, err, foreignFile)
 			if got := objectNames(t, to); !slices.Equal(got, []string{foreignFile}) {
 				t.Errorf("snapshot %s: the location holds %v; want only %s, untouched", flags, got, foreignFile)
 			}
@@ -245,7 +245,7 @@ func TestSnapshotTwoRunsOnOneLocation(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			_, err := Snapshot(ctx, o)
 			cancel()
-			wantRefused(t, "a second snapshot "+flags+" while the first runs", err, "another snapshot run")
+			wantRefused(t, strings.TrimSpace("a second snapshot "+flags)+" while the first runs", err, "another snapshot run")
 		}
 		release()
 		<-done
