@@ -19,6 +19,7 @@ import (
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
 	"github.com/understudy-dev/understudy/pipeline/job"
+	"github.com/understudy-dev/understudy/pipeline/snapshot"
 	"github.com/understudy-dev/understudy/pipeline/store"
 	"github.com/understudy-dev/understudy/pipeline/store/location"
 )
@@ -117,6 +118,7 @@ func runSnapshot(args []string, stdout, stderr io.Writer) error {
 		pgDump       = fs.String("pg-dump", "", "path of pg_dump (default: the newest found)")
 		chunk        = fs.Int64("chunk-mib", pipeline.DefaultChunkBytes>>20, "cut tables into chunks of this many MiB of heap")
 		scale        = fs.Int("scale", 0, "write every table but scale.shared ones N times, with new keys per copy (overrides scale.factor)")
+		signKeyFile  = fs.String("sign-key-file", "", "file holding the key that signs the manifest (else UNDERSTUDY_SIGN_KEY; none: unsigned)")
 		rf           = addRunningFlags(fs)
 	)
 	fs.Usage = func() {
@@ -138,6 +140,10 @@ func runSnapshot(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	signKey, err := loadSignKey(*signKeyFile)
+	if err != nil {
+		return err
+	}
 	r, err := rf.running(stdout, stderr, cfg.Jobs)
 	if err != nil {
 		return err
@@ -150,7 +156,7 @@ func runSnapshot(args []string, stdout, stderr io.Writer) error {
 	}
 	_, err = job.Snapshot(ctx, job.SnapshotOptions{Running: r, Source: config.DSN(src), To: dst, Config: cfg, AllowUnmasked: *allowUnmask,
 		Resume: *resume, Replace: *replace, NoOwner: *noOwner, NoPrivileges: *noPrivileges, PgDump: *pgDump, Key: key,
-		ChunkBytes: *chunk << 20, Tool: version, Scale: *scale})
+		ChunkBytes: *chunk << 20, Tool: version, Scale: *scale, SignKey: signKey})
 	return err
 }
 
@@ -165,6 +171,7 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 		scale   = fs.Int("scale", 0, "write every table but scale.shared ones N times, with new keys per copy (overrides scale.factor)")
 		cfgPath = fs.String("config", "", "config file: its scale section (shared tables, jitter) applies; its rules ran when the snapshot was taken")
 		keyFile = fs.String("key-file", "", "file holding the key that keys scaled uuid keys, jitter and the copies' fresh values (else key: in the config, or UNDERSTUDY_KEY)")
+		signKey = fs.String("sign-key-file", "", "file holding the sign key: refuse a snapshot not signed with it (else UNDERSTUDY_SIGN_KEY)")
 		rf      = addRunningFlags(fs)
 	)
 	fs.Usage = func() {
@@ -202,8 +209,33 @@ func runRestore(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	sk, err := loadSignKey(*signKey)
+	if err != nil {
+		return err
+	}
 	return job.Restore(ctx, job.RestoreOptions{Running: r, From: s, Target: config.DSN(dst), Replace: *replace, Tables: only,
-		Scale: *scale, Config: cfg, Key: key})
+		Scale: *scale, Config: cfg, Key: key, SignKey: sk})
+}
+
+// loadSignKey reads the sign key from file, else UNDERSTUDY_SIGN_KEY; nil when neither is set.
+// The key is never taken from the command line, where process listings show it.
+func loadSignKey(file string) (*snapshot.SignKey, error) {
+	secret := os.Getenv("UNDERSTUDY_SIGN_KEY")
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, pipeline.Errorf(pipeline.ExitUsage, "", "--sign-key-file: %v", err)
+		}
+		secret = strings.TrimRight(string(data), "\r\n")
+	}
+	if secret == "" {
+		return nil, nil
+	}
+	k, err := snapshot.NewSignKey([]byte(secret))
+	if err != nil {
+		return nil, pipeline.Errorf(pipeline.ExitUsage, "", "sign key: %v", err)
+	}
+	return k, nil
 }
 
 // runSnapshots is 'snapshots list LOCATION' and 'snapshots show LOCATION'.
@@ -219,7 +251,11 @@ func runSnapshots(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if args[0] == "show" {
-		m, err := job.ShowSnapshot(ctx, s)
+		signKey, err := loadSignKey("")
+		if err != nil {
+			return err
+		}
+		m, sig, err := job.ShowSnapshot(ctx, s, signKey)
 		if err != nil {
 			return err
 		}
@@ -227,6 +263,14 @@ func runSnapshots(args []string, stdout, stderr io.Writer) error {
 			s, m.Created.Format(time.RFC3339), m.Tool, m.Source.Database, m.Source.ServerVersion, m.Source.Snapshot)
 		if m.KeyFingerprint != "" {
 			fmt.Fprintf(stdout, "key        fingerprint %s\n", m.KeyFingerprint)
+		}
+		switch {
+		case sig == nil:
+			fmt.Fprintln(stdout, "signature  none")
+		case signKey != nil:
+			fmt.Fprintf(stdout, "signature  %s, sign key fingerprint %s, verified with UNDERSTUDY_SIGN_KEY\n", sig.Algorithm, sig.KeyFingerprint)
+		default:
+			fmt.Fprintf(stdout, "signature  %s, sign key fingerprint %s (not checked: set UNDERSTUDY_SIGN_KEY to check it)\n", sig.Algorithm, sig.KeyFingerprint)
 		}
 		for _, t := range m.Resumed {
 			fmt.Fprintf(stdout, "resumed    parts from the run of %s\n", t.Format(time.RFC3339))
@@ -255,7 +299,7 @@ func runSnapshots(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SNAPSHOT\tCREATED\tTABLES\tROWS\tSIZE\tRULES\tKEY")
+	fmt.Fprintln(tw, "SNAPSHOT\tCREATED\tTABLES\tROWS\tSIZE\tRULES\tKEY\tSIGNED")
 	for _, e := range entries {
 		m := e.Manifest
 		rules := map[string]bool{}
@@ -273,8 +317,12 @@ func runSnapshots(args []string, stdout, stderr io.Writer) error {
 		if e.Prefix != "" {
 			loc += "/" + e.Prefix
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f MiB\t%s\t%s\n", loc, m.Created.Format(time.RFC3339), len(m.Tables), m.Rows,
-			float64(m.Bytes)/(1<<20), strings.Join(names, ","), m.KeyFingerprint)
+		signed := "unsigned"
+		if e.Signature != nil {
+			signed = e.Signature.KeyFingerprint
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f MiB\t%s\t%s\t%s\n", loc, m.Created.Format(time.RFC3339), len(m.Tables), m.Rows,
+			float64(m.Bytes)/(1<<20), strings.Join(names, ","), m.KeyFingerprint, signed)
 	}
 	return tw.Flush()
 }

@@ -37,11 +37,19 @@ type SnapshotOptions struct {
 	Parts         parquetpart.Options
 	Tool          string // understudy's version, for the manifest
 	Scale         int    // overrides the config's scale factor when above 0
+	// SignKey, when set, signs the manifest (manifest.json.sig, written before it).
+	SignKey *snapshot.SignKey
 }
 
 // Snapshot writes the source database, under the config's rules, as a snapshot into o.To:
-// schema files, Parquet parts, and last the manifest. A run that fails leaves no manifest,
-// so the prefix is recognisably unfinished; with Resume a later run reuses what was finished.
+// schema files, Parquet parts, and last the manifest (signed with o.SignKey, if given). A run
+// that fails leaves no manifest, so the prefix is recognisably unfinished; with Resume a later
+// run reuses what was finished, once it has proved it reads the same source under the same
+// config and key.
+//
+// It writes only into a location that is empty or holds an understudy snapshot, holds the
+// location's lock while it runs, and deletes only what it, or the run or snapshot it takes
+// over, wrote (see docs/snapshot-format.md).
 func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err error) {
 	o.defaults()
 	started := time.Now()
@@ -55,16 +63,46 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 	}()
 
 	pgDump := findPgDump(o.PgDump)
-	replacing := false
-	if _, err := snapshot.ReadManifest(ctx, o.To); err == nil {
-		if !o.Replace {
-			return nil, pipeline.Errorf(pipeline.ExitUnsafe, "choose another prefix, or pass --replace to overwrite it",
-				"%s already holds a finished snapshot", o.To)
-		}
-		replacing = true
-	} else if ue := (*snapshot.UnfinishedError)(nil); !errors.As(err, &ue) {
+	// Nothing is written into a location that is not understudy's: not even the lock.
+	if _, err := snapshotContents(ctx, o.To); err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	lock, err := snapshot.AcquireLock(ctx, o.To, snapshot.LockOptions{Command: "snapshot", Started: started,
+		TakeOver: o.Resume || o.Replace, OnLost: cancel,
+		OnError: func(err error) { o.Log.Warn("could not refresh the lock", "error", err) }})
+	if err != nil {
+		return nil, lockRefusal(err)
+	}
+	defer func() {
+		if err := lock.Release(ctx); err != nil {
+			o.Log.Warn("could not release the lock", "location", o.To.String(), "error", err)
+		}
+	}()
+	// Under the lock, what is there decides what may be done.
+	contents, err := snapshotContents(ctx, o.To)
+	if err != nil {
+		return nil, err
+	}
+	var old *snapshot.Manifest
+	switch {
+	case contents.Finished && !o.Replace:
+		return nil, pipeline.Errorf(pipeline.ExitUnsafe, "choose another prefix, or pass --replace to overwrite it",
+			"%s already holds a finished snapshot", o.To)
+	case contents.Finished:
+		if old, err = snapshot.ReadManifest(ctx, o.To); err != nil {
+			return nil, pipeline.WithCode(pipeline.ExitUnsafe, "remove it yourself, or choose another prefix", fmt.Errorf("--replace: %w", err))
+		}
+	case len(contents.Own) > 0 && !o.Resume && !o.Replace:
+		return nil, pipeline.Errorf(pipeline.ExitUnsafe, "pass --resume to finish it (keeping its finished chunks), or --replace to start over",
+			"%s holds an unfinished snapshot", o.To)
+	}
+	progress, err := snapshot.ReadProgress(ctx, o.To)
+	if err != nil {
+		return nil, err
+	}
+	resuming := o.Resume && !contents.Finished
 
 	src, err := pgsource.Open(ctx, o.Source.Value())
 	if err != nil {
@@ -82,10 +120,48 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 	if o.Key != nil {
 		m.KeyFingerprint = o.Key.Fingerprint()
 	}
-	if replacing {
+	run, err := runRecord(ctx, o, src, lock.Run(), started, m.KeyFingerprint)
+	if err != nil {
+		return nil, err
+	}
+	var sameRuns map[string]bool
+	if resuming {
+		if sameRuns, err = provenSameRun(o.To, progress, run); err != nil {
+			return nil, err
+		}
+	}
+	// This run may write every planned table's parts, and takes over those of the runs and
+	// the snapshot it continues or replaces: recorded before anything is written, so that a
+	// later run knows them, and clean-up touches no other directory.
+	tables := map[string]bool{}
+	for _, t := range plan.Tables {
+		tables[snapshot.Dir(t.Name)] = true
+	}
+	for _, t := range progress.Tables() {
+		tables[t] = true
+	}
+	if old != nil {
+		for _, t := range snapshot.ManifestTables(old) {
+			tables[t] = true
+		}
+	}
+	run.Tables = sortedTables(tables)
+	if err := snapshot.WriteRunRecord(ctx, o.To, run); err != nil {
+		return nil, unfinished(o.To, err)
+	}
+	if !resuming {
+		// Starting over: the records of what came before must not be taken for this run's.
+		if err := snapshot.ClearProgress(ctx, o.To, run.Run); err != nil {
+			return nil, unfinished(o.To, err)
+		}
+	}
+	if old != nil {
 		// Unfinished from here on; not before, so that a run that cannot even read the source
 		// leaves the old snapshot whole.
 		if err := o.To.Delete(ctx, snapshot.ManifestName); err != nil {
+			return nil, unfinished(o.To, err)
+		}
+		if err := o.To.Delete(ctx, snapshot.SignatureName); err != nil {
 			return nil, unfinished(o.To, err)
 		}
 	}
@@ -96,16 +172,17 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 		return nil, unfinished(o.To, err)
 	}
 
-	sink := snapshotsink.New(o.To, started, m.KeyFingerprint, o.Parts)
-	if o.Resume {
-		if m.Resumed, err = adoptFinished(ctx, o, plan, sink, m.KeyFingerprint); err != nil {
+	sink := snapshotsink.New(o.To, run.Run, started, m.KeyFingerprint, o.Parts)
+	if resuming {
+		if m.Resumed, err = adoptFinished(ctx, o, plan, sink, progress, sameRuns, m.KeyFingerprint); err != nil {
 			return nil, unfinished(o.To, err)
 		}
-	} else if err := snapshot.ClearProgress(ctx, o.To); err != nil {
-		return nil, unfinished(o.To, err)
 	}
 	o.Log.Info("planned", "tables", len(plan.Tables), "units", len(plan.Units), "skipped", len(plan.Skipped), "jobs", o.Jobs, "to", o.To.String())
 	if err := o.run(ctx, plan, src, sink); err != nil {
+		if lost := context.Cause(ctx); lost != nil && !errors.Is(lost, context.Canceled) {
+			err = lost
+		}
 		return nil, unfinished(o.To, err)
 	}
 	seqs, err := sourceSequences(ctx, src, plan)
@@ -156,26 +233,32 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 		m.Tables = append(m.Tables, mt)
 	}
 	m.Created = time.Now().UTC()
-	if err := snapshot.WriteManifest(ctx, o.To, m); err != nil {
+	// A run whose lock was taken over while it stalled must not finish over the other's work.
+	if err := lock.Check(ctx); err != nil {
+		return nil, unfinished(o.To, err)
+	}
+	if err := snapshot.WriteManifest(ctx, o.To, m, o.SignKey); err != nil {
 		return nil, unfinished(o.To, err)
 	}
 	// Finished: what no longer belongs (progress records, parts of an earlier attempt that
 	// this run cut differently) goes; a failure here leaves a complete snapshot with clutter.
-	if err := removeStray(ctx, o.To, m); err != nil {
+	if err := snapshot.RemoveStray(ctx, o.To, m, run.Tables); err != nil {
 		o.Log.Warn("could not remove leftovers of earlier attempts", "error", err)
 	}
 	o.summary()
-	o.Log.Info("snapshot complete", "tables", len(m.Tables), "rows", m.Rows, "bytes", m.Bytes, "to", o.To.String(), "seconds", since(started))
+	o.Log.Info("snapshot complete", "tables", len(m.Tables), "rows", m.Rows, "bytes", m.Bytes, "signed", o.SignKey != nil, "to", o.To.String(), "seconds", since(started))
 	return m, nil
 }
 
 // adoptFinished takes the units an earlier, unfinished run of this snapshot finished: a unit
 // whose record matches the plan's cut of its table and this run's key, and whose parts are
 // all present with their checksums. Those units leave the plan; the rest are done again.
-func adoptFinished(ctx context.Context, o SnapshotOptions, plan *pipeline.Plan, sink *snapshotsink.Sink, keyFP string) ([]time.Time, error) {
-	recs, err := snapshot.FinishedUnits(ctx, o.To)
-	if err != nil {
-		return nil, err
+func adoptFinished(ctx context.Context, o SnapshotOptions, plan *pipeline.Plan, sink *snapshotsink.Sink, progress *snapshot.Progress, sameRuns map[string]bool, keyFP string) ([]time.Time, error) {
+	var recs []snapshot.UnitRecord
+	for _, r := range progress.Units {
+		if sameRuns[r.Run] { // a unit of a run whose record was not checked is done again
+			recs = append(recs, r)
+		}
 	}
 	type key struct {
 		t        schemas.Name
@@ -221,31 +304,6 @@ func adoptFinished(ctx context.Context, o SnapshotOptions, plan *pipeline.Plan, 
 	o.Log.Info("resuming", "units finished before", len(plan.Units)-len(left), "units left", len(left))
 	plan.Units = left
 	return runs, nil
-}
-
-// removeStray deletes what a finished snapshot does not list.
-func removeStray(ctx context.Context, s store.Store, m *snapshot.Manifest) error {
-	if err := snapshot.ClearProgress(ctx, s); err != nil {
-		return err
-	}
-	keep := map[string]bool{}
-	for _, t := range m.Tables {
-		for _, p := range t.Parts {
-			keep[p.Path] = true
-		}
-	}
-	objs, err := s.List(ctx, "data/")
-	if err != nil {
-		return err
-	}
-	for _, obj := range objs {
-		if !keep[obj.Name] {
-			if err := s.Delete(ctx, obj.Name); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 func serverVersion(num int) string {
@@ -300,6 +358,8 @@ type RestoreOptions struct {
 	Scale  int
 	Config *config.Config
 	Key    *transforms.Key
+	// SignKey, when set, makes restore refuse a snapshot that is not signed with it.
+	SignKey *snapshot.SignKey
 }
 
 // Restore loads a finished snapshot into the empty target, exactly as sync would have left
@@ -312,9 +372,12 @@ func Restore(ctx context.Context, o RestoreOptions) (err error) {
 		err = o.report(pipeline.Report{Command: "restore", Status: "ok", Started: started, Seconds: time.Since(started).Seconds(),
 			Source: o.From.String(), Target: o.Target.String()}, err)
 	}()
-	m, err := snapshot.ReadManifest(ctx, o.From)
+	m, err := snapshot.ReadSignedManifest(ctx, o.From, o.SignKey)
 	if ue := (*snapshot.UnfinishedError)(nil); errors.As(err, &ue) {
 		return pipeline.WithCode(pipeline.ExitUnsafe, "finish it with 'understudy snapshot --resume', or restore another snapshot ('understudy snapshots list')", err)
+	}
+	if se := (*snapshot.SignatureError)(nil); errors.As(err, &se) {
+		return pipeline.WithCode(pipeline.ExitUnsafe, "restore only snapshots signed with your key: its SQL runs on the target", err)
 	}
 	if err != nil {
 		return err
@@ -322,13 +385,20 @@ func Restore(ctx context.Context, o RestoreOptions) (err error) {
 	if m.KeyFingerprint != "" {
 		o.Log.Info("snapshot", "created", m.Created, "key fingerprint", m.KeyFingerprint)
 	}
-	pre, err := snapshot.ReadFile(ctx, o.From, m.Schema.PreData)
-	if err != nil {
-		return pipeline.WithCode(pipeline.ExitFailed, "", err)
+	if o.SignKey != nil {
+		o.Log.Info("the snapshot's signature verifies", "sign key fingerprint", o.SignKey.Fingerprint())
+	} else if sig, err := snapshot.ReadSignature(ctx, o.From); err == nil && sig != nil {
+		o.Log.Info("the snapshot is signed, but no sign key was given: its signature was not checked", "sign key fingerprint", sig.KeyFingerprint)
 	}
-	post, err := snapshot.ReadFile(ctx, o.From, m.Schema.PostData)
+	// The schema is SQL the target will run: a file that is not what the manifest recorded
+	// is refused before the target is touched.
+	pre, err := readSchemaFile(ctx, o.From, m.Schema.PreData)
 	if err != nil {
-		return pipeline.WithCode(pipeline.ExitFailed, "", err)
+		return err
+	}
+	post, err := readSchemaFile(ctx, o.From, m.Schema.PostData)
+	if err != nil {
+		return err
 	}
 	ddl := schemas.ParseDDL(string(pre), string(post))
 	plan, src, err := snapshotsource.Plan(m, o.From, o.Tables, o.Parts)
@@ -373,13 +443,34 @@ func Restore(ctx context.Context, o RestoreOptions) (err error) {
 	return nil
 }
 
-// ShowSnapshot reads the manifest of the snapshot at s; an unfinished one is refused.
-func ShowSnapshot(ctx context.Context, s store.Store) (*snapshot.Manifest, error) {
-	m, err := snapshot.ReadManifest(ctx, s)
-	if ue := (*snapshot.UnfinishedError)(nil); errors.As(err, &ue) {
-		return nil, pipeline.WithCode(pipeline.ExitUnsafe, "'understudy snapshots list' shows the finished ones", err)
+// readSchemaFile reads a schema file, refusing one that is not what the manifest recorded.
+func readSchemaFile(ctx context.Context, s store.Store, f snapshot.File) ([]byte, error) {
+	data, err := snapshot.ReadFile(ctx, s, f)
+	if ce := (*snapshot.CorruptError)(nil); errors.As(err, &ce) {
+		return nil, pipeline.WithCode(pipeline.ExitUnsafe, "restore another snapshot, or take it again",
+			fmt.Errorf("refusing to run a schema file that is not what the manifest recorded: %w", err))
 	}
-	return m, err
+	if err != nil {
+		return nil, pipeline.WithCode(pipeline.ExitFailed, "", err)
+	}
+	return data, nil
+}
+
+// ShowSnapshot reads the manifest of the snapshot at s, and its signature (nil when unsigned);
+// an unfinished snapshot is refused, and with a sign key so is one not signed with it.
+func ShowSnapshot(ctx context.Context, s store.Store, key *snapshot.SignKey) (*snapshot.Manifest, *snapshot.Signature, error) {
+	m, err := snapshot.ReadSignedManifest(ctx, s, key)
+	if ue := (*snapshot.UnfinishedError)(nil); errors.As(err, &ue) {
+		return nil, nil, pipeline.WithCode(pipeline.ExitUnsafe, "'understudy snapshots list' shows the finished ones", err)
+	}
+	if se := (*snapshot.SignatureError)(nil); errors.As(err, &se) {
+		return nil, nil, pipeline.WithCode(pipeline.ExitUnsafe, "", err)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	sig, err := snapshot.ReadSignature(ctx, s)
+	return m, sig, err
 }
 
 // ListSnapshots finds the finished snapshots under a location.

@@ -34,8 +34,9 @@ const (
 	ManifestName = "manifest.json"
 	PreDataName  = "schema/pre-data.sql"
 	PostDataName = "schema/post-data.sql"
-	// progressDir holds one record per finished part while a snapshot is being written; it
-	// lets --resume skip them. Removed once the manifest is written.
+	// progressDir holds, while a snapshot is being written, a record of each run (RunRecord)
+	// and one of each finished unit (UnitRecord); they let --resume skip the units and prove
+	// it continues the same thing. Removed once the manifest is written.
 	progressDir = "_progress/"
 )
 
@@ -149,8 +150,16 @@ func (e *UnfinishedError) Error() string {
 	return fmt.Sprintf("%s holds no finished snapshot (no %s)", e.Location, ManifestName)
 }
 
-// ReadManifest reads and checks the manifest of the snapshot in s.
+// ReadManifest reads and checks the manifest of the snapshot in s. Its signature, if any, is
+// not checked: ReadSignedManifest does that.
 func ReadManifest(ctx context.Context, s store.Store) (*Manifest, error) {
+	return ReadSignedManifest(ctx, s, nil)
+}
+
+// ReadSignedManifest reads and checks the manifest of the snapshot in s and, with a key,
+// verifies its signature over the very bytes it then decodes: an unsigned snapshot, or one
+// whose signature does not verify, is a *SignatureError.
+func ReadSignedManifest(ctx context.Context, s store.Store, key *SignKey) (*Manifest, error) {
 	r, err := s.Open(ctx, ManifestName)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &UnfinishedError{Location: s.String()}
@@ -158,10 +167,25 @@ func ReadManifest(ctx context.Context, s store.Store) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
+	data, err := io.ReadAll(io.LimitReader(r, maxManifestBytes+1))
+	r.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read %s/%s: %w", s, ManifestName, err)
+	}
+	if len(data) > maxManifestBytes {
+		return nil, fmt.Errorf("%s/%s: larger than %d bytes: not an understudy manifest", s, ManifestName, maxManifestBytes)
+	}
+	if key != nil {
+		sig, err := ReadSignature(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		if err := key.verify(s.String(), data, sig); err != nil {
+			return nil, err
+		}
+	}
 	var m Manifest
-	dec := json.NewDecoder(r)
-	if err := dec.Decode(&m); err != nil {
+	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%s/%s: %w", s, ManifestName, err)
 	}
 	if m.Format != Format {
@@ -176,10 +200,22 @@ func ReadManifest(ctx context.Context, s store.Store) (*Manifest, error) {
 	return &m, nil
 }
 
-// WriteManifest writes m as the snapshot's manifest: the last file of a snapshot.
-func WriteManifest(ctx context.Context, s store.Store, m *Manifest) error {
+// WriteManifest writes m as the snapshot's manifest: the last file of a snapshot, whose
+// presence means "finished". With a key the signature is written first, so that a snapshot
+// never looks finished before it is signed; without one, a signature left by an earlier
+// attempt is removed first, so that it cannot stand beside a manifest it does not sign.
+func WriteManifest(ctx context.Context, s store.Store, m *Manifest, key *SignKey) error {
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
+		return err
+	}
+	if key != nil {
+		sig, _ := json.MarshalIndent(Signature{Algorithm: signAlgorithm, KeyFingerprint: key.Fingerprint(),
+			MAC: hex.EncodeToString(key.mac(data))}, "", "  ")
+		if _, err := WriteFile(ctx, s, SignatureName, sig); err != nil {
+			return err
+		}
+	} else if err := s.Delete(ctx, SignatureName); err != nil {
 		return err
 	}
 	_, err = WriteFile(ctx, s, ManifestName, data)
@@ -237,6 +273,9 @@ func ReadFile(ctx context.Context, s store.Store, f File) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s/%s: %w", s, f.Path, err)
 	}
+	if int64(len(buf)) > f.Bytes { // read only one byte past the recorded size
+		return nil, &CorruptError{s.String(), f.Path, fmt.Sprintf("longer than the %d bytes the manifest says", f.Bytes)}
+	}
 	if int64(len(buf)) != f.Bytes {
 		return nil, &CorruptError{s.String(), f.Path, fmt.Sprintf("%d bytes, the manifest says %d", len(buf), f.Bytes)}
 	}
@@ -255,6 +294,9 @@ const maxPrealloc = 256 << 20
 // the new plan cuts the table the same way (same Of, FromPage and ToPage) and the run uses
 // the same key.
 type UnitRecord struct {
+	// Run is the id of the run that wrote the unit (its RunRecord's): --resume keeps only
+	// units of runs whose record it checked.
+	Run      string       `json:"run,omitempty"`
 	Started  time.Time    `json:"started"`
 	Table    schemas.Name `json:"table"`
 	Seq      int          `json:"seq"`
@@ -285,47 +327,11 @@ func RecordUnit(ctx context.Context, s store.Store, u UnitRecord) error {
 	return err
 }
 
-// FinishedUnits reads the records of an unfinished snapshot's finished units.
-func FinishedUnits(ctx context.Context, s store.Store) ([]UnitRecord, error) {
-	objs, err := s.List(ctx, progressDir)
-	if err != nil {
-		return nil, err
-	}
-	var out []UnitRecord
-	for _, o := range objs {
-		r, err := s.Open(ctx, o.Name)
-		if err != nil {
-			return nil, err
-		}
-		var u UnitRecord
-		err = json.NewDecoder(r).Decode(&u)
-		r.Close()
-		if err != nil {
-			continue // unreadable: the unit is done again
-		}
-		out = append(out, u)
-	}
-	return out, nil
-}
-
-// ClearProgress removes the progress records (after the manifest is written).
-func ClearProgress(ctx context.Context, s store.Store) error {
-	objs, err := s.List(ctx, progressDir)
-	if err != nil {
-		return err
-	}
-	for _, o := range objs {
-		if err := s.Delete(ctx, o.Name); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Entry is one finished snapshot found under a location.
 type Entry struct {
-	Prefix   string // relative to the listed location ("" for the location itself)
-	Manifest *Manifest
+	Prefix    string // relative to the listed location ("" for the location itself)
+	Manifest  *Manifest
+	Signature *Signature // nil when unsigned; not verified
 }
 
 // List finds the finished snapshots under s: every prefix with a manifest. Unfinished ones
@@ -349,7 +355,11 @@ func List(ctx context.Context, s store.Store, open func(prefix string) (store.St
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Entry{Prefix: prefix, Manifest: m})
+		sig, err := ReadSignature(ctx, sub)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Entry{Prefix: prefix, Manifest: m, Signature: sig})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Manifest.Created.Before(out[j].Manifest.Created) })
 	return out, nil

@@ -25,6 +25,7 @@ import (
 type Sink struct {
 	store   store.Store
 	started time.Time
+	run     string // the run's id, for progress records
 	keyFP   string // the run's key fingerprint, for progress records
 	opts    parquetpart.Options
 
@@ -41,10 +42,11 @@ var (
 	_ pipeline.BatchWriter = (*writer)(nil)
 )
 
-// New returns a sink writing into s; started identifies the run in progress records, and
-// keyFingerprint (snapshot.Manifest.KeyFingerprint) the key its rules use.
-func New(s store.Store, started time.Time, keyFingerprint string, o parquetpart.Options) *Sink {
-	return &Sink{store: s, started: started, keyFP: keyFingerprint, opts: o, parts: map[schemas.Name][]snapshot.Part{}, raw: map[schemas.Name][]string{}}
+// New returns a sink writing into s; run and started identify the run in progress records
+// (snapshot.RunRecord), and keyFingerprint (snapshot.Manifest.KeyFingerprint) the key its
+// rules use.
+func New(s store.Store, run string, started time.Time, keyFingerprint string, o parquetpart.Options) *Sink {
+	return &Sink{store: s, run: run, started: started, keyFP: keyFingerprint, opts: o, parts: map[schemas.Name][]snapshot.Part{}, raw: map[schemas.Name][]string{}}
 }
 
 // Adopt counts parts finished by an earlier run (--resume) as written by this one.
@@ -151,7 +153,7 @@ func (w *writer) write(ctx context.Context, u pipeline.Unit, o parquetpart.Optio
 		done[i] = snapshot.Part{File: snapshot.File{Path: names[i], Bytes: p.Bytes, SHA256: p.SHA256}, Unit: u.Seq, Piece: i, Rows: p.Rows, Raw: o.Raw}
 		rows += p.Rows
 	}
-	if err := snapshot.RecordUnit(ctx, s.store, snapshot.UnitRecord{Started: s.started, Table: name, Seq: u.Seq, Of: u.Of,
+	if err := snapshot.RecordUnit(ctx, s.store, snapshot.UnitRecord{Run: s.run, Started: s.started, Table: name, Seq: u.Seq, Of: u.Of,
 		FromPage: u.FromPage, ToPage: u.ToPage, KeyFingerprint: s.keyFP, Plan: u.Table.Fingerprint(), Parts: done}); err != nil {
 		return 0, fmt.Errorf("snapshot %s: record progress: %w", u, err)
 	}

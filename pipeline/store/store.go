@@ -30,6 +30,13 @@ type Store interface {
 	List(ctx context.Context, prefix string) ([]Object, error)
 	// Delete removes the object name; a missing object is not an error.
 	Delete(ctx context.Context, name string) error
+	// CreateExclusive writes data as the object name only if no object of that name
+	// exists, atomically: of several callers at once, in any process on any machine that
+	// reaches the location, exactly one succeeds and the others get an error for which
+	// errors.Is(err, fs.ErrExist) is true. The object is visible whole or not at all. It is
+	// how a snapshot run takes a location's lock (see pipeline/snapshot), so a store that
+	// cannot make this promise must not be a Store.
+	CreateExclusive(ctx context.Context, name string, data []byte) error
 	// String names the location for messages: a path or s3://bucket/prefix, never a
 	// credential.
 	String() string

@@ -179,6 +179,67 @@ func (s *Store) Delete(_ context.Context, name string) error {
 	return nil
 }
 
+// CreateExclusive implements store.Store: the data goes into a temporary file, fsynced, which
+// is then hard-linked to the name. link(2) fails with EEXIST when the name exists, atomically
+// on a local filesystem and on NFS alike, and the object appears whole. A filesystem without
+// hard links gets an O_EXCL create instead: still exclusive, but briefly visible while being
+// written.
+func (s *Store) CreateExclusive(_ context.Context, name string, data []byte) error {
+	target, err := s.path(name)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(target)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("dirstore: create %s: %w", target, unwrapPath(err))
+	}
+	f, err := os.CreateTemp(dir, tempPrefix+filepath.Base(target)+"-*")
+	if err != nil {
+		return fmt.Errorf("dirstore: create %s: %w", target, unwrapPath(err))
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if e := f.Close(); err == nil {
+		err = e
+	}
+	if err != nil {
+		return fmt.Errorf("dirstore: write %s: %w", target, unwrapPath(err))
+	}
+	err = os.Link(f.Name(), target)
+	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.EXDEV) {
+		err = createExcl(target, data)
+	}
+	if err != nil {
+		return fmt.Errorf("dirstore: create %s exclusively: %w", target, unwrapPath(err))
+	}
+	if e := syncDir(dir); e != nil {
+		return fmt.Errorf("dirstore: write %s: fsync directory: %w", target, e)
+	}
+	return nil
+}
+
+// createExcl writes data into a new file, failing if it exists.
+func createExcl(target string, data []byte) error {
+	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if e := f.Close(); err == nil {
+		err = e
+	}
+	if err != nil {
+		os.Remove(target)
+	}
+	return err
+}
+
 // path checks name and returns its file path.
 func (s *Store) path(name string) (string, error) {
 	if err := checkName(name); err != nil {

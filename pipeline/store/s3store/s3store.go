@@ -23,11 +23,13 @@
 package s3store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"net/url"
 	"os"
 	"path"
@@ -38,6 +40,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -275,6 +278,29 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	var nsk *types.NoSuchKey
 	if err != nil && !errors.As(err, &nsk) {
 		return fmt.Errorf("s3store: delete %s: %w", s.where(key), err)
+	}
+	return nil
+}
+
+// CreateExclusive implements store.Store with a conditional PutObject (If-None-Match: *),
+// which AWS S3 has honoured since August 2024 and versitygw since v1.8.0: the server refuses
+// the write with 412 Precondition Failed when the key exists, and with 409 Conflict when
+// another conditional write of the key is under way; both mean someone else holds the name.
+// A server that ignores the header would let two writers both succeed; such a server cannot
+// hold a lock, and storetest's CreateExclusive test fails against it.
+func (s *Store) CreateExclusive(ctx context.Context, name string, data []byte) error {
+	key, err := s.key(name)
+	if err != nil {
+		return err
+	}
+	_, err = s.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &s.bucket, Key: &key, Body: bytes.NewReader(data),
+		ContentLength: aws.Int64(int64(len(data))), IfNoneMatch: aws.String("*")})
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && (re.HTTPStatusCode() == http.StatusPreconditionFailed || re.HTTPStatusCode() == http.StatusConflict) {
+		return fmt.Errorf("s3store: create %s: %w", s.where(key), fs.ErrExist)
+	}
+	if err != nil {
+		return fmt.Errorf("s3store: create %s: %w", s.where(key), err)
 	}
 	return nil
 }

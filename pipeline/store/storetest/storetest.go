@@ -47,6 +47,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Missing", testMissing},
 		{"InvalidNames", testInvalidNames},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"CreateExclusive", testCreateExclusive},
+		{"CreateExclusiveRace", testCreateExclusiveRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -404,6 +406,9 @@ func testInvalidNames(t *testing.T, s store.Store) {
 		if err := s.Delete(ctx, name); err == nil {
 			t.Errorf("Delete(%q) succeeded; want an error", name)
 		}
+		if err := s.CreateExclusive(ctx, name, []byte("x")); err == nil {
+			t.Errorf("CreateExclusive(%q) succeeded; want an error", name)
+		}
 	}
 }
 
@@ -477,5 +482,77 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 	}
 	if got := names(t, s, "c/"); len(got) != distinct+1 {
 		t.Errorf("List(c/) = %v; want %d names", got, distinct+1)
+	}
+}
+
+// testCreateExclusive: what a snapshot run's lock relies on. The first CreateExclusive of a
+// name writes it; any later one fails with fs.ErrExist and leaves the object as it was,
+// whether the object came from CreateExclusive or from an ordinary Create.
+func testCreateExclusive(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	first := []byte(`{"run":"first"}`)
+	if err := s.CreateExclusive(ctx, "_lock/0000000001.json", first); err != nil {
+		t.Fatalf("CreateExclusive of a new name: %v", err)
+	}
+	err := s.CreateExclusive(ctx, "_lock/0000000001.json", []byte(`{"run":"second"}`))
+	if !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("CreateExclusive of an existing name = %v; want an error that is fs.ErrExist", err)
+	}
+	r, err := s.Open(ctx, "_lock/0000000001.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	r.Close()
+	if err != nil || string(got) != string(first) {
+		t.Fatalf("after a refused CreateExclusive the object holds %q (%v); want the first, %q", got, err, first)
+	}
+	write(t, s, "plain", content{40, 100})
+	if err := s.CreateExclusive(ctx, "plain", []byte("x")); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("CreateExclusive over an object written by Create = %v; want fs.ErrExist", err)
+	}
+	check(t, s, "plain", content{40, 100})
+	if got := names(t, s, ""); !slices.Equal(got, []string{"_lock/0000000001.json", "plain"}) {
+		t.Errorf("List = %v; want [_lock/0000000001.json plain]", got)
+	}
+}
+
+// testCreateExclusiveRace: many callers at once, one name: exactly one wins, and the object
+// holds the winner's bytes.
+func testCreateExclusiveRace(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	const callers = 8
+	var wg sync.WaitGroup
+	errs := make([]error, callers)
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.CreateExclusive(ctx, "race", []byte(fmt.Sprintf("caller %d", i)))
+		}()
+	}
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Errorf("callers %d and %d both created the object", winner, i)
+		case err == nil:
+			winner = i
+		case !errors.Is(err, fs.ErrExist):
+			t.Errorf("caller %d: %v; want success or fs.ErrExist", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no caller created the object")
+	}
+	r, err := s.Open(ctx, "race")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(r)
+	r.Close()
+	if want := fmt.Sprintf("caller %d", winner); string(got) != want {
+		t.Errorf("the object holds %q; want the winner's %q", got, want)
 	}
 }
