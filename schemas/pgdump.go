@@ -1,7 +1,6 @@
 package schemas
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -214,62 +213,83 @@ func splitPassword(dsn string) (string, string, error) {
 }
 
 // stripMeta drops psql meta-commands (pg_dump 15.14+ writes \restrict and \unrestrict
-// lines), which no server would accept.
+// lines), which no server would accept; a line inside a literal or a function body is data,
+// whatever it begins with, and stays.
 func stripMeta(sql string) string {
 	var b strings.Builder
-	sc := bufio.NewScanner(strings.NewReader(sql))
-	sc.Buffer(make([]byte, 1<<20), 1<<30)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, `\restrict `) || strings.HasPrefix(line, `\unrestrict `) {
+	b.Grow(len(sql))
+	lines := sqlLines(sql)
+	for i, l := range lines {
+		if i == len(lines)-1 && l.text == "" {
+			break // the input ended with a newline
+		}
+		if l.outside && (strings.HasPrefix(l.text, `\restrict `) || strings.HasPrefix(l.text, `\unrestrict `)) {
 			continue
 		}
-		b.WriteString(line)
+		b.WriteString(l.text)
 		b.WriteByte('\n')
 	}
 	return b.String()
 }
 
-var entryHeader = regexp.MustCompile(`(?m)^-- Name: (.*); Type: (.*); Schema: (.*); Owner: .*$`)
+var entryHeader = regexp.MustCompile(`^-- Name: (.*); Type: (.*); Schema: (.*); Owner: .*$`)
 
-// splitEntries cuts pg_dump's plain output at its "-- Name:" headers.
+// splitEntries cuts pg_dump's plain output at its "-- Name:" headers: comment lines that
+// begin outside every literal, quoted identifier and comment block. The same text inside a
+// policy's string, an index predicate or a function body is part of its entry's SQL.
 func splitEntries(sql string) (string, []Entry) {
-	locs := entryHeader.FindAllStringSubmatchIndex(sql, -1)
-	if len(locs) == 0 {
+	type header struct {
+		start, end int      // the header line, without its newline
+		m          []string // entryHeader's submatches
+	}
+	var heads []header
+	at := 0
+	for _, l := range sqlLines(sql) {
+		if l.outside && strings.HasPrefix(l.text, "-- Name: ") {
+			if m := entryHeader.FindStringSubmatch(l.text); m != nil {
+				heads = append(heads, header{at, at + len(l.text), m})
+			}
+		}
+		at += len(l.text) + 1
+	}
+	if len(heads) == 0 {
 		return sql, nil
 	}
-	preamble := strings.TrimSpace(trimComment(sql[:locs[0][0]]))
+	preamble := strings.TrimSpace(trimComment(sql[:heads[0].start]))
 	if preamble != "" {
 		preamble += "\n"
 	}
-	entries := make([]Entry, 0, len(locs))
-	for i, l := range locs {
+	entries := make([]Entry, 0, len(heads))
+	for i, h := range heads {
 		end := len(sql)
-		if i+1 < len(locs) {
-			end = locs[i+1][0]
+		if i+1 < len(heads) {
+			end = heads[i+1].start
 		}
-		schema := sql[l[6]:l[7]]
+		schema := h.m[3]
 		if schema == "-" {
 			schema = ""
 		}
 		entries = append(entries, Entry{
-			Name:   Name{schema, sql[l[2]:l[3]]},
-			Type:   sql[l[4]:l[5]],
-			SQL:    strings.TrimSpace(trimComment(sql[l[1]:end])),
-			Header: sql[l[0]:l[1]],
+			Name:   Name{schema, h.m[1]},
+			Type:   h.m[2],
+			SQL:    strings.TrimSpace(trimComment(sql[h.end:end])),
+			Header: h.m[0],
 		})
 	}
 	return preamble, entries
 }
 
-// trimComment removes the "--" lines pg_dump frames headers with.
+// trimComment removes the comment lines pg_dump frames headers with ("--", "-- PostgreSQL
+// database dump complete"): lines that begin with "--" outside every literal. s must begin
+// outside any literal, as the text after a header line does.
 func trimComment(s string) string {
 	var b strings.Builder
-	for _, line := range strings.Split(s, "\n") {
-		if strings.HasPrefix(line, "--") {
+	b.Grow(len(s))
+	for _, l := range sqlLines(s) {
+		if l.outside && strings.HasPrefix(l.text, "--") {
 			continue
 		}
-		b.WriteString(line)
+		b.WriteString(l.text)
 		b.WriteByte('\n')
 	}
 	return b.String()
