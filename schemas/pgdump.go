@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -80,7 +78,15 @@ func versionOfPath(p string) int {
 var pgDumpVersion = regexp.MustCompile(`\(PostgreSQL\) (\d+)`)
 
 func pgDumpMajor(path string) (int, error) {
-	out, err := exec.Command(path, "--version").Output()
+	// --version needs only what loads the program: no environment that may hold a secret.
+	cmd := exec.Command(path, "--version")
+	cmd.Env = []string{}
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); name == "PATH" || strings.HasPrefix(name, "LD_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	out, err := cmd.Output()
 	if err != nil {
 		return 0, err
 	}
@@ -106,6 +112,9 @@ type DumpOptions struct {
 	NoOwner      bool   // leave out ALTER ... OWNER TO
 	NoPrivileges bool   // leave out GRANT/REVOKE
 	Exclude      []Name // tables whose definition is left out
+	// HideEnv names environment variables pg_dump must not inherit, besides understudy's
+	// own and AWS_*: those a config file expands (${VAR}), which may hold secrets.
+	HideEnv []string
 }
 
 // DDL is a database's schema as pg_dump writes it.
@@ -127,8 +136,10 @@ type Entry struct {
 }
 
 // Dump runs pg_dump --schema-only twice (pre-data and post-data sections) and splits the
-// post-data section into entries. The password is passed through PGPASSWORD, never on the
-// command line.
+// post-data section into entries. No secret is on pg_dump's command line: the DSN's
+// password (in the URL's user part or its query) goes through PGPASSWORD, its sslpassword
+// through a service file on a pipe, and pg_dump's environment carries none of understudy's
+// other secrets (see hiddenFromPgDump).
 func (d PgDump) Dump(ctx context.Context, dsn string, opts DumpOptions) (*DDL, error) {
 	args := []string{"--schema-only", "--no-password"}
 	if opts.Snapshot != "" {
@@ -147,11 +158,11 @@ func (d PgDump) Dump(ctx context.Context, dsn string, opts DumpOptions) (*DDL, e
 	var pre, post string
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		pre, err = d.run(gctx, dsn, append(slices.Clone(args), "--section=pre-data"))
+		pre, err = d.run(gctx, dsn, append(slices.Clone(args), "--section=pre-data"), opts.HideEnv)
 		return err
 	})
 	g.Go(func() (err error) {
-		post, err = d.run(gctx, dsn, append(slices.Clone(args), "--section=post-data"))
+		post, err = d.run(gctx, dsn, append(slices.Clone(args), "--section=post-data"), opts.HideEnv)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -167,49 +178,28 @@ func patternQuote(n Name) string {
 	return QuoteIdent(n.Schema) + "." + QuoteIdent(n.Name)
 }
 
-func (d PgDump) run(ctx context.Context, dsn string, args []string) (string, error) {
-	conn, password, err := splitPassword(dsn)
+func (d PgDump) run(ctx context.Context, dsn string, args []string, hide []string) (string, error) {
+	conn, err := splitSecrets(dsn)
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, d.Path, append(args, "--dbname="+conn)...)
-	cmd.Env = os.Environ()
-	if password != "" {
-		cmd.Env = append(cmd.Env, "PGPASSWORD="+password)
+	cmd, done, err := conn.command(ctx, d.Path, args, os.Environ(), hide)
+	if err != nil {
+		return "", err
 	}
+	defer done()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(stderr.String())
-		if password != "" {
-			msg = strings.ReplaceAll(msg, password, "***")
+		for _, secret := range []string{conn.password, conn.sslPassword} {
+			if secret != "" {
+				msg = strings.ReplaceAll(msg, secret, "***")
+			}
 		}
-		return "", fmt.Errorf("pg_dump %s: %v: %s", strings.Join(args[len(args)-1:], " "), err, msg)
+		return "", fmt.Errorf("pg_dump %s: %v: %s", args[len(args)-1], err, msg)
 	}
 	return stdout.String(), nil
-}
-
-// splitPassword removes the password from a DSN (URL or keyword/value form), so that it can
-// travel in PGPASSWORD instead of a command line anyone can read.
-func splitPassword(dsn string) (string, string, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			return "", "", errors.New("cannot parse the DSN as a URL")
-		}
-		if u.User == nil {
-			return dsn, "", nil
-		}
-		pw, _ := u.User.Password()
-		u.User = url.User(u.User.Username())
-		return u.String(), pw, nil
-	}
-	cfg, err := pgconn.ParseConfig(dsn)
-	if err != nil {
-		return "", "", errors.New("cannot parse the DSN")
-	}
-	kv := regexp.MustCompile(`(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`)
-	return strings.TrimSpace(kv.ReplaceAllString(dsn, " ")), cfg.Password, nil
 }
 
 // stripMeta drops psql meta-commands (pg_dump 15.14+ writes \restrict and \unrestrict

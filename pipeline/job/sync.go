@@ -229,6 +229,9 @@ func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipel
 	defer cancelDump()
 	opts := o.Dump
 	opts.Snapshot = src.Snapshot()
+	if o.Config != nil {
+		opts.HideEnv = o.Config.Env
+	}
 	schema := inBackground(func() (*schemas.DDL, error) { return dump.Dump(dumpCtx, o.DSN, opts) })
 	plan, err := planRows(ctx, src, o)
 	if err != nil {
@@ -237,6 +240,10 @@ func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipel
 		return nil, nil, err
 	}
 	ddl, err := schema()
+	var dsnErr *schemas.DSNError
+	if errors.As(err, &dsnErr) {
+		return nil, nil, pipeline.WithCode(pipeline.ExitUsage, "", err)
+	}
 	if err != nil {
 		return nil, nil, pipeline.WithCode(pipeline.ExitTooling, "", err)
 	}
