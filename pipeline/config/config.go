@@ -33,6 +33,10 @@ type Config struct {
 	References []Reference
 	// Scale, when set, multiplies the data (see Scale).
 	Scale *Scale
+	// KeyLine is the line of key:, and KeyFrom the ${VAR} references its value was expanded
+	// from ("" for a literal): where a refused key came from, said without the key.
+	KeyLine int
+	KeyFrom string
 	// Env names the environment variables the file expands (${VAR}). Their values may be
 	// secrets (a DSN's password, the key): they are kept out of pg_dump's environment.
 	Env []string
@@ -179,7 +183,8 @@ func Parse(file string, data []byte) (*Config, error) {
 			case "target":
 				cfg.Target = DSN(s)
 			default:
-				cfg.Key = Secret(s)
+				cfg.Key, cfg.KeyLine = Secret(s), v.Line
+				cfg.KeyFrom = strings.Join(envRef.FindAllString(v.Value, -1), "")
 			}
 		case "jobs":
 			s, err := scalar(v)
