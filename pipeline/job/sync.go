@@ -344,7 +344,8 @@ func sourceSequences(ctx context.Context, src *pgsource.Source, plan *pipeline.P
 	return plan.ScaleSequences(seqs, owners), nil
 }
 
-// guard refuses a plan that would copy columns that look personal and have no rule.
+// guard refuses a plan that would copy columns that look personal and have no rule, or a
+// rule that copies some of their values as they are (TablePlan.Masked).
 func guard(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan) error {
 	byName := map[schemas.Name]*pipeline.TablePlan{}
 	var tables []*schemas.Table
@@ -353,7 +354,7 @@ func guard(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan) error
 		tables = append(tables, tp.Table)
 	}
 	found, err := pii.Detect(ctx, src.Querier(), tables, func(t schemas.Name, col string) bool {
-		return byName[t].Covered(col)
+		return byName[t].Masked(col)
 	})
 	if err != nil {
 		return fmt.Errorf("source: %w", err)
@@ -361,9 +362,22 @@ func guard(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan) error
 	if len(found) == 0 {
 		return nil
 	}
+	passing := 0
+	for i, f := range found {
+		if found[i].Passthrough = byName[f.Table].Passthrough(f.Column); found[i].Passthrough != "" {
+			passing++
+		}
+	}
+	what := "have no rule"
+	switch {
+	case passing == len(found):
+		what = "have a rule that copies some values as they are"
+	case passing > 0:
+		what = "have no rule, or one that copies some values as they are"
+	}
 	return pipeline.Errorf(pipeline.ExitUnsafe,
 		"give each a rule (or 'keep' if it is not personal) in the config — the lines below can be pasted — or pass --allow-unmasked to copy them as they are\n"+pii.ConfigSnippet(found),
-		"%d column(s) look like personal data and have no rule:\n%s", len(found), pii.List(found))
+		"%d column(s) look like personal data and %s:\n%s", len(found), what, pii.List(found))
 }
 
 func since(t time.Time) float64 { return float64(time.Since(t).Milliseconds()) / 1000 }
