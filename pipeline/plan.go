@@ -594,6 +594,28 @@ func (t *TablePlan) Covered(col string) bool {
 	return false
 }
 
+// Passthrough returns, for a column with a rule that by its own declaration copies some
+// values as they are (transforms.Passthrough: a dictionary with default keep), what the rule
+// says; "" for any other column.
+func (t *TablePlan) Passthrough(col string) string {
+	for _, r := range t.Rules {
+		if r.Column.Name != col {
+			continue
+		}
+		if p, ok := r.Transformer.(transforms.Passthrough); ok && p.Passthrough() != "" {
+			return p.Passthrough()
+		}
+	}
+	return ""
+}
+
+// Masked reports whether the PII guard counts a column as taken care of: it is marked keep,
+// or it has a rule that rewrites every value (see Passthrough). A rule with a condition
+// counts: the rows it leaves alone were chosen, and plan says so.
+func (t *TablePlan) Masked(col string) bool {
+	return t.Kept[col] || t.Covered(col) && t.Passthrough(col) == ""
+}
+
 // orderRules puts every rule that reads other columns (transforms.RowReader) after the
 // rules on the columns it reads, keeping config order otherwise.
 func orderRules(cfg *config.Config, tp *TablePlan, tr config.TableRules) error {

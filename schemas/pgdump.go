@@ -1,12 +1,10 @@
 package schemas
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -81,7 +78,15 @@ func versionOfPath(p string) int {
 var pgDumpVersion = regexp.MustCompile(`\(PostgreSQL\) (\d+)`)
 
 func pgDumpMajor(path string) (int, error) {
-	out, err := exec.Command(path, "--version").Output()
+	// --version needs only what loads the program: no environment that may hold a secret.
+	cmd := exec.Command(path, "--version")
+	cmd.Env = []string{}
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); name == "PATH" || strings.HasPrefix(name, "LD_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	out, err := cmd.Output()
 	if err != nil {
 		return 0, err
 	}
@@ -107,6 +112,9 @@ type DumpOptions struct {
 	NoOwner      bool   // leave out ALTER ... OWNER TO
 	NoPrivileges bool   // leave out GRANT/REVOKE
 	Exclude      []Name // tables whose definition is left out
+	// HideEnv names environment variables pg_dump must not inherit, besides understudy's
+	// own and AWS_*: those a config file expands (${VAR}), which may hold secrets.
+	HideEnv []string
 }
 
 // DDL is a database's schema as pg_dump writes it.
@@ -128,8 +136,10 @@ type Entry struct {
 }
 
 // Dump runs pg_dump --schema-only twice (pre-data and post-data sections) and splits the
-// post-data section into entries. The password is passed through PGPASSWORD, never on the
-// command line.
+// post-data section into entries. No secret is on pg_dump's command line: the DSN's
+// password (in the URL's user part or its query) goes through PGPASSWORD, its sslpassword
+// through a service file on a pipe, and pg_dump's environment carries none of understudy's
+// other secrets (see hiddenFromPgDump).
 func (d PgDump) Dump(ctx context.Context, dsn string, opts DumpOptions) (*DDL, error) {
 	args := []string{"--schema-only", "--no-password"}
 	if opts.Snapshot != "" {
@@ -148,11 +158,11 @@ func (d PgDump) Dump(ctx context.Context, dsn string, opts DumpOptions) (*DDL, e
 	var pre, post string
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		pre, err = d.run(gctx, dsn, append(slices.Clone(args), "--section=pre-data"))
+		pre, err = d.run(gctx, dsn, append(slices.Clone(args), "--section=pre-data"), opts.HideEnv)
 		return err
 	})
 	g.Go(func() (err error) {
-		post, err = d.run(gctx, dsn, append(slices.Clone(args), "--section=post-data"))
+		post, err = d.run(gctx, dsn, append(slices.Clone(args), "--section=post-data"), opts.HideEnv)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -168,108 +178,108 @@ func patternQuote(n Name) string {
 	return QuoteIdent(n.Schema) + "." + QuoteIdent(n.Name)
 }
 
-func (d PgDump) run(ctx context.Context, dsn string, args []string) (string, error) {
-	conn, password, err := splitPassword(dsn)
+func (d PgDump) run(ctx context.Context, dsn string, args []string, hide []string) (string, error) {
+	conn, err := splitSecrets(dsn)
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, d.Path, append(args, "--dbname="+conn)...)
-	cmd.Env = os.Environ()
-	if password != "" {
-		cmd.Env = append(cmd.Env, "PGPASSWORD="+password)
+	cmd, done, err := conn.command(ctx, d.Path, args, os.Environ(), hide)
+	if err != nil {
+		return "", err
 	}
+	defer done()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(stderr.String())
-		if password != "" {
-			msg = strings.ReplaceAll(msg, password, "***")
+		for _, secret := range []string{conn.password, conn.sslPassword} {
+			if secret != "" {
+				msg = strings.ReplaceAll(msg, secret, "***")
+			}
 		}
-		return "", fmt.Errorf("pg_dump %s: %v: %s", strings.Join(args[len(args)-1:], " "), err, msg)
+		return "", fmt.Errorf("pg_dump %s: %v: %s", args[len(args)-1], err, msg)
 	}
 	return stdout.String(), nil
 }
 
-// splitPassword removes the password from a DSN (URL or keyword/value form), so that it can
-// travel in PGPASSWORD instead of a command line anyone can read.
-func splitPassword(dsn string) (string, string, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			return "", "", errors.New("cannot parse the DSN as a URL")
-		}
-		if u.User == nil {
-			return dsn, "", nil
-		}
-		pw, _ := u.User.Password()
-		u.User = url.User(u.User.Username())
-		return u.String(), pw, nil
-	}
-	cfg, err := pgconn.ParseConfig(dsn)
-	if err != nil {
-		return "", "", errors.New("cannot parse the DSN")
-	}
-	kv := regexp.MustCompile(`(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`)
-	return strings.TrimSpace(kv.ReplaceAllString(dsn, " ")), cfg.Password, nil
-}
-
 // stripMeta drops psql meta-commands (pg_dump 15.14+ writes \restrict and \unrestrict
-// lines), which no server would accept.
+// lines), which no server would accept; a line inside a literal or a function body is data,
+// whatever it begins with, and stays.
 func stripMeta(sql string) string {
 	var b strings.Builder
-	sc := bufio.NewScanner(strings.NewReader(sql))
-	sc.Buffer(make([]byte, 1<<20), 1<<30)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, `\restrict `) || strings.HasPrefix(line, `\unrestrict `) {
+	b.Grow(len(sql))
+	lines := sqlLines(sql)
+	for i, l := range lines {
+		if i == len(lines)-1 && l.text == "" {
+			break // the input ended with a newline
+		}
+		if l.outside && (strings.HasPrefix(l.text, `\restrict `) || strings.HasPrefix(l.text, `\unrestrict `)) {
 			continue
 		}
-		b.WriteString(line)
+		b.WriteString(l.text)
 		b.WriteByte('\n')
 	}
 	return b.String()
 }
 
-var entryHeader = regexp.MustCompile(`(?m)^-- Name: (.*); Type: (.*); Schema: (.*); Owner: .*$`)
+var entryHeader = regexp.MustCompile(`^-- Name: (.*); Type: (.*); Schema: (.*); Owner: .*$`)
 
-// splitEntries cuts pg_dump's plain output at its "-- Name:" headers.
+// splitEntries cuts pg_dump's plain output at its "-- Name:" headers: comment lines that
+// begin outside every literal, quoted identifier and comment block. The same text inside a
+// policy's string, an index predicate or a function body is part of its entry's SQL.
 func splitEntries(sql string) (string, []Entry) {
-	locs := entryHeader.FindAllStringSubmatchIndex(sql, -1)
-	if len(locs) == 0 {
+	type header struct {
+		start, end int      // the header line, without its newline
+		m          []string // entryHeader's submatches
+	}
+	var heads []header
+	at := 0
+	for _, l := range sqlLines(sql) {
+		if l.outside && strings.HasPrefix(l.text, "-- Name: ") {
+			if m := entryHeader.FindStringSubmatch(l.text); m != nil {
+				heads = append(heads, header{at, at + len(l.text), m})
+			}
+		}
+		at += len(l.text) + 1
+	}
+	if len(heads) == 0 {
 		return sql, nil
 	}
-	preamble := strings.TrimSpace(trimComment(sql[:locs[0][0]]))
+	preamble := strings.TrimSpace(trimComment(sql[:heads[0].start]))
 	if preamble != "" {
 		preamble += "\n"
 	}
-	entries := make([]Entry, 0, len(locs))
-	for i, l := range locs {
+	entries := make([]Entry, 0, len(heads))
+	for i, h := range heads {
 		end := len(sql)
-		if i+1 < len(locs) {
-			end = locs[i+1][0]
+		if i+1 < len(heads) {
+			end = heads[i+1].start
 		}
-		schema := sql[l[6]:l[7]]
+		schema := h.m[3]
 		if schema == "-" {
 			schema = ""
 		}
 		entries = append(entries, Entry{
-			Name:   Name{schema, sql[l[2]:l[3]]},
-			Type:   sql[l[4]:l[5]],
-			SQL:    strings.TrimSpace(trimComment(sql[l[1]:end])),
-			Header: sql[l[0]:l[1]],
+			Name:   Name{schema, h.m[1]},
+			Type:   h.m[2],
+			SQL:    strings.TrimSpace(trimComment(sql[h.end:end])),
+			Header: h.m[0],
 		})
 	}
 	return preamble, entries
 }
 
-// trimComment removes the "--" lines pg_dump frames headers with.
+// trimComment removes the comment lines pg_dump frames headers with ("--", "-- PostgreSQL
+// database dump complete"): lines that begin with "--" outside every literal. s must begin
+// outside any literal, as the text after a header line does.
 func trimComment(s string) string {
 	var b strings.Builder
-	for _, line := range strings.Split(s, "\n") {
-		if strings.HasPrefix(line, "--") {
+	b.Grow(len(s))
+	for _, l := range sqlLines(s) {
+		if l.outside && strings.HasPrefix(l.text, "--") {
 			continue
 		}
-		b.WriteString(line)
+		b.WriteString(l.text)
 		b.WriteByte('\n')
 	}
 	return b.String()

@@ -81,20 +81,6 @@ ALTER TABLE ONLY public.address
 	}
 }
 
-func TestSplitPasswordKeepsItOffTheCommandLine(t *testing.T) {
-	cases := []struct{ in, conn, pw string }{
-		{"postgres://bob:s3cret@db:5432/prod?sslmode=require", "postgres://bob@db:5432/prod?sslmode=require", "s3cret"},
-		{"postgres://bob@db/prod", "postgres://bob@db/prod", ""},
-		{"host=db user=bob password='s3 cret' dbname=prod", "host=db user=bob  dbname=prod", "s3 cret"},
-	}
-	for _, c := range cases {
-		conn, pw, err := splitPassword(c.in)
-		if err != nil || conn != c.conn || pw != c.pw {
-			t.Errorf("splitPassword(%q) = %q, %q, %v; want %q, %q", c.in, conn, pw, err, c.conn, c.pw)
-		}
-	}
-}
-
 // A pg_dump older than the server cannot be had from the real server here, so a script
 // that reports an old version stands in for one.
 func TestPgDumpVersionChecks(t *testing.T) {

@@ -21,7 +21,18 @@ type arrayRule struct {
 	maxChar int
 }
 
-var _ Transformer = (*arrayRule)(nil)
+var (
+	_ Transformer = (*arrayRule)(nil)
+	_ Passthrough = (*arrayRule)(nil)
+)
+
+// Passthrough passes on the element rule's declaration.
+func (t *arrayRule) Passthrough() string {
+	if p, ok := t.elem.(Passthrough); ok && p.Passthrough() != "" {
+		return "array's element rule " + p.Passthrough()
+	}
+	return ""
+}
 
 type arrayParams struct {
 	Element yaml.Node `yaml:"element"`

@@ -36,6 +36,7 @@ var (
 	_ TextRule    = (*dictionary)(nil)
 	_ Transformer = (*dictionary)(nil)
 	_ UniqueSafe  = (*dictionary)(nil)
+	_ Passthrough = (*dictionary)(nil)
 )
 
 type dictionaryParams struct {
@@ -129,6 +130,15 @@ func (t *dictionary) UniqueSafe() bool {
 		}
 	}
 	return true
+}
+
+// Passthrough: with default keep (also when default is left out), the values the map does
+// not list are copied as they are.
+func (t *dictionary) Passthrough() string {
+	if !t.def.keep {
+		return ""
+	}
+	return "dictionary copies the values its map does not list as they are (default: keep); give it default: null or a text to replace them"
 }
 
 // longValue is a mapped value longer than the column's varchar(n)/char(n), or "".

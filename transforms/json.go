@@ -30,7 +30,19 @@ type jsonRule struct {
 var (
 	_ Transformer = (*jsonRule)(nil)
 	_ NativeInput = (*jsonRule)(nil)
+	_ Passthrough = (*jsonRule)(nil)
 )
+
+// Passthrough passes on the declaration of the first path rule that copies values as they
+// are. (What no path reaches is kept by design, as the rule says.)
+func (t *jsonRule) Passthrough() string {
+	for _, p := range t.paths {
+		if r, ok := p.rule.(Passthrough); ok && r.Passthrough() != "" {
+			return "json's rule at " + p.text + ": " + r.Passthrough()
+		}
+	}
+	return ""
+}
 
 type jsonPath struct {
 	text     string

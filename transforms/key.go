@@ -5,11 +5,13 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 )
 
-// MinKeyLength is the shortest key accepted, in bytes.
+// MinKeyLength is the shortest key accepted, in bytes of key material: a key written in hex
+// digits alone (what `openssl rand -hex N` prints) holds half as many bytes as it has
+// digits, any other key as many bytes as its UTF-8 text. Either way the key is used as it
+// is written (a hex key is not decoded), so no key's outputs depend on how it was counted.
 const MinKeyLength = 16
 
 // Key is the secret every deterministic transformer is keyed with. It prints as *** so it
@@ -18,12 +20,43 @@ type Key struct {
 	secret []byte
 }
 
-// NewKey wraps a secret of at least MinKeyLength bytes.
+// KeyTooShortError refuses a key of fewer than MinKeyLength bytes. It does not hold the key.
+type KeyTooShortError struct {
+	Bytes     int // bytes of key material
+	HexDigits int // the key's length, when it is hex digits alone; else 0
+}
+
+func (e *KeyTooShortError) Error() string {
+	if e.HexDigits > 0 {
+		return fmt.Sprintf("the key is %d hex digits, %d bytes; a key must be at least %d bytes (%d hex digits)",
+			e.HexDigits, e.Bytes, MinKeyLength, 2*MinKeyLength)
+	}
+	return fmt.Sprintf("the key is %d bytes; a key must be at least %d bytes", e.Bytes, MinKeyLength)
+}
+
+// KeyHint says how to make a good key.
+const KeyHint = "make one with: openssl rand -hex 32"
+
+// NewKey wraps a secret of at least MinKeyLength bytes; a shorter one is a
+// *KeyTooShortError.
 func NewKey(secret string) (*Key, error) {
-	if len(secret) < MinKeyLength {
-		return nil, errors.New("the key must be at least 16 bytes long (use e.g. 'openssl rand -hex 32')")
+	n, hexDigits := len(secret), 0
+	if isHex(secret) {
+		n, hexDigits = len(secret)/2, len(secret)
+	}
+	if n < MinKeyLength {
+		return nil, &KeyTooShortError{Bytes: n, HexDigits: hexDigits}
 	}
 	return &Key{secret: []byte(secret)}, nil
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // NewRandomKey draws a throwaway key for one run (--random): outputs are then consistent

@@ -44,6 +44,15 @@ func (t textBatch) UniqueSafe() bool {
 	return ok && u.UniqueSafe()
 }
 
+// Passthrough passes on the rule's own declaration.
+func (t textBatch) Passthrough() string {
+	p, ok := t.r.(Passthrough)
+	if !ok {
+		return ""
+	}
+	return p.Passthrough()
+}
+
 // AsTextRule returns the TextRule behind a transformer made by TextBatch.
 func AsTextRule(t Transformer) (TextRule, bool) {
 	tb, ok := t.(textBatch)

@@ -41,6 +41,17 @@ type UniqueSafe interface {
 	UniqueSafe() bool
 }
 
+// Passthrough is implemented by transformers that, as configured, may copy some values to
+// the output as they are (a dictionary whose default keeps the values its map does not
+// list). It is the rule's own word on whether it rewrites every value: the PII guard does
+// not count a rule that passes values through as covering a column that looks personal.
+// A rule without it rewrites every value it is given (NULLs aside).
+type Passthrough interface {
+	// Passthrough says which values the rule copies as they are and how to make it rewrite
+	// them, naming the rule ("dictionary copies …"), or "" when it rewrites every value.
+	Passthrough() string
+}
+
 // RowReader is implemented by transformers that read other columns of the row (a template
 // built from the faked first and last name). The pipeline runs them after the rules on the
 // columns they read and hands them the batch with those columns already transformed.

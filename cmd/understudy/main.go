@@ -310,20 +310,27 @@ func runInit(args []string, stdout, stderr io.Writer) error {
 }
 
 // loadKey finds the key: --key-file, else key: in the config, else UNDERSTUDY_KEY; with
-// random, there must be none, and a throwaway one is drawn.
+// random, there must be none, and a throwaway one is drawn. A refused key's error says
+// where it came from, never what it is.
 func loadKey(keyFile string, cfg *config.Config, random bool) (*transforms.Key, error) {
-	secret := ""
+	secret, from := "", ""
 	switch {
 	case keyFile != "":
 		data, err := os.ReadFile(keyFile)
 		if err != nil {
 			return nil, pipeline.Errorf(pipeline.ExitUsage, "", "--key-file: %v", err)
 		}
-		secret = strings.TrimRight(string(data), "\r\n")
+		secret, from = strings.TrimRight(string(data), "\r\n"), "--key-file "+keyFile
+		if secret == "" {
+			return nil, pipeline.Errorf(pipeline.ExitUsage, transforms.KeyHint, "%s: the file is empty", from)
+		}
 	case cfg.Key.Value() != "":
-		secret = cfg.Key.Value()
+		secret, from = cfg.Key.Value(), fmt.Sprintf("%s:%d: key", cfg.File, cfg.KeyLine)
+		if cfg.KeyFrom != "" {
+			from += " (" + cfg.KeyFrom + ")"
+		}
 	default:
-		secret = os.Getenv("UNDERSTUDY_KEY")
+		secret, from = os.Getenv("UNDERSTUDY_KEY"), "UNDERSTUDY_KEY"
 	}
 	switch {
 	case random && secret != "":
@@ -335,7 +342,7 @@ func loadKey(keyFile string, cfg *config.Config, random bool) (*transforms.Key, 
 	}
 	k, err := transforms.NewKey(secret)
 	if err != nil {
-		return nil, pipeline.Errorf(pipeline.ExitUsage, "", "key: %v", err)
+		return nil, pipeline.Errorf(pipeline.ExitUsage, transforms.KeyHint, "%s: %v", from, err)
 	}
 	return k, nil
 }

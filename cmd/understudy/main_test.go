@@ -37,7 +37,7 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{"unreachable server", []string{"sync", "--source", "postgres://u:topsecret@127.0.0.1:1/db?connect_timeout=5", "--target", "postgres://u@127.0.0.1:1/db2"},
 			pipeline.ExitConnect, "source 127.0.0.1:1/db as u: cannot connect"},
 		{"short key", []string{"sync", "--source", "x", "--target", "y", "--key-file", writeFile(t, dir, "k", "short")}, pipeline.ExitUsage, "at least 16 bytes"},
-		{"random and a key", []string{"sync", "--source", "x", "--target", "y", "--random", "--key-file", writeFile(t, dir, "k2", "0123456789abcdef0123")},
+		{"random and a key", []string{"sync", "--source", "x", "--target", "y", "--random", "--key-file", writeFile(t, dir, "k2", "0123456789abcdef0123456789abcdef")},
 			pipeline.ExitUsage, "--random and a key exclude each other"},
 	}
 	for _, tc := range cases {

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,6 +33,13 @@ type Config struct {
 	References []Reference
 	// Scale, when set, multiplies the data (see Scale).
 	Scale *Scale
+	// KeyLine is the line of key:, and KeyFrom the ${VAR} references its value was expanded
+	// from ("" for a literal): where a refused key came from, said without the key.
+	KeyLine int
+	KeyFrom string
+	// Env names the environment variables the file expands (${VAR}). Their values may be
+	// secrets (a DSN's password, the key): they are kept out of pg_dump's environment.
+	Env []string
 }
 
 // Scale multiplies every table but the shared ones: each row is written Factor times, copy i
@@ -138,6 +146,11 @@ var topKeys = []string{"source", "target", "key", "jobs", "tables", "references"
 // Parse parses config text; file names it in errors.
 func Parse(file string, data []byte) (*Config, error) {
 	cfg := &Config{File: file}
+	for _, m := range envRef.FindAllSubmatch(data, -1) {
+		if name := string(m[1]); !slices.Contains(cfg.Env, name) {
+			cfg.Env = append(cfg.Env, name)
+		}
+	}
 	fail := func(n *yaml.Node, path, format string, args ...any) error {
 		line := 0
 		if n != nil {
@@ -170,7 +183,8 @@ func Parse(file string, data []byte) (*Config, error) {
 			case "target":
 				cfg.Target = DSN(s)
 			default:
-				cfg.Key = Secret(s)
+				cfg.Key, cfg.KeyLine = Secret(s), v.Line
+				cfg.KeyFrom = strings.Join(envRef.FindAllString(v.Value, -1), "")
 			}
 		case "jobs":
 			s, err := scalar(v)
@@ -537,7 +551,8 @@ func (d DSN) Value() string { return string(d) }
 
 var kvPassword = regexp.MustCompile(`(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
 
-// Redact hides the password in a DSN in URL or keyword/value form.
+// Redact hides the password (and the client key's sslpassword) in a DSN in URL or
+// keyword/value form.
 func Redact(dsn string) string {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)
@@ -545,9 +560,13 @@ func Redact(dsn string) string {
 			return "(unparsable DSN)"
 		}
 		q := u.Query()
-		if q.Has("password") {
-			q.Set("password", "xxx")
-			u.RawQuery = strings.Replace(q.Encode(), "password=xxx", "password=***", 1)
+		if q.Has("password") || q.Has("sslpassword") {
+			for _, k := range []string{"password", "sslpassword"} {
+				if q.Has(k) {
+					q.Set(k, "xxx")
+				}
+			}
+			u.RawQuery = strings.ReplaceAll(q.Encode(), "password=xxx", "password=***")
 		}
 		if _, has := u.User.Password(); has {
 			u.User = url.UserPassword(u.User.Username(), "xxx")

@@ -90,6 +90,8 @@ func TestSecretsNeverPrint(t *testing.T) {
 		"postgresql://db/prod?user=bob&password=hunter2":    "postgresql://db/prod?password=***&user=bob",
 		"host=db user=bob password=hunter2 dbname=prod":     "host=db user=bob password=*** dbname=prod",
 		"host=db password='hunter2 with space' dbname=prod": "host=db password=*** dbname=prod",
+		"postgres://bob@db/prod?sslpassword=hunter2":        "postgres://bob@db/prod?sslpassword=***",
+		"host=db sslkey=k.pem sslpassword=hunter2":          "host=db sslkey=k.pem sslpassword=***",
 	}
 	for in, want := range cases {
 		got := DSN(in).String()

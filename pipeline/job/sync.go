@@ -232,6 +232,9 @@ func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipel
 	defer cancelDump()
 	opts := o.Dump
 	opts.Snapshot = src.Snapshot()
+	if o.Config != nil {
+		opts.HideEnv = o.Config.Env
+	}
 	schema := inBackground(func() (*schemas.DDL, error) { return dump.Dump(dumpCtx, pipeline.PgDumpDSN(o.DSN), opts) })
 	plan, err := planRows(ctx, src, o)
 	if err != nil {
@@ -240,6 +243,10 @@ func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipel
 		return nil, nil, err
 	}
 	ddl, err := schema()
+	var dsnErr *schemas.DSNError
+	if errors.As(err, &dsnErr) {
+		return nil, nil, pipeline.WithCode(pipeline.ExitUsage, "", err)
+	}
 	if err != nil {
 		return nil, nil, pipeline.WithCode(pipeline.ExitTooling, "", err)
 	}
@@ -346,7 +353,8 @@ func scaleOf(cfg *config.Config, factor int) *config.Scale {
 	return sc
 }
 
-// guard refuses a plan that would copy columns that look personal and have no rule.
+// guard refuses a plan that would copy columns that look personal and have no rule, or a
+// rule that copies some of their values as they are (TablePlan.Masked).
 func guard(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan) error {
 	byName := map[schemas.Name]*pipeline.TablePlan{}
 	var tables []*schemas.Table
@@ -355,7 +363,7 @@ func guard(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan) error
 		tables = append(tables, tp.Table)
 	}
 	found, err := pii.Detect(ctx, src.Querier(), tables, func(t schemas.Name, col string) bool {
-		return byName[t].Covered(col)
+		return byName[t].Masked(col)
 	})
 	if err != nil {
 		return fmt.Errorf("source: %w", err)
@@ -363,9 +371,22 @@ func guard(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan) error
 	if len(found) == 0 {
 		return nil
 	}
+	passing := 0
+	for i, f := range found {
+		if found[i].Passthrough = byName[f.Table].Passthrough(f.Column); found[i].Passthrough != "" {
+			passing++
+		}
+	}
+	what := "have no rule"
+	switch {
+	case passing == len(found):
+		what = "have a rule that copies some values as they are"
+	case passing > 0:
+		what = "have no rule, or one that copies some values as they are"
+	}
 	return pipeline.Errorf(pipeline.ExitUnsafe,
 		"give each a rule (or 'keep' if it is not personal) in the config — the lines below can be pasted — or pass --allow-unmasked to copy them as they are\n"+pii.ConfigSnippet(found),
-		"%d column(s) look like personal data and have no rule:\n%s", len(found), pii.List(found))
+		"%d column(s) look like personal data and %s:\n%s", len(found), what, pii.List(found))
 }
 
 func since(t time.Time) float64 { return float64(time.Since(t).Milliseconds()) / 1000 }

@@ -143,6 +143,10 @@ func List(found []Finding) string {
 			b.WriteByte('\n')
 		}
 		name := f.Table.String() + "." + f.Column
+		if f.Passthrough != "" {
+			fmt.Fprintf(&b, "  %-*s  looks like %s (%s), and its rule does not rewrite every value: %s; or use: %s", w, name, f.Category, f.Reason, f.Passthrough, f.Suggest)
+			continue
+		}
 		fmt.Fprintf(&b, "  %-*s  looks like %s (%s); suggested rule: %s", w, name, f.Category, f.Reason, f.Suggest)
 	}
 	return b.String()

@@ -24,6 +24,9 @@ type Finding struct {
 	Category string // email, phone, first_name, ...
 	Reason   string // why it was flagged
 	Suggest  string // the rule to suggest, e.g. "email" or "{transform: hash}"
+	// Passthrough, set by the guard for a column whose rule copies some values as they are,
+	// is what that rule says about it (transforms.Passthrough).
+	Passthrough string
 }
 
 func (f Finding) String() string {
