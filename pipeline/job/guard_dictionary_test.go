@@ -59,6 +59,35 @@ INSERT INTO people VALUES (1, 'Paris'), (2, 'Oberammergau'), (3, 'Paris'), (4, N
 	}
 }
 
+// plan --strict judges the column as sync's guard does: a warning (exit 4) for the
+// dictionary that keeps unlisted values, none for one that replaces them.
+func TestPlanWarnsOfADictionaryThatKeepsUnlistedValues(t *testing.T) {
+	src := pgtest.NewDB(t)
+	pgtest.Exec(t, pgtest.Connect(t, src), `CREATE TABLE people (id int PRIMARY KEY, city text);
+INSERT INTO people VALUES (1, 'Paris'), (2, 'Oberammergau'), (3, 'Paris'), (4, NULL);`)
+	for def, wantWarn := range map[string]bool{"": true, ", default: keep": true, ", default: null": false} {
+		cfg, err := config.Parse("c.yaml", []byte("tables:\n  public.people:\n    columns:\n      city: {transform: dictionary, map: {Paris: Lyon}"+def+"}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		n, err := Plan(context.Background(), PlanOptions{Source: config.DSN(src), Config: cfg, Samples: 3, Strict: true, Out: &out})
+		if !wantWarn {
+			if err != nil || n != 0 {
+				t.Errorf("default %q: %d warnings, %v:\n%s", def, n, err, out.String())
+			}
+			continue
+		}
+		assertCode(t, err, pipeline.ExitUnsafe, "")
+		if !strings.Contains(out.String(), "public.people.city") || !strings.Contains(out.String(), "copies the values its map does not list") {
+			t.Errorf("default %q: plan does not warn that the dictionary copies values through:\n%s", def, out.String())
+		}
+		if strings.Contains(out.String(), "Oberammergau") {
+			t.Errorf("default %q: plan prints a production value the rule copied through:\n%s", def, out.String())
+		}
+	}
+}
+
 func hintOf(err error) string {
 	var ue *pipeline.UserError
 	if errors.As(err, &ue) {

@@ -81,11 +81,17 @@ func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
 			}
 		}
 	}
-	found, err := pii.Detect(ctx, src.Querier(), tables, func(t schemas.Name, col string) bool { return byName[t].Covered(col) })
+	// The same judgement as sync's guard: a rule that copies some values as they are (a
+	// dictionary that keeps unlisted values) does not cover a personal column.
+	found, err := pii.Detect(ctx, src.Querier(), tables, func(t schemas.Name, col string) bool { return byName[t].Masked(col) })
 	if err != nil {
 		return 0, fmt.Errorf("source: %w", err)
 	}
 	for _, f := range found {
+		if p := byName[f.Table].Passthrough(f.Column); p != "" {
+			warn = append(warn, fmt.Sprintf("%s.%s looks like %s (%s), but its rule does not cover it: %s; suggested: %s", f.Table, f.Column, f.Category, f.Reason, p, f.Suggest))
+			continue
+		}
 		warn = append(warn, fmt.Sprintf("%s.%s looks like %s (%s) and has no rule; suggested: %s", f.Table, f.Column, f.Category, f.Reason, f.Suggest))
 	}
 	// A personal column whose rule has a condition is copied as it is in the other rows: the
@@ -292,6 +298,11 @@ func showSamples(ctx context.Context, w io.Writer, src *pgsource.Source, tp *pip
 			a, err := asText(ctx, src, r.Column, after[row][r.Index])
 			if err != nil {
 				return err
+			}
+			// A rule may copy a value as it is (a dictionary's unlisted value, a regexp that
+			// did not match): then the "after" is production's value too.
+			if !show && after[row][r.Index] != nil && bytes.Equal(after[row][r.Index], before[row][r.Index]) {
+				a = pii.Mask(a) + " (unchanged)"
 			}
 			fmt.Fprintf(w, "    %-20s %s → %s\n", r.Column.Name, b, a)
 		}
