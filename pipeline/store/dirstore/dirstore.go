@@ -173,8 +173,19 @@ func (s *Store) Delete(_ context.Context, name string) error {
 		return err
 	}
 	// ENOTDIR: a parent is a file, so there is no such object either.
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+	if err := os.Remove(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return nil
+		}
 		return fmt.Errorf("dirstore: delete %s: %w", p, unwrapPath(err))
+	}
+	// As on S3, a folder exists only while it holds an object: the folders the object's name
+	// made go with its last object, up to the store's root, which stays. rmdir(2) removes only
+	// an empty directory, never a file or a folder that holds anything.
+	for dir := filepath.Dir(p); strings.HasPrefix(dir, s.root+string(filepath.Separator)); dir = filepath.Dir(dir) {
+		if syscall.Rmdir(dir) != nil {
+			break
+		}
 	}
 	return nil
 }

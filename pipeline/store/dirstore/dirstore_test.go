@@ -87,6 +87,42 @@ func TestNothingLeftBehind(t *testing.T) {
 	}
 }
 
+// Deleting a location's last objects leaves no empty folders behind (as on S3, where a
+// prefix exists only while it holds an object): a refused or cleaned-up run leaves the
+// directory as it found it. Folders that still hold something, and the root, stay.
+func TestDeleteLeavesNoEmptyFolders(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	ctx := context.Background()
+	for _, name := range []string{"_lock/1.json", "_progress/run/a.json", "_progress/run/b.json"} {
+		w, err := s.Create(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, "{}")
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"_lock/1.json", "_progress/run/a.json"} {
+		if err := s.Delete(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "_lock")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("_lock/ is still there after its last object went: %v", err)
+	}
+	if got := files(t, dir); len(got) != 1 || !strings.HasSuffix(got[0], "_progress/run/b.json") {
+		t.Errorf("files = %v; want only _progress/run/b.json", got)
+	}
+	if err := s.Delete(ctx, "_progress/run/b.json"); err != nil {
+		t.Fatal(err)
+	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
+		t.Errorf("the root holds %v (%v); want it empty and still there", entries, err)
+	}
+}
+
 // TestWriteErrorNamesPath makes the kernel refuse a write: RLIMIT_FSIZE turns a write past
 // the limit into EFBIG, as a full disk turns it into ENOSPC. The message must say which file,
 // Close must not publish the part written, and Abort must clean up.
