@@ -2,10 +2,12 @@ package job
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
+	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
 	"github.com/understudy-dev/understudy/transforms"
 )
@@ -140,5 +142,98 @@ INSERT INTO events SELECT 'u' || g, g % 10, 'event secret ' || g FROM generate_s
 		if !strings.Contains(out, table) {
 			t.Errorf("no line for %s:\n%s", table, out)
 		}
+	}
+}
+
+// The survivor thresholds hold at their edges, on targets written by hand with exact shares
+// of the source's values left in place (100 people, paired by their untransformed id):
+// email, an identifier rule, allows none, so one leaked address fails, with or without a key
+// to pair the rows; first_name may match a real name by chance 20 % of the time, so 19 left
+// in place pass and 21 fail.
+func TestVerifySurvivorThresholdsAtTheirEdges(t *testing.T) {
+	const schema = `
+CREATE TABLE people (id int PRIMARY KEY, email text NOT NULL, first_name text NOT NULL);
+CREATE TABLE contacts (email text NOT NULL);
+`
+	src := pgtest.NewDB(t)
+	pgtest.Exec(t, pgtest.Connect(t, src), schema+`
+INSERT INTO people SELECT g, 'person' || g || '@real-mail.org', 'Real' || g FROM generate_series(1, 100) g;
+INSERT INTO contacts SELECT 'contact' || g || '@real-mail.org' FROM generate_series(1, 100) g;
+`)
+	cfg, err := config.Parse("edges.yaml", []byte(`tables:
+  public.people:
+    columns:
+      email: email
+      first_name: first_name
+  public.contacts:
+    columns:
+      email: email
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := transforms.NewKey("verify-edges-key-0123456789")
+	// target writes a target whose first keptNames people keep their first name and where
+	// person leakedPerson and contact leakedContact (0: none) keep their e-mail address.
+	target := func(keptNames, leakedPerson, leakedContact int) string {
+		dst := pgtest.NewDB(t)
+		pgtest.Exec(t, pgtest.Connect(t, dst), schema+fmt.Sprintf(`
+INSERT INTO people SELECT g,
+	CASE WHEN g = %[2]d THEN 'person' || g || '@real-mail.org' ELSE 'fake' || g || '@example.net' END,
+	CASE WHEN g <= %[1]d THEN 'Real' || g ELSE 'Fake' || g END
+FROM generate_series(1, 100) g;
+INSERT INTO contacts SELECT CASE WHEN g = %[3]d THEN 'contact' || g || '@real-mail.org' ELSE 'fake' || g || '@example.net' END
+FROM generate_series(1, 100) g;
+`, keptNames, leakedPerson, leakedContact))
+		return dst
+	}
+	// verdict returns the survivors and the verdict verify printed for table.column.
+	verdict := func(out, table, column string) (survived, result string) {
+		t.Helper()
+		for _, line := range strings.Split(out, "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 7 && f[0] == table && f[1] == column {
+				return f[4], f[6]
+			}
+		}
+		t.Fatalf("verify printed no line for %s.%s:\n%s", table, column, out)
+		return "", ""
+	}
+	for _, tc := range []struct {
+		name                       string
+		keptNames, person, contact int
+		wantNames, wantPeopleEmail string
+		wantContactEmail           string
+		wantFailures               int
+	}{
+		{"19 % of first names kept", 19, 0, 0, "19 ok", "0 ok", "0 ok", 0},
+		{"21 % of first names kept", 21, 0, 0, "21 FAIL", "0 ok", "0 ok", 1},
+		{"one e-mail address leaked, rows paired by key", 0, 37, 0, "0 ok", "1 FAIL", "0 ok", 1},
+		{"one e-mail address leaked, no key", 0, 0, 63, "0 ok", "0 ok", "1 FAIL", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := target(tc.keptNames, tc.person, tc.contact)
+			var out strings.Builder
+			res, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(dst), Config: cfg, Key: key, Out: &out})
+			for _, c := range []struct{ table, column, want string }{
+				{"public.people", "first_name", tc.wantNames},
+				{"public.people", "email", tc.wantPeopleEmail},
+				{"public.contacts", "email", tc.wantContactEmail},
+			} {
+				if n, v := verdict(out.String(), c.table, c.column); n+" "+v != c.want {
+					t.Errorf("%s.%s: %s survived, %s; want %s\n%s", c.table, c.column, n, v, c.want, out.String())
+				}
+			}
+			if tc.wantFailures == 0 {
+				if err != nil {
+					t.Errorf("verify failed: %v\n%s", err, out.String())
+				}
+				return
+			}
+			assertCode(t, err, pipeline.ExitFailed, "check(s) failed")
+			if res.Failures != tc.wantFailures {
+				t.Errorf("%d failures, want %d\n%s", res.Failures, tc.wantFailures, out.String())
+			}
+		})
 	}
 }
