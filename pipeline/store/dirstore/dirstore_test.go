@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -176,11 +177,13 @@ func TestWriteErrorNamesPath(t *testing.T) {
 	}
 }
 
-// TestReadOnlyDirectory: a directory we may not write to fails Create with its path.
-// Root may write anywhere, so as root this says nothing and is skipped.
+// TestReadOnlyDirectory: a directory we may not write to fails Create with its path. Root
+// may write anywhere, so as root (CI runs as root) the test runs itself again in a child
+// process as an unprivileged user, where the directory's permissions hold.
 func TestReadOnlyDirectory(t *testing.T) {
 	if os.Geteuid() == 0 {
-		t.Skip("root ignores directory permissions")
+		runUnprivileged(t, "TestReadOnlyDirectory")
+		return
 	}
 	dir := t.TempDir()
 	if err := os.Chmod(dir, 0o555); err != nil {
@@ -192,6 +195,54 @@ func TestReadOnlyDirectory(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "x", "y")) || !errors.Is(err, fs.ErrPermission) {
 		t.Errorf("Create in a read-only directory = %v; want a permission error naming the path", err)
 	}
+}
+
+// unprivilegedID is the user and group a root test runs its child as: nobody and nogroup.
+const unprivilegedID = 65534
+
+// runUnprivileged runs test (a test of this package) in a copy of the test binary as an
+// unprivileged user, and fails t unless it ran and passed there. The binary is copied to a
+// directory that user may read, since go test builds it in one only root may enter.
+func runUnprivileged(t *testing.T, test string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not t.TempDir: its parent is private to root.
+	dir, err := os.MkdirTemp("", "dirstore-unprivileged-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copied := filepath.Join(dir, "dirstore.test")
+	if err := os.WriteFile(copied, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The child's temporary directories go in one of its own: TMPDIR may be private to root.
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(tmp, unprivilegedID, unprivilegedID); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(copied, "-test.run=^"+test+"$", "-test.v", "-test.count=1")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "HOME="+tmp)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: unprivilegedID, Gid: unprivilegedID}}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+test) {
+		t.Fatalf("%s as uid %d: %v\n%s", test, unprivilegedID, err, out)
+	}
+	t.Logf("ran as uid %d:\n%s", unprivilegedID, out)
 }
 
 // files lists every file under dir, hidden or not, relative and slash-separated.
