@@ -200,7 +200,7 @@ func TestPlanShowsRulesSamplesAndWarnings(t *testing.T) {
 	}
 	text := out.String()
 	var email string
-	pgtest.Connect(t, src).QueryRow(context.Background(), "SELECT email FROM customer LIMIT 1").Scan(&email)
+	pgtest.Scan(t, pgtest.Connect(t, src).QueryRow(context.Background(), "SELECT email FROM customer LIMIT 1"), &email)
 	// The row estimate comes from pg_class.reltuples, there only once autovacuum has
 	// analysed the freshly loaded table.
 	if !regexp.MustCompile(`\npublic\.customer( \(about \d+ rows\))?\n`).MatchString(text) {

@@ -52,7 +52,7 @@ INSERT INTO people VALUES (1, 'Paris'), (2, 'Oberammergau'), (3, 'Paris'), (4, N
 			t.Fatalf("default %q: %v", def, err)
 		}
 		var kept int
-		pgtest.Connect(t, dst).QueryRow(context.Background(), "SELECT count(*) FROM people WHERE city IN ('Paris', 'Oberammergau')").Scan(&kept)
+		pgtest.Scan(t, pgtest.Connect(t, dst).QueryRow(context.Background(), "SELECT count(*) FROM people WHERE city IN ('Paris', 'Oberammergau')"), &kept)
 		if kept != 0 {
 			t.Errorf("default %q: %d rows kept their city", def, kept)
 		}

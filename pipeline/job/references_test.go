@@ -75,8 +75,13 @@ FROM events e JOIN customers c ON c.id = e.customer_id`).Scan(&events, &joined, 
 		for rows.Next() {
 			var id int
 			var s string
-			rows.Scan(&id, &s)
+			if err := rows.Scan(&id, &s); err != nil {
+				t.Fatal(err)
+			}
 			out[id] = s
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
 		}
 		return out
 	}
@@ -109,7 +114,7 @@ INSERT INTO orders SELECT g, 'c' || (1 + g % 200) || '@real-mail.org' FROM gener
 		t.Fatal(err)
 	}
 	var matched int
-	pgtest.Connect(t, dst).QueryRow(context.Background(), `SELECT count(c.id) FROM orders o JOIN customers c ON c.email = o.customer_email`).Scan(&matched)
+	pgtest.Scan(t, pgtest.Connect(t, dst).QueryRow(context.Background(), `SELECT count(c.id) FROM orders o JOIN customers c ON c.email = o.customer_email`), &matched)
 	if matched != 600 {
 		t.Errorf("%d of 600 orders still find their customer by e-mail", matched)
 	}

@@ -44,10 +44,14 @@ func counts(t *testing.T, dsn string) map[string]int64 {
 	var names []string
 	for rows.Next() {
 		var n string
-		rows.Scan(&n)
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
 		names = append(names, n)
 	}
-	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	out := map[string]int64{}
 	for _, n := range names {
 		var c int64
@@ -98,7 +102,7 @@ func TestScalePagila(t *testing.T) {
 		t.Errorf("%d constraints not validated (%v)", invalid, err)
 	}
 	var fks int
-	conn.QueryRow(ctx, `SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace`).Scan(&fks)
+	pgtest.Scan(t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace`), &fks)
 	if fks < 10 {
 		t.Errorf("only %d foreign keys in the scaled target", fks)
 	}
@@ -120,37 +124,37 @@ func TestScalePagila(t *testing.T) {
 		t.Errorf("copy 0 of customer differs from a plain sync's customers")
 	}
 	var copy0Rentals string
-	conn.QueryRow(ctx, `SELECT md5(string_agg(r::text, ',' ORDER BY rental_id)) FROM rental r WHERE customer_id <= $1`, maxID).Scan(&copy0Rentals)
+	pgtest.Scan(t, conn.QueryRow(ctx, `SELECT md5(string_agg(r::text, ',' ORDER BY rental_id)) FROM rental r WHERE customer_id <= $1`, maxID), &copy0Rentals)
 	if a := digest(plain, `SELECT md5(string_agg(r::text, ',' ORDER BY rental_id)) FROM rental r`); a != copy0Rentals {
 		t.Errorf("copy 0 of rental differs from a plain sync's rentals")
 	}
 
 	// Every copy has fresh fake values: copy 1 of a customer has another e-mail and name.
 	var people, sameEmail int64
-	conn.QueryRow(ctx, `SELECT count(*) FROM customer`).Scan(&people)
-	conn.QueryRow(ctx, `SELECT count(*) FROM customer a JOIN customer b ON b.customer_id = a.customer_id + $1
-		WHERE a.customer_id <= $1 AND a.email = b.email`, maxID).Scan(&sameEmail)
+	pgtest.Scan(t, conn.QueryRow(ctx, `SELECT count(*) FROM customer`), &people)
+	pgtest.Scan(t, conn.QueryRow(ctx, `SELECT count(*) FROM customer a JOIN customer b ON b.customer_id = a.customer_id + $1
+		WHERE a.customer_id <= $1 AND a.email = b.email`, maxID), &sameEmail)
 	if sameEmail != 0 {
 		t.Errorf("%d customers have copy 1 with the same e-mail", sameEmail)
 	}
 	var sameName int64
-	conn.QueryRow(ctx, `SELECT count(*) FROM customer a JOIN customer b ON b.customer_id = a.customer_id + $1
-		WHERE a.customer_id <= $1 AND a.first_name = b.first_name AND a.last_name = b.last_name`, maxID).Scan(&sameName)
+	pgtest.Scan(t, conn.QueryRow(ctx, `SELECT count(*) FROM customer a JOIN customer b ON b.customer_id = a.customer_id + $1
+		WHERE a.customer_id <= $1 AND a.first_name = b.first_name AND a.last_name = b.last_name`, maxID), &sameName)
 	if sameName > people/factor/20 {
 		t.Errorf("%d customers have copy 1 with the same full name", sameName)
 	}
 	// Each copy is its own sub-graph: copy i's rentals belong to copy i's customers and
 	// inventory, and shared tables are referenced as they are.
 	var crossed int64
-	conn.QueryRow(ctx, `SELECT count(*) FROM rental r JOIN customer c USING (customer_id) JOIN inventory i USING (inventory_id)
-		WHERE (r.customer_id - 1) / $1 <> (r.inventory_id - 1) / (SELECT max(inventory_id) / 5 FROM inventory)`, maxID).Scan(&crossed)
+	pgtest.Scan(t, conn.QueryRow(ctx, `SELECT count(*) FROM rental r JOIN customer c USING (customer_id) JOIN inventory i USING (inventory_id)
+		WHERE (r.customer_id - 1) / $1 <> (r.inventory_id - 1) / (SELECT max(inventory_id) / 5 FROM inventory)`, maxID), &crossed)
 	if crossed != 0 {
 		t.Errorf("%d rentals join a customer and an inventory item of different copies", crossed)
 	}
 	// Jitter moved copies' dates by at most 30 days and left copy 0 alone.
 	var moved, far int64
-	conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE a.create_date <> b.create_date), count(*) FILTER (WHERE abs(b.create_date - a.create_date) > 30)
-		FROM customer a JOIN customer b ON b.customer_id = a.customer_id + $1 WHERE a.customer_id <= $1`, maxID).Scan(&moved, &far)
+	pgtest.Scan(t, conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE a.create_date <> b.create_date), count(*) FILTER (WHERE abs(b.create_date - a.create_date) > 30)
+		FROM customer a JOIN customer b ON b.customer_id = a.customer_id + $1 WHERE a.customer_id <= $1`, maxID), &moved, &far)
 	if moved < people/factor/2 || far != 0 {
 		t.Errorf("jitter: %d of %d copy-1 dates moved, %d by more than 30 days", moved, people/factor, far)
 	}
@@ -236,13 +240,13 @@ INSERT INTO names VALUES ('x~1', NULL), ('y', 'x~1');`)
 	}
 	out := pgtest.Connect(t, dst)
 	var n, roots, names int
-	out.QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE parent IS NULL) FROM uuids`).Scan(&n, &roots)
+	pgtest.Scan(t, out.QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE parent IS NULL) FROM uuids`), &n, &roots)
 	if n != 6 || roots != 3 {
 		t.Errorf("uuids: %d rows, %d roots; want 6 and 3", n, roots)
 	}
 	var joined int
-	out.QueryRow(context.Background(), `SELECT count(*) FROM names c JOIN names p ON p.name = c.up WHERE c.name LIKE 'y%' AND substr(c.name, 2) = substr(p.name, 4)`).Scan(&joined)
-	out.QueryRow(context.Background(), `SELECT count(*) FROM names WHERE name IN ('y', 'y#1', 'y#2', 'x~1', 'x~1#1', 'x~1#2')`).Scan(&names)
+	pgtest.Scan(t, out.QueryRow(context.Background(), `SELECT count(*) FROM names c JOIN names p ON p.name = c.up WHERE c.name LIKE 'y%' AND substr(c.name, 2) = substr(p.name, 4)`), &joined)
+	pgtest.Scan(t, out.QueryRow(context.Background(), `SELECT count(*) FROM names WHERE name IN ('y', 'y#1', 'y#2', 'x~1', 'x~1#1', 'x~1#2')`), &names)
 	if names != 6 || joined != 3 {
 		t.Errorf("names: %d of the expected values, %d children joined to their own copy's parent; want 6 and 3", names, joined)
 	}
@@ -344,8 +348,8 @@ scale:
 	// order_items (order_id, line_no) stays unique by moving with its order: line numbers
 	// stay what they were.
 	var srcMax, dstMax int
-	pgtest.Connect(t, src).QueryRow(context.Background(), `SELECT max(line_no) FROM order_items`).Scan(&srcMax)
-	pgtest.Connect(t, dst).QueryRow(context.Background(), `SELECT max(line_no) FROM order_items`).Scan(&dstMax)
+	pgtest.Scan(t, pgtest.Connect(t, src).QueryRow(context.Background(), `SELECT max(line_no) FROM order_items`), &srcMax)
+	pgtest.Scan(t, pgtest.Connect(t, dst).QueryRow(context.Background(), `SELECT max(line_no) FROM order_items`), &dstMax)
 	if srcMax == 0 || dstMax != srcMax {
 		t.Errorf("order_items.line_no: largest %d after scaling, %d in the source", dstMax, srcMax)
 	}
@@ -441,8 +445,8 @@ func TestRestoreScaleGivesCopiesFreshValues(t *testing.T) {
 	}
 	// Columns with a constant rule, and the keys, are the snapshot's in every copy.
 	var companies, broken int
-	pgtest.Connect(t, scaled).QueryRow(ctx, `SELECT count(DISTINCT company) FROM customer`).Scan(&companies)
-	pgtest.Connect(t, scaled).QueryRow(ctx, `SELECT count(*) FROM invoice i LEFT JOIN customer c USING (customer_id) WHERE c.customer_id IS NULL`).Scan(&broken)
+	pgtest.Scan(t, pgtest.Connect(t, scaled).QueryRow(ctx, `SELECT count(DISTINCT company) FROM customer`), &companies)
+	pgtest.Scan(t, pgtest.Connect(t, scaled).QueryRow(ctx, `SELECT count(*) FROM invoice i LEFT JOIN customer c USING (customer_id) WHERE c.customer_id IS NULL`), &broken)
 	if companies != 1 || broken != 0 {
 		t.Errorf("%d distinct companies (want the one constant), %d invoices without their customer", companies, broken)
 	}

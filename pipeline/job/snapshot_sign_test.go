@@ -58,7 +58,7 @@ func TestRestoreChecksTheSignature(t *testing.T) {
 				t.Errorf("%s: the refused restore created %d tables", what, n)
 			}
 			var marker int
-			pgtest.Connect(t, dst).QueryRow(context.Background(), "SELECT count(*) FROM pg_namespace WHERE nspname = '_understudy_incomplete'").Scan(&marker)
+			pgtest.Scan(t, pgtest.Connect(t, dst).QueryRow(context.Background(), "SELECT count(*) FROM pg_namespace WHERE nspname = '_understudy_incomplete'"), &marker)
 			if marker != 0 {
 				t.Errorf("%s: the refused restore touched the target (it is marked incomplete)", what)
 			}

@@ -167,7 +167,7 @@ func TestRestoreRefusesDamagedSnapshots(t *testing.T) {
 		}
 		if n := len(pgtest.TableDigests(t, dst)); n > 0 {
 			var marker int
-			pgtest.Connect(t, dst).QueryRow(context.Background(), "SELECT count(*) FROM pg_namespace WHERE nspname = '_understudy_incomplete'").Scan(&marker)
+			pgtest.Scan(t, pgtest.Connect(t, dst).QueryRow(context.Background(), "SELECT count(*) FROM pg_namespace WHERE nspname = '_understudy_incomplete'"), &marker)
 			if marker != 1 {
 				t.Errorf("a failed restore left %d tables and no incomplete marker", n)
 			}

@@ -48,27 +48,34 @@ func TestSubsetChinook(t *testing.T) {
 	}
 	conn := pgtest.Connect(t, dst)
 	var invalid, fks int
-	conn.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE NOT convalidated), count(*) FILTER (WHERE contype = 'f') FROM pg_constraint WHERE connamespace = 'public'::regnamespace`).Scan(&invalid, &fks)
+	pgtest.Scan(t, conn.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE NOT convalidated), count(*) FILTER (WHERE contype = 'f') FROM pg_constraint WHERE connamespace = 'public'::regnamespace`), &invalid, &fks)
 	if invalid != 0 || fks < 10 {
 		t.Errorf("%d foreign keys, %d not validated", fks, invalid)
 	}
 	// Every kept invoice's customer is kept; every kept customer's invoices are kept.
 	var orphans, missing int
-	conn.QueryRow(context.Background(), `SELECT count(*) FROM invoice i LEFT JOIN customer c USING (customer_id) WHERE c.customer_id IS NULL`).Scan(&orphans)
+	pgtest.Scan(t, conn.QueryRow(context.Background(), `SELECT count(*) FROM invoice i LEFT JOIN customer c USING (customer_id) WHERE c.customer_id IS NULL`), &orphans)
 	if orphans != 0 {
 		t.Errorf("%d invoices without their customer", orphans)
 	}
 	srcConn := pgtest.Connect(t, src)
 	var srcInvoices int64
 	ids := []int64{}
-	rows, _ := conn.Query(context.Background(), `SELECT customer_id FROM customer`)
+	rows, err := conn.Query(context.Background(), `SELECT customer_id FROM customer`)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for rows.Next() {
 		var id int64
-		rows.Scan(&id)
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
 		ids = append(ids, id)
 	}
-	rows.Close()
-	srcConn.QueryRow(context.Background(), `SELECT count(*) FROM invoice WHERE customer_id = ANY($1)`, ids).Scan(&srcInvoices)
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.Scan(t, srcConn.QueryRow(context.Background(), `SELECT count(*) FROM invoice WHERE customer_id = ANY($1)`, ids), &srcInvoices)
 	if srcInvoices != got["public.invoice"] {
 		missing = int(srcInvoices - got["public.invoice"])
 		t.Errorf("the kept customers have %d invoices in the source, %d in the target (%d missing)", srcInvoices, got["public.invoice"], missing)

@@ -172,7 +172,7 @@ func TestSyncTypeZooIsLossless(t *testing.T) {
 			if err := pgtest.Connect(t, src).QueryRow(context.Background(), q).Scan(&a); err != nil {
 				t.Fatal(err)
 			}
-			pgtest.Connect(t, dst).QueryRow(context.Background(), q).Scan(&b)
+			pgtest.Scan(t, pgtest.Connect(t, dst).QueryRow(context.Background(), q), &b)
 			if a != b || !strings.Contains(a, "<?xml") {
 				t.Errorf("xml changed on the way:\nsource %s\ntarget %s", a, b)
 			}
@@ -226,13 +226,24 @@ tables:
 		t.Errorf("%d customers kept notes or country (%v)", leaked, err)
 	}
 	srcEmails := map[string]bool{}
-	rows, _ := s.Query(ctx, "SELECT email FROM public.customers")
+	rows, err := s.Query(ctx, "SELECT email FROM public.customers")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for rows.Next() {
 		var e string
-		rows.Scan(&e)
+		if err := rows.Scan(&e); err != nil {
+			t.Fatal(err)
+		}
 		srcEmails[e] = true
 	}
-	rows, _ = d.Query(ctx, "SELECT id, email, phone FROM public.customers ORDER BY id")
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows, err = d.Query(ctx, "SELECT id, email, phone FROM public.customers ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
 	n := 0
 	for rows.Next() {
 		var id int64
