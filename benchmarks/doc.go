@@ -46,7 +46,7 @@
 //	go test ./benchmarks -run '^$' -bench . -benchtime 3x -timeout 0
 //
 // (RUNS=n for another -benchtime nx: n rounds, each running every step once, in turn; each
-// step's median run stands)
+// step's median run stands, with the largest peak RSS of any of its runs)
 // with UNDERSTUDY_BENCH_PG (a superuser postgres:// URL), UNDERSTUDY_BENCH_S3,
 // UNDERSTUDY_BENCH_ROWS and UNDERSTUDY_BIN set, and the server's psql, pg_dump and
 // pg_restore first on PATH. Without UNDERSTUDY_BENCH_PG the benchmarks are skipped. The server and the clients share the

@@ -36,14 +36,14 @@ type header struct {
 	tools       string // pg_dump --version
 	jobs        int
 	command     string // the go test command line that measured them
-	runs        int    // rounds of every step; each step's figures are its median run's
+	runs        int    // rounds of every step; each step's times are its median run's, its peak RSS the largest of any run's
 }
 
 // writeRun writes the lines every results page starts with: how and where it was measured.
 func (h header) writeRun(b *strings.Builder) {
 	switch {
 	case h.command != "" && h.runs > 1:
-		fmt.Fprintf(b, "- command: `%s`; %d rounds, each running every step once, in turn; each step's figures are its median run's\n", h.command, h.runs)
+		fmt.Fprintf(b, "- command: `%s`; %d rounds, each running every step once, in turn; each step's times are its median run's, its peak RSS the largest of any run's\n", h.command, h.runs)
 	case h.command != "":
 		fmt.Fprintf(b, "- command: `%s`; one run of each step\n", h.command)
 	}
@@ -230,5 +230,30 @@ func TestRenderResultsMarksMissedBars(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("results page lacks %q:\n%s", want, page)
 		}
+	}
+}
+
+// A step's figures are its median run's time with the largest peak RSS of any of its runs:
+// a run that went over the memory bar fails it even when another run's time stands.
+func TestStandForTakesTheMedianTimeAndTheWorstPeakRSS(t *testing.T) {
+	runs := []result{
+		{name: nameSync, wall: 3 * time.Second, peakRSSKiB: 90 << 10},
+		{name: nameSync, wall: 1 * time.Second, peakRSSKiB: 300 << 10},
+		{name: nameSync, wall: 2 * time.Second, peakRSSKiB: 100 << 10},
+	}
+	got := standFor(runs, func(r *result) *result { return r })
+	if got.wall != 2*time.Second || got.peakRSSKiB != 300<<10 {
+		t.Errorf("standFor = %v, %d KiB; want the median 2s and the worst 300 MiB", got.wall, got.peakRSSKiB)
+	}
+	if bs := bars([]result{got}); len(bs) != 1 || bs[0].met {
+		t.Errorf("a step with one run over 256 MiB met the memory bar: %+v", bs)
+	}
+	snaps := []snapResult{
+		{result: result{name: nameSnapshotDir, wall: 2 * time.Second, peakRSSKiB: 100 << 10}},
+		{result: result{name: nameSnapshotDir, wall: 5 * time.Second, peakRSSKiB: 260 << 10}},
+		{result: result{name: nameSnapshotDir, wall: 1 * time.Second, peakRSSKiB: 100 << 10}},
+	}
+	if got := standFor(snaps, func(r *snapResult) *result { return &r.result }); got.wall != 2*time.Second || got.peakRSSKiB != 260<<10 {
+		t.Errorf("standFor(snapshot runs) = %v, %d KiB; want 2s and 260 MiB", got.wall, got.peakRSSKiB)
 	}
 }

@@ -118,7 +118,7 @@ func BenchmarkScale(b *testing.B) {
 	var results []scaleResult
 	for i, st := range scaleSteps {
 		b.Run(st.name, func(b *testing.B) {
-			r := median(b, runs[i], func(r scaleResult) result { return r.result })
+			r := median(b, runs[i], func(r *scaleResult) *result { return &r.result })
 			b.ReportMetric(r.rate(), "rows/s")
 			results = standing(results, r, func(x scaleResult) string { return x.name })
 		})

@@ -234,7 +234,7 @@ func TestRenderScaleResultsMarksMissedBars(t *testing.T) {
 		"- sync --scale 10: phases",
 		"took 6.00 s more; with them, 16.00 s, 125000 rows/s, and sync --scale 10 writes 0.80× that rate (its bar: it builds them too).",
 		"- date: 2026-01-02 03:04 UTC",
-		"- command: `go test ./benchmarks -bench Scale -benchtime 3x`; 3 rounds, each running every step once, in turn; each step's figures are its median run's",
+		"- command: `go test ./benchmarks -bench Scale -benchtime 3x`; 3 rounds, each running every step once, in turn; each step's times are its median run's, its peak RSS the largest of any run's",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("results page lacks %q:\n%s", want, page)

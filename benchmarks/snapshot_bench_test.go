@@ -114,7 +114,7 @@ func BenchmarkSnapshot(b *testing.B) {
 			if len(runs[i]) == 0 {
 				b.Skip(s3Skip)
 			}
-			r := median(b, runs[i], func(r snapResult) result { return r.result })
+			r := median(b, runs[i], func(r *snapResult) *result { return &r.result })
 			if st.size != nil {
 				b.ReportMetric(float64(r.bytes)/(1<<20), "output-MiB")
 			}
