@@ -56,8 +56,13 @@ FROM customers c JOIN orders o ON o.customer_id = c.id GROUP BY c.id ORDER BY c.
 		var out []string
 		for rows.Next() {
 			var s string
-			rows.Scan(&s)
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
 			out = append(out, s)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
 		}
 		return out
 	}

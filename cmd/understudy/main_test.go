@@ -93,7 +93,7 @@ INSERT INTO people SELECT g, 'user' || g || '@example.com', 'secret note ' || g 
 		}
 	}
 	var leaked int
-	pgtest.Connect(t, dst).QueryRow(t.Context(), "SELECT count(*) FROM people WHERE note IS NOT NULL OR email LIKE '%@example.com'").Scan(&leaked)
+	pgtest.Scan(t, pgtest.Connect(t, dst).QueryRow(t.Context(), "SELECT count(*) FROM people WHERE note IS NOT NULL OR email LIKE '%@example.com'"), &leaked)
 	if leaked != 0 {
 		t.Errorf("%d rows kept their email or note", leaked)
 	}

@@ -91,8 +91,8 @@ func TestKilledProcessLeavesTargetMarkedIncomplete(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var n int
-		conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-AND application_name = 'understudy' AND query LIKE 'COPY %FROM STDIN%' AND state = 'active'`).Scan(&n)
+		pgtest.Scan(t, conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+AND application_name = 'understudy' AND query LIKE 'COPY %FROM STDIN%' AND state = 'active'`), &n)
 		if n > 0 {
 			break
 		}

@@ -76,7 +76,7 @@ func TestSignedSnapshotCommands(t *testing.T) {
 			t.Errorf("%s: the refused restore created %d tables", what, n)
 		}
 		var schemas int
-		pgtest.Connect(t, dsn).QueryRow(context.Background(), "SELECT count(*) FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('public', 'information_schema')").Scan(&schemas)
+		pgtest.Scan(t, pgtest.Connect(t, dsn).QueryRow(context.Background(), "SELECT count(*) FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('public', 'information_schema')"), &schemas)
 		if schemas > 0 {
 			t.Errorf("%s: the refused restore created %d schemas", what, schemas)
 		}
