@@ -9,9 +9,11 @@
 //   - pg_dump -Fd -j 2 followed by pg_restore -j 2: what people use today.
 //
 // and understudy sync --jobs 2 without rules, and with three rules on the customers table
-// (hash, null, constant). Each approach loads a fresh empty database; afterwards every
-// table's row count must equal the source's (and the rules must show), so a broken run
-// cannot report a fast time. For each approach it records the wall time, the client CPU
+// (hash, null, constant). Each approach loads a fresh empty database; afterwards, untimed,
+// every table's row count must equal the source's, the target must have the source's
+// indexes (valid), constraints (validated), triggers, sequences (set as the source's, but
+// for the floor) and views, and the rules must show, so a broken run, or one that skipped
+// building indexes or constraints, cannot report a fast time. For each approach it records the wall time, the client CPU
 // time (user+sys of the approach's processes and their children) and the peak resident set
 // of the largest client process, then prints a Markdown table with the ratios to the floor
 // and to pg_dump+pg_restore, checks the bars understudy is held to (sync without rules at

@@ -156,7 +156,8 @@ func renderResults(h header, rs []result) string {
 		}
 	}
 	fmt.Fprintf(&b, "- wall: from the first command to the last, each approach loading a fresh empty database; "+
-		"checked afterwards (every table's row count equals the source's).\n")
+		"checked afterwards (every table's row count equals the source's; its indexes, constraints, triggers, "+
+		"sequences and views are the source's, all valid).\n")
 	fmt.Fprintf(&b, "- client CPU and peak RSS: the approach's own processes (psql, pg_dump, pg_restore, understudy) "+
 		"and their children, from wait4; the server's work is not in them, though it shares the machine.\n")
 	fmt.Fprintf(&b, "- floor: `pg_dump --schema-only -Fc`, `pg_restore --section=pre-data`, per table "+

@@ -155,9 +155,9 @@ func renderScaleResults(h header, s scaleInfo, rs []scaleResult) string {
 		"`psql -c 'COPY … FROM STDIN (FORMAT binary)' < file`, two at a time, biggest first. Only the COPYs are timed.\n")
 	fmt.Fprintf(&b, "- sync --scale: `understudy sync --scale %d --config scale.yaml --jobs %d --allow-unmasked` into a fresh empty database, "+
 		"the whole run: schema, rows, and the indexes, keys and foreign keys the floor does not build; checked afterwards "+
-		"(every table's row count is the scaled count).\n", s.factor, h.jobs)
+		"(every table's row count is the scaled count; its indexes, constraints, triggers and sequences are the source's, all valid).\n", s.factor, h.jobs)
 	fmt.Fprintf(&b, "- snapshot --scale: `understudy snapshot --scale %d --config scale.yaml --jobs %d --allow-unmasked` to a fresh directory "+
-		"(Parquet with zstd); checked by the row count of its run report.\n", s.factor, h.jobs)
+		"(Parquet with zstd); checked by the row count of its run report and by every table's rows counted in its Parquet parts' footers.\n", s.factor, h.jobs)
 	fmt.Fprintf(&b, "- client CPU and peak RSS: the step's own processes (psql, understudy) and their children, from wait4; "+
 		"the server's work is not in them, though it shares the machine.\n")
 	return b.String()

@@ -102,7 +102,7 @@ func BenchmarkSnapshot(b *testing.B) {
 			}
 		}
 		if st.restore {
-			if err := bn.verify(ctx, nil); err != nil {
+			if err := bn.verify(ctx, true, nil); err != nil {
 				return snapResult{}, fmt.Errorf("%s: the target is not a copy of the source: %w", st.label, err)
 			}
 		}

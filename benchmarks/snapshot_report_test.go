@@ -152,7 +152,8 @@ func renderSnapshotResults(h header, s3 string, rs []snapResult) string {
 	}
 	fmt.Fprintf(&b, "- wall: from the first command to the last. Dumps and snapshots read the source (its cache warm); "+
 		"each restore loads a fresh empty database from the dump or snapshot made just before, and is checked "+
-		"afterwards (every table's row count equals the source's).\n")
+		"afterwards (every table's row count equals the source's; its indexes, constraints, triggers, sequences "+
+		"and views are the source's, all valid).\n")
 	fmt.Fprintf(&b, "- ratio: a dump's or snapshot's wall time over pg_dump's, a restore's over pg_restore's.\n")
 	fmt.Fprintf(&b, "- output: the files written (a directory's file sizes, or the S3 objects under the snapshot's prefix); "+
 		"pg_dump -Fd compresses with gzip by default, snapshots are Parquet with zstd.\n")

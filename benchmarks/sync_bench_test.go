@@ -73,12 +73,15 @@ type approach struct {
 	// run copies b.source into b.target, charging every subprocess to m. It may return a
 	// note for the results page.
 	run func(ctx context.Context, b *bench, m *meter) (note string, err error)
-	// check, when set, verifies the target beyond row counts.
+	// check, when set, verifies the target beyond row counts and schema objects.
 	check func(ctx context.Context, bn *bench, conn *pgx.Conn) error
+	// sequencesUnset says the approach leaves the sequences at their start: the floor's
+	// schema-only dump has no setval. Every other approach must set them as the source has them.
+	sequencesUnset bool
 }
 
 var approaches = []approach{
-	{name: nameFloor, label: "floor (COPY → COPY pipes)", run: runFloor},
+	{name: nameFloor, label: "floor (COPY → COPY pipes)", run: runFloor, sequencesUnset: true},
 	{name: nameDump, label: "pg_dump + pg_restore", run: runDumpRestore},
 	{name: nameSync, label: "sync (no rules)", run: runSync("")},
 	{name: nameSyncRules, label: "sync (3 rules)", run: runSync("rules.yaml"), check: checkRules},
@@ -106,7 +109,7 @@ func BenchmarkSync(b *testing.B) {
 		if err != nil {
 			return result{}, fmt.Errorf("%s: %w", a.label, err)
 		}
-		if err := bn.verify(ctx, a.check); err != nil {
+		if err := bn.verify(ctx, !a.sequencesUnset, a.check); err != nil {
 			return result{}, fmt.Errorf("%s: the target is not a copy of the source: %w", a.label, err)
 		}
 		return result{name: a.name, label: a.label, wall: wall, cpu: m.cpu, peakRSSKiB: m.maxRSSKiB, note: note}, nil
@@ -217,6 +220,7 @@ type bench struct {
 // table is one of the source's tables.
 type table struct {
 	ident string // quoted schema.name
+	name  string // schema.name as the catalog spells it, unquoted
 	bytes int64  // pg_table_size
 	rows  int64
 }
@@ -364,7 +368,7 @@ func (bn *bench) prepareSource(ctx context.Context) error {
 	}
 	defer src.Close(context.WithoutCancel(ctx))
 	rows, err := src.Query(ctx, `
-		SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), pg_table_size(c.oid)
+		SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), pg_table_size(c.oid), n.nspname || '.' || c.relname
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 		  AND n.nspname NOT LIKE 'pg\_toast%'
@@ -374,7 +378,7 @@ func (bn *bench) prepareSource(ctx context.Context) error {
 	}
 	bn.tables, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (table, error) {
 		var t table
-		err := r.Scan(&t.ident, &t.bytes)
+		err := r.Scan(&t.ident, &t.bytes, &t.name)
 		return t, err
 	})
 	if err != nil {
@@ -422,9 +426,12 @@ func (bn *bench) dropTarget(ctx context.Context) error {
 	return nil
 }
 
-// verify checks that every source table has as many rows in the target, so that a run
-// that silently copied nothing cannot report a fast time; then runs check if set.
-func (bn *bench) verify(ctx context.Context, check func(context.Context, *bench, *pgx.Conn) error) error {
+// verify checks that every source table has as many rows in the target, and that the target
+// has the source's indexes (valid), constraints (validated), triggers, sequences (with their
+// values when sequences is set) and views, so that a run that silently copied nothing or
+// skipped building indexes or constraints cannot report a fast time; then runs check if set.
+// None of it is timed.
+func (bn *bench) verify(ctx context.Context, sequences bool, check func(context.Context, *bench, *pgx.Conn) error) error {
 	conn, err := bn.connect(ctx, targetDB)
 	if err != nil {
 		return err
@@ -438,6 +445,9 @@ func (bn *bench) verify(ctx context.Context, check func(context.Context, *bench,
 		if n != t.rows {
 			return fmt.Errorf("%s has %d rows, the source %d", t.ident, n, t.rows)
 		}
+	}
+	if err := bn.checkObjects(ctx, conn, sequences); err != nil {
+		return err
 	}
 	if check != nil {
 		return check(ctx, bn, conn)
