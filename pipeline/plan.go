@@ -15,6 +15,7 @@ import (
 	"github.com/understudy-dev/understudy/pipeline/subset"
 	"github.com/understudy-dev/understudy/pipeline/when"
 	"github.com/understudy-dev/understudy/schemas"
+	"github.com/understudy-dev/understudy/schemas/fkgraph"
 	"github.com/understudy-dev/understudy/transforms"
 	"gopkg.in/yaml.v3"
 )
@@ -27,6 +28,8 @@ type Plan struct {
 	Units   []Unit // every chunk of every table, largest tables first
 	// Scale is the factor the scaled tables are multiplied by (see ApplyScale); 0 or 1: none.
 	Scale int
+	// graph links Tables by foreign keys and declared references (see foreignKeyGraph).
+	graph *fkgraph.Graph
 }
 
 // TablePlan is one table's part of the plan.
@@ -380,47 +383,14 @@ func mergeRules(own, anc config.TableRules) config.TableRules {
 
 // propagate applies every rule on a referenced column (a key) to the columns that reference
 // it, through catalog foreign keys (single and composite) and the config's references, until
-// nothing changes: chains of keys follow too. The propagated rule is the same rule with the
+// nothing changes: chains of keys follow too. The keys are the plan's foreign-key graph
+// (schemas/fkgraph), which says how partitions take part: a key followed into one partition
+// is followed into all of them, even where a partition lacks the constraint. The propagated rule is the same rule with the
 // same parameters, so the same domain: a reference maps exactly as its key does.
 func propagate(cfg *config.Config, p *Plan, opts PlanOptions, rules map[string]config.TableRules) error {
 	byName := map[string]*TablePlan{}
 	for _, tp := range p.Tables {
 		byName[tp.Name.String()] = tp
-	}
-	type edge struct {
-		child, parent *TablePlan
-		col, refCol   string
-		what          string // for messages
-	}
-	var edges []edge
-	for _, tp := range p.Tables {
-		for _, fk := range tp.ForeignKeys {
-			parent := byName[fk.Ref.String()]
-			if parent == nil {
-				continue
-			}
-			for i := range fk.Columns {
-				edges = append(edges, edge{tp, parent, fk.Columns[i], fk.RefColumns[i], "foreign key " + fk.Name})
-			}
-		}
-	}
-	// Partitions of one table are one logical table: a key followed into one partition is
-	// followed into all of them, even where a partition lacks the constraint.
-	leaves := map[*schemas.Table][]*TablePlan{}
-	for _, tp := range p.Tables {
-		if tp.Parent != nil {
-			leaves[tp.Root()] = append(leaves[tp.Root()], tp)
-		}
-	}
-	for _, e := range append([]edge(nil), edges...) {
-		if e.child.Parent == nil {
-			continue
-		}
-		for _, sib := range leaves[e.child.Root()] {
-			if sib != e.child && sib.Table.Column(e.col) != nil {
-				edges = append(edges, edge{sib, e.parent, e.col, e.refCol, e.what + " (on a sibling partition)"})
-			}
-		}
 	}
 	for i, r := range cfg.References {
 		path := fmt.Sprintf("references[%d]", i)
@@ -436,10 +406,32 @@ func propagate(cfg *config.Config, p *Plan, opts PlanOptions, rules map[string]c
 				return cfgErr(cfg, r.Line, path, "no such column %s", end.ref)
 			}
 		}
-		if r.Path != "" {
+	}
+	of := map[*schemas.Table]*TablePlan{}
+	for _, tp := range p.Tables {
+		of[tp.Table] = tp
+	}
+	type edge struct {
+		child, parent *TablePlan
+		col, refCol   string
+		what          string // for messages
+	}
+	var edges []edge
+	for _, e := range p.foreignKeyGraph(cfg).Edges() {
+		what := "foreign key " + e.FK
+		switch {
+		case e.Path != "":
 			continue // into a json document: followed below, once every key has its rule
+		case e.Declared:
+			what = fmt.Sprintf("reference at references[%d]", e.Index)
+		case e.Spread != nil:
+			what += " (on a sibling partition)"
 		}
-		edges = append(edges, edge{child, parent, r.From.Column, r.To.Column, "reference at " + path})
+		for _, target := range e.Targets {
+			for i := range e.Columns {
+				edges = append(edges, edge{of[e.Child], of[target], e.Columns[i], e.RefColumns[i], what})
+			}
+		}
 	}
 	ruleOn := func(tp *TablePlan, col string) *ColumnRule {
 		for i := range tp.Rules {
@@ -496,6 +488,25 @@ func propagate(cfg *config.Config, p *Plan, opts PlanOptions, rules map[string]c
 		}
 	}
 	return followIntoJSON(cfg, byName, opts, rules, ruleOn)
+}
+
+// foreignKeyGraph returns the graph of the plan's tables and cfg's references, built on
+// first use. BuildPlan builds it once the references are checked; a plan made otherwise (a
+// restore's) gets it here, its references to tables it does not hold left out.
+func (p *Plan) foreignKeyGraph(cfg *config.Config) *fkgraph.Graph {
+	if p.graph == nil {
+		tables := make([]*schemas.Table, len(p.Tables))
+		for i, tp := range p.Tables {
+			tables[i] = tp.Table
+		}
+		refs := make([]fkgraph.Reference, len(cfg.References))
+		for i, r := range cfg.References {
+			refs[i] = fkgraph.Reference{From: schemas.Name{Schema: r.From.Schema, Name: r.From.Table}, Column: r.From.Column,
+				To: schemas.Name{Schema: r.To.Schema, Name: r.To.Table}, RefColumn: r.To.Column, Path: r.Path}
+		}
+		p.graph = fkgraph.New(tables, refs)
+	}
+	return p.graph
 }
 
 // followIntoJSON applies the rule of each key that a reference with a path names to the

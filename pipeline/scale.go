@@ -19,6 +19,7 @@ import (
 
 	"github.com/understudy-dev/understudy/pipeline/config"
 	"github.com/understudy-dev/understudy/schemas"
+	"github.com/understudy-dev/understudy/schemas/fkgraph"
 	"github.com/understudy-dev/understudy/schemas/pgarrow"
 	"github.com/understudy-dev/understudy/transforms"
 )
@@ -149,12 +150,10 @@ func (p *Plan) ApplyScale(ctx context.Context, stats ScaleStats, cfg *config.Con
 		}
 		return false
 	}
-	byName := map[string]*TablePlan{}
-	byRoot := map[string][]*TablePlan{}
+	of := map[*schemas.Table]*TablePlan{}
 	var scaled []*TablePlan
 	for _, tp := range p.Tables {
-		byName[tp.Name.String()] = tp
-		byRoot[tp.Root().Name.String()] = append(byRoot[tp.Root().Name.String()], tp)
+		of[tp.Table] = tp
 		if isShared(tp.Table) {
 			continue
 		}
@@ -165,36 +164,37 @@ func (p *Plan) ApplyScale(ctx context.Context, stats ScaleStats, cfg *config.Con
 		scaled = append(scaled, tp)
 	}
 	remapped := map[colRef]*domain{}
-	// A foreign key to a partitioned table names the parent: its rows are in the leaves.
-	targets := func(n schemas.Name) []*TablePlan {
-		if tp := byName[n.String()]; tp != nil {
-			return []*TablePlan{tp}
-		}
-		return byRoot[n.String()]
-	}
+	g := p.foreignKeyGraph(cfg)
 	type edge struct {
 		child       *TablePlan
 		col, refCol string
 		parents     []*TablePlan
 	}
 	var edges []edge
+	follow := func(e *fkgraph.Edge) {
+		parents := make([]*TablePlan, len(e.Targets))
+		for i, t := range e.Targets {
+			parents[i] = of[t]
+		}
+		for i := range e.Columns {
+			edges = append(edges, edge{of[e.Child], e.Columns[i], e.RefColumns[i], parents})
+		}
+	}
 	for _, tp := range scaled {
-		for _, fk := range tp.ForeignKeys {
-			for i := range fk.Columns {
-				edges = append(edges, edge{tp, fk.Columns[i], fk.RefColumns[i], targets(fk.Ref)})
+		for _, e := range g.Out(tp.Table) {
+			if !e.Declared {
+				follow(e)
 			}
 		}
 	}
-	for i, r := range cfg.References {
-		child := byName[r.From.Schema+"."+r.From.Table]
-		parent := byName[r.To.Schema+"."+r.To.Table]
-		if child == nil || parent == nil || child.Copies <= 1 || parent.Copies <= 1 {
-			continue
+	for _, e := range g.Edges() {
+		if !e.Declared || of[e.Child].Copies <= 1 || slices.ContainsFunc(e.Targets, func(t *schemas.Table) bool { return of[t].Copies <= 1 }) {
+			continue // a reference from or to a shared table: nothing moves
 		}
-		if r.Path != "" {
-			return cfgErr(cfg, r.Line, fmt.Sprintf("references[%d]", i), "a reference into a json document cannot be followed by scaling yet: list %s or %s under scale.shared", child.Name, parent.Name)
+		if e.Path != "" {
+			return cfgErr(cfg, cfg.References[e.Index].Line, fmt.Sprintf("references[%d]", e.Index), "a reference into a json document cannot be followed by scaling yet: list %s or %s under scale.shared", e.Child.Name, e.Ref)
 		}
-		edges = append(edges, edge{child, r.From.Column, r.To.Column, []*TablePlan{parent}})
+		follow(e)
 	}
 	newDomain := func(tp *TablePlan, col string) (*domain, error) {
 		c := tp.Table.Column(col)
@@ -202,8 +202,8 @@ func (p *Plan) ApplyScale(ctx context.Context, stats ScaleStats, cfg *config.Con
 		root := tp.Root()
 		name := root.Name.String() + "." + col
 		// Leaves of one partitioned table share their domains: a key is unique across them.
-		for _, leaf := range byRoot[root.Name.String()] {
-			if d := remapped[colRef{leaf, col}]; d != nil {
+		for _, leaf := range g.Leaves(root.Name) {
+			if d := remapped[colRef{of[leaf], col}]; d != nil {
 				return d, nil
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/understudy-dev/understudy/pipeline/pgsink"
 	"github.com/understudy-dev/understudy/pipeline/pii"
 	"github.com/understudy-dev/understudy/schemas"
+	"github.com/understudy-dev/understudy/schemas/fkgraph"
 )
 
 // Defaults for Options.
@@ -96,11 +97,12 @@ SET LOCAL bytea_output = 'hex'; SET LOCAL extra_float_digits = 1`); err != nil {
 	if err := tx.QueryRow(ctx, "SELECT current_database()").Scan(&st.Database); err != nil {
 		return nil, fmt.Errorf("read database name: %w", err)
 	}
-	for _, t := range cat.Tables {
-		if t.Kind != 'r' || t.Schema == pgsink.MarkerSchema {
+	g := fkgraph.New(cat.Tables, nil)
+	for _, t := range g.Tables() {
+		if t.Schema == pgsink.MarkerSchema {
 			continue
 		}
-		ts, err := collectTable(ctx, tx, cat, t, kinds, opts)
+		ts, err := collectTable(ctx, tx, g, t, kinds, opts)
 		if err != nil {
 			return nil, fmt.Errorf("measure %s: %w", t.Name, err)
 		}
@@ -190,12 +192,12 @@ func chunks(plans []colPlan) [][]colPlan {
 	return append(out, plans[start:]) // also for a table without columns: one count(*)
 }
 
-func collectTable(ctx context.Context, tx pgx.Tx, cat *schemas.Catalog, t *schemas.Table, kinds map[uint32]Kind, opts Options) (*TableStats, error) {
+func collectTable(ctx context.Context, tx pgx.Tx, g *fkgraph.Graph, t *schemas.Table, kinds map[uint32]Kind, opts Options) (*TableStats, error) {
 	ts := &TableStats{Name: t.Name.String()}
 	if t.Parent != nil {
 		ts.Parent = t.Root().Name.String()
 	}
-	fks := foreignKeys(cat, t)
+	fks := foreignKeys(g, t)
 	refs := map[string]string{}
 	for _, fk := range fks {
 		for _, c := range fk.Columns {
@@ -282,7 +284,7 @@ func collectTable(ctx context.Context, tx pgx.Tx, cat *schemas.Catalog, t *schem
 	for _, fk := range fks {
 		f, err := fanout(ctx, tx, t, fk)
 		if err != nil {
-			return nil, fmt.Errorf("fan-out of %s: %w", fk.Name, err)
+			return nil, fmt.Errorf("fan-out of %s: %w", fk.FK, err)
 		}
 		ts.ForeignKeys = append(ts.ForeignKeys, *f)
 	}
@@ -526,8 +528,8 @@ ORDER BY i, rn`, maxFormats)
 // fanout builds the histogram of children per parent row for fk of child table t: the child
 // rows are grouped by key (rows with a null key column reference nothing), and every parent
 // row is joined to its group, so parents without children count in bucket 0.
-func fanout(ctx context.Context, tx pgx.Tx, t *schemas.Table, fk schemas.ForeignKey) (*FKStats, error) {
-	f := &FKStats{Name: fk.Name, Columns: fk.Columns, Ref: fk.Ref.String(), RefColumns: fk.RefColumns}
+func fanout(ctx context.Context, tx pgx.Tx, t *schemas.Table, fk *fkgraph.Edge) (*FKStats, error) {
+	f := &FKStats{Name: fk.FK, Columns: fk.Columns, Ref: fk.Ref.String(), RefColumns: fk.RefColumns}
 	var keys, notNull, on []string
 	for i, c := range fk.Columns {
 		k := "k" + strconv.Itoa(i)
@@ -572,40 +574,16 @@ func fanout(ctx context.Context, tx pgx.Tx, t *schemas.Table, fk schemas.Foreign
 	return f, nil
 }
 
-// foreignKeys returns t's foreign keys, once each: a key referencing a partitioned table
-// also appears in the catalog once per partition it points at, and only the one that names
-// the partitioned table itself is kept.
-func foreignKeys(cat *schemas.Catalog, t *schemas.Table) []schemas.ForeignKey {
-	var out []schemas.ForeignKey
-	seen := map[string]bool{}
-	root := func(n schemas.Name) string {
-		if r := cat.Table(n); r != nil {
-			return r.Root().Name.String()
-		}
-		return n.String()
-	}
-	// Keys pointing at the top table first, so they win over their per-partition clones.
-	for _, pass := range []bool{true, false} {
-		for _, fk := range t.ForeignKeys {
-			if (root(fk.Ref) == fk.Ref.String()) != pass {
-				continue
-			}
-			id := strings.Join(fk.Columns, "\x00") + "\x01" + root(fk.Ref) + "\x01" + strings.Join(fk.RefColumns, "\x00")
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			out = append(out, fk)
+// foreignKeys returns the foreign keys t has in the catalog, once each (see fkgraph: a key
+// to a partitioned table stands for its per-partition clones), in the catalog's order. Keys
+// the graph spreads from a sibling partition are not t's constraints, so not measured here.
+func foreignKeys(g *fkgraph.Graph, t *schemas.Table) []*fkgraph.Edge {
+	var out []*fkgraph.Edge
+	for _, e := range g.Out(t) {
+		if e.FK != "" && e.Spread == nil {
+			out = append(out, e)
 		}
 	}
-	// Keep the catalog's order (by constraint name) for a stable report.
-	order := map[string]int{}
-	for i, fk := range t.ForeignKeys {
-		if _, ok := order[fk.Name]; !ok {
-			order[fk.Name] = i
-		}
-	}
-	slices.SortStableFunc(out, func(a, b schemas.ForeignKey) int { return order[a.Name] - order[b.Name] })
 	return out
 }
 

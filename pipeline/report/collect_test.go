@@ -180,3 +180,29 @@ EXECUTE format('ALTER DATABASE %I SET DateStyle = %L', current_database(), 'SQL,
 		t.Errorf("the same data on a server with other settings fails %d checks: %+v", len(failed), failed)
 	}
 }
+
+// A foreign key to a partitioned table inside a partition tree is measured once, against
+// every row of that table, under the constraint's own name: not as one of the per-partition
+// clones PostgreSQL adds beside it (named notes_event_id_y_m_fkey, …1, …2, so sorting before
+// it here), each of which sees one partition's rows.
+func TestReportFanOutToASubPartitionedTable(t *testing.T) {
+	dsn := pgtest.NewDB(t)
+	pgtest.Exec(t, pgtest.Connect(t, dsn), `
+CREATE TABLE events (id int, y int, m int, PRIMARY KEY (id, y, m)) PARTITION BY LIST (y);
+CREATE TABLE events_2023 PARTITION OF events FOR VALUES IN (2023);
+CREATE TABLE events_2024 PARTITION OF events FOR VALUES IN (2024) PARTITION BY LIST (m);
+CREATE TABLE events_2024_1 PARTITION OF events_2024 FOR VALUES IN (1);
+CREATE TABLE events_2024_2 PARTITION OF events_2024 FOR VALUES IN (2);
+INSERT INTO events SELECT i, 2023 + i % 2, 1 + i % 4 / 2 FROM generate_series(1, 40) i;
+CREATE TABLE notes (event_id int, y int, m int, CONSTRAINT zz_note_event FOREIGN KEY (event_id, y, m) REFERENCES events_2024);
+INSERT INTO notes SELECT id, y, m FROM events WHERE y = 2024 AND id <= 10;`)
+	notes := collectDSN(t, dsn, Options{}).Table("public.notes")
+	if notes == nil || len(notes.ForeignKeys) != 1 {
+		t.Fatalf("public.notes: %+v, want its one foreign key", notes)
+	}
+	fk := notes.ForeignKeys[0]
+	if fk.Name != "zz_note_event" || fk.Ref != "public.events_2024" || fk.Parents != 20 || fk.Children != 5 || !near(fk.Mean, 0.25) {
+		t.Errorf("fan-out %s → %s: %d parents, %d children, mean %v; want zz_note_event → public.events_2024: 20, 5, 0.25",
+			fk.Name, fk.Ref, fk.Parents, fk.Children, fk.Mean)
+	}
+}

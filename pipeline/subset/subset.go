@@ -3,7 +3,9 @@
 // only decides rows: it returns sets of heap tuple ids (TIDs) per table, and the copy then
 // reads those rows in the same snapshot (TIDCondition). It does not copy, and it does not
 // look at anything but foreign keys (triggers, check constraints and application-level
-// references are not followed).
+// references are not followed). The foreign keys are those of the shared graph
+// (schemas/fkgraph): a key to a partitioned table reaches its copied leaves, and a key that
+// one partition has holds for its sibling partitions too.
 //
 // A seed names a table with a where condition, a percent sample, or both (the sample is then
 // drawn from the rows matching where), and may ask for children. A seed naming a partitioned
@@ -59,11 +61,11 @@ import (
 	"hash"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/understudy-dev/understudy/schemas"
+	"github.com/understudy-dev/understudy/schemas/fkgraph"
 	"github.com/understudy-dev/understudy/transforms"
 )
 
@@ -140,101 +142,52 @@ type node struct {
 	ddown []TID // rule 2: down rows not yet followed
 }
 
-// edge is a foreign key of a leaf table. Its reference may be a partitioned table, whose
-// rows live in the targets.
+// edge is a foreign key of a leaf table to copied tables (see fkgraph: a key to a
+// partitioned table has its leaves as targets, a key of a partition holds for its siblings).
 type edge struct {
-	child         *node
-	ref           schemas.Name
-	partitioned   bool
-	targets       []*node
-	cols, refCols []string
+	*fkgraph.Edge
+	child   *node
+	targets []*node
 }
 
 type graph struct {
 	nodes []*node // in catalog order, so rounds run in a stable order
-	byOID map[uint32]*node
-	under map[schemas.Name][]*node // a table's name → its copied leaves (itself for a leaf)
+	fk    *fkgraph.Graph
+	of    map[*schemas.Table]*node
 }
 
 func newGraph(tables []*schemas.Table) *graph {
-	g := &graph{byOID: map[uint32]*node{}, under: map[schemas.Name][]*node{}}
-	for _, t := range tables {
-		if t.Kind != 'r' {
-			continue
-		}
+	g := &graph{fk: fkgraph.New(tables, nil), of: map[*schemas.Table]*node{}}
+	for _, t := range g.fk.Tables() {
 		n := &node{t: t}
 		g.nodes = append(g.nodes, n)
-		g.byOID[t.OID] = n
-		g.under[t.Name] = append(g.under[t.Name], n)
-		for p := t.Parent; p != nil; p = p.Parent {
-			g.under[p.Name] = append(g.under[p.Name], n)
-		}
+		g.of[t] = n
 	}
 	for _, n := range g.nodes {
-		var es []*edge
-		for _, fk := range n.t.ForeignKeys {
-			targets := g.under[fk.Ref]
-			if len(targets) == 0 {
+		for _, fe := range g.fk.Out(n.t) {
+			if len(fe.Targets) == 0 {
 				continue // not copied
 			}
-			_, leaf := g.isLeaf(fk.Ref)
-			es = append(es, &edge{child: n, ref: fk.Ref, partitioned: !leaf, targets: targets,
-				cols: fk.Columns, refCols: fk.RefColumns})
-		}
-		// PostgreSQL clones a foreign key to a partitioned table onto each of its partitions
-		// (same columns, one partition as target); the one to the whole table implies them.
-		for i, e := range es {
-			if !impliedBy(e, es, i) {
-				n.out = append(n.out, e)
-				for _, t := range e.targets {
-					t.in = append(t.in, e)
-				}
+			e := &edge{Edge: fe, child: n, targets: g.nodesOf(fe.Targets)}
+			n.out = append(n.out, e)
+			for _, t := range e.targets {
+				t.in = append(t.in, e)
 			}
 		}
 	}
 	return g
 }
 
-func (g *graph) isLeaf(n schemas.Name) (*node, bool) {
-	for _, x := range g.under[n] {
-		if x.t.Name == n {
-			return x, true
-		}
-	}
-	return nil, false
-}
+// under returns the copied leaves of the named table (itself for a leaf).
+func (g *graph) under(n schemas.Name) []*node { return g.nodesOf(g.fk.Leaves(n)) }
 
-// impliedBy reports whether es[i] is implied by another edge in es: same columns and a
-// superset of targets (the first of equal ones is kept).
-func impliedBy(e *edge, es []*edge, i int) bool {
-	for j, o := range es {
-		if j == i || !slicesEqual(o.cols, e.cols) || !slicesEqual(o.refCols, e.refCols) || len(o.targets) < len(e.targets) {
-			continue
-		}
-		if len(o.targets) == len(e.targets) && j > i {
-			continue
-		}
-		if covers(o.targets, e.targets) {
-			return true
-		}
+func (g *graph) nodesOf(ts []*schemas.Table) []*node {
+	out := make([]*node, len(ts))
+	for i, t := range ts {
+		out[i] = g.of[t]
 	}
-	return false
+	return out
 }
-
-func covers(big, small []*node) bool {
-	for _, s := range small {
-		found := false
-		for _, b := range big {
-			found = found || b == s
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
-
-func slicesEqual(a, b []string) bool { return strings.Join(a, "\x00") == strings.Join(b, "\x00") }
 
 // Compute decides the rows to keep. q must be inside the snapshot the copy reads (a
 // REPEATABLE READ transaction, which may be READ ONLY): TIDs mean nothing outside it. tables
@@ -247,7 +200,7 @@ func Compute(ctx context.Context, q schemas.Querier, tables []*schemas.Table, se
 	}
 	leaves := make([][]*node, len(seeds))
 	for i, s := range seeds {
-		leaves[i] = g.under[s.Table]
+		leaves[i] = g.under(s.Table)
 		switch {
 		case len(leaves[i]) == 0:
 			return nil, &SeedError{Index: i, Table: s.Table, Msg: "not among the copied tables"}

@@ -142,8 +142,8 @@ func (g *graph) filter(ctx context.Context, q schemas.Querier) error {
 
 // children returns the rows of e's table that reference the given rows of target t.
 func (e *edge) children(ctx context.Context, q schemas.Querier, t *node, parents []TID) ([]TID, error) {
-	sql := "SELECT c.ctid FROM ONLY " + e.child.t.Name.Quoted() + " c WHERE " + row("c", e.cols) +
-		" IN (SELECT " + list("p", e.refCols) + " FROM ONLY " + t.t.Name.Quoted() + " p WHERE p.ctid = ANY($1::text::tid[]))"
+	sql := "SELECT c.ctid FROM ONLY " + e.child.t.Name.Quoted() + " c WHERE " + row("c", e.Columns) +
+		" IN (SELECT " + list("p", e.RefColumns) + " FROM ONLY " + t.t.Name.Quoted() + " p WHERE p.ctid = ANY($1::text::tid[]))"
 	var out []TID
 	err := scan(ctx, q, sql, parents, func(rows pgx.Rows) error {
 		tid, err := rawTID(rows, 0)
@@ -158,8 +158,8 @@ func (e *edge) children(ctx context.Context, q schemas.Querier, t *node, parents
 
 // parents returns the rows that the given rows of e's table reference, by target.
 func (e *edge) parents(ctx context.Context, q schemas.Querier, rowsOf []TID) (map[*node][]TID, error) {
-	sql := "SELECT p.tableoid::oid, p.ctid FROM " + e.refFrom() + " p WHERE " + row("p", e.refCols) +
-		" IN (SELECT " + list("c", e.cols) + " FROM ONLY " + e.child.t.Name.Quoted() + " c WHERE c.ctid = ANY($1::text::tid[]))"
+	sql := "SELECT p.tableoid::oid, p.ctid FROM " + e.refFrom() + " p WHERE " + row("p", e.RefColumns) +
+		" IN (SELECT " + list("c", e.Columns) + " FROM ONLY " + e.child.t.Name.Quoted() + " c WHERE c.ctid = ANY($1::text::tid[]))"
 	found := map[*node][]TID{}
 	err := scan(ctx, q, sql, rowsOf, func(rows pgx.Rows) error {
 		t, tid, err := e.target(rows, 0)
@@ -169,7 +169,7 @@ func (e *edge) parents(ctx context.Context, q schemas.Querier, rowsOf []TID) (ma
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("subset: rows referenced by %s in %s: %w", e.child.t.Name, e.ref, err)
+		return nil, fmt.Errorf("subset: rows referenced by %s in %s: %w", e.child.t.Name, e.Ref, err)
 	}
 	return found, nil
 }
@@ -184,9 +184,9 @@ func (e *edge) orphaned(ctx context.Context, q schemas.Querier, g *graph) ([]TID
 	if !hit {
 		return nil, nil
 	}
-	on := make([]string, len(e.cols))
-	for i := range e.cols {
-		on[i] = "p." + schemas.QuoteIdent(e.refCols[i]) + " = c." + schemas.QuoteIdent(e.cols[i])
+	on := make([]string, len(e.Columns))
+	for i := range e.Columns {
+		on[i] = "p." + schemas.QuoteIdent(e.RefColumns[i]) + " = c." + schemas.QuoteIdent(e.Columns[i])
 	}
 	sql := "SELECT p.tableoid::oid, p.ctid, c.ctid FROM ONLY " + e.child.t.Name.Quoted() + " c JOIN " +
 		e.refFrom() + " p ON " + strings.Join(on, " AND ")
@@ -204,7 +204,7 @@ func (e *edge) orphaned(ctx context.Context, q schemas.Querier, g *graph) ([]TID
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("subset: rows of %s referencing %s: %w", e.child.t.Name, e.ref, err)
+		return nil, fmt.Errorf("subset: rows of %s referencing %s: %w", e.child.t.Name, e.Ref, err)
 	}
 	return sortUnique(out), nil
 }
@@ -213,10 +213,10 @@ func (e *edge) orphaned(ctx context.Context, q schemas.Querier, g *graph) ([]TID
 // partitioned table's rows are in its partitions, a plain table's are its own (ONLY leaves
 // out tables inheriting from it, which its foreign key does not cover).
 func (e *edge) refFrom() string {
-	if e.partitioned {
-		return e.ref.Quoted()
+	if e.Partitioned() {
+		return e.Ref.Quoted()
 	}
-	return "ONLY " + e.ref.Quoted()
+	return "ONLY " + e.Ref.Quoted()
 }
 
 // target reads columns i (tableoid) and i+1 (ctid): the row's leaf (nil if not copied) and
