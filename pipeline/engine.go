@@ -198,14 +198,10 @@ func copyUnit(ctx context.Context, r Reader, w Writer, u Unit, opts RunOptions) 
 		outW.CloseWithError(err)
 		return err
 	})
-	in := outR
-	transform := !u.Table.TextFormat && (len(u.Table.Rules) > 0 || opts.DecodeAll || u.Table.copies() > 1)
-	var bp batchPlan
-	batches := false
-	if transform {
-		bp, batches = planBatches(w, u)
-	}
-	if batches {
+	bp, path := unitPath(w, u, opts)
+	var in *io.PipeReader // what the writer reads a COPY stream from
+	switch path {
+	case viaBatches:
 		// The writer takes batches: hand it the transformed ones, with no COPY in between.
 		p := newBatchPipe()
 		g.Go(func() error {
@@ -226,8 +222,7 @@ func copyUnit(ctx context.Context, r Reader, w Writer, u Unit, opts RunOptions) 
 			outR.CloseWithError(cmp.Or(err, errWriterGone))
 			return err
 		})
-		in = nil
-	} else if transform {
+	case viaTransform:
 		tr, tw := io.Pipe()
 		g.Go(func() error {
 			bw := bufio.NewWriterSize(tw, PipeBuffer)
@@ -240,6 +235,8 @@ func copyUnit(ctx context.Context, r Reader, w Writer, u Unit, opts RunOptions) 
 			return err
 		})
 		in = tr
+	case passthrough:
+		in = outR
 	}
 	if in != nil {
 		g.Go(func() error {
@@ -264,6 +261,28 @@ func copyUnit(ctx context.Context, r Reader, w Writer, u Unit, opts RunOptions) 
 	}
 	tracker.addRows(dstRows)
 	return nil
+}
+
+// copyPath is how a unit's rows go from the source's COPY stream to the writer.
+type copyPath int
+
+const (
+	passthrough  copyPath = iota // the source's COPY stream, as it is, into the writer's COPY
+	viaTransform                 // decoded, transformed and encoded again as a COPY stream
+	viaBatches                   // decoded and transformed into Arrow batches the writer takes
+)
+
+// unitPath chooses unit u's path: a table in text format (which the decoder does not read)
+// passes through, as does one with no rules and one copy unless opts.DecodeAll; the others
+// are transformed, into batches when the writer takes them for every column of u.
+func unitPath(w Writer, u Unit, opts RunOptions) (batchPlan, copyPath) {
+	if u.Table.TextFormat || (len(u.Table.Rules) == 0 && !opts.DecodeAll && u.Table.copies() <= 1) {
+		return batchPlan{}, passthrough
+	}
+	if bp, ok := planBatches(w, u); ok {
+		return bp, viaBatches
+	}
+	return batchPlan{}, viaTransform
 }
 
 // uncount takes back the bytes of a failed attempt.

@@ -393,3 +393,32 @@ func TestCancelWakesTasksWaitingForLocks(t *testing.T) {
 		t.Errorf("%d goroutines left running after RunTasks returned (%d before)", n-before, before)
 	}
 }
+
+// copyUnit takes one of three paths: the source's stream as it is; decoded, transformed and
+// encoded again; or decoded into batches for a writer that takes them.
+func TestEachUnitTakesOneOfThreePaths(t *testing.T) {
+	plan := testPlan(t, map[string]int64{"a": 1})
+	u := plan.Units[0]
+	text, copies := *u.Table, *u.Table
+	text.TextFormat = true
+	copies.Copies = 2
+	for _, c := range []struct {
+		name   string
+		table  *TablePlan
+		writer Writer
+		opts   RunOptions
+		want   copyPath
+	}{
+		{"no rules", u.Table, &memSink{}, RunOptions{}, passthrough},
+		{"no rules, to a batch writer", u.Table, &batchSink{}, RunOptions{}, passthrough},
+		{"decoded", u.Table, &memSink{}, RunOptions{DecodeAll: true}, viaTransform},
+		{"decoded, to a batch writer", u.Table, &batchSink{}, RunOptions{DecodeAll: true}, viaBatches},
+		{"text format", &text, &batchSink{}, RunOptions{DecodeAll: true}, passthrough},
+		{"copies", &copies, &memSink{}, RunOptions{}, viaTransform},
+	} {
+		u.Table = c.table
+		if _, got := unitPath(c.writer, u, c.opts); got != c.want {
+			t.Errorf("%s: path %d, want %d", c.name, got, c.want)
+		}
+	}
+}
