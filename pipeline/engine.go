@@ -91,66 +91,77 @@ func Run(ctx context.Context, plan *Plan, src Source, dst Sink, opts RunOptions)
 	if opts.Mem == nil {
 		opts.Mem = memory.NewGoAllocator()
 	}
-	g, ctx := errgroup.WithContext(ctx)
-	s := newScheduler(plan)
-	stop := context.AfterFunc(ctx, s.stop)
-	defer stop()
-	for i := 0; i < opts.Jobs; i++ {
-		g.Go(func() error {
-			r, err := src.NewReader(ctx)
+	s := newScheduler(plan.Units, nil)
+	return s.work(ctx, opts.Jobs, func(ctx context.Context) (*worker, error) {
+		r, err := src.NewReader(ctx)
+		if err != nil {
+			return nil, err
+		}
+		w, err := dst.NewWriter(ctx)
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		wk := &worker{w: w}
+		wk.copy = func(ctx context.Context, u Unit) ([]Task, error) {
+			err := copyUnit(ctx, r, w, u, opts)
+			for tries := 0; err != nil && retryable(err) && tries < maxUnitRetries; tries++ {
+				// The sink will write the unit another way: read it again, on a fresh
+				// connection (the failed read left the old one unusable), in the same
+				// snapshot of the source.
+				r.Close()
+				r = nil
+				nr, rerr := src.NewReader(ctx)
+				if rerr != nil {
+					return nil, fmt.Errorf("copy %s again: %w", u, rerr)
+				}
+				r = nr
+				err = copyUnit(ctx, r, w, u, opts)
+			}
 			if err != nil {
-				return err
+				return nil, err
 			}
-			defer func() { // r may be replaced by a retry, or be nil if reopening failed
-				if r != nil {
-					r.Close()
-				}
-			}()
-			w, err := dst.NewWriter(ctx)
-			if err != nil {
-				return err
+			if t := s.lastOfTable(u); t != nil {
+				opts.Progress.tableDone(t.Name)
+				return dst.TableLoaded(t), nil
 			}
-			defer w.Close()
-			for {
-				it, ok := s.next()
-				if !ok {
-					return ctx.Err()
-				}
-				if it.task != nil {
-					more, err := it.task.Run(ctx, w)
-					if err != nil {
-						return fmt.Errorf("%s: %w", it.task.Name, err)
-					}
-					s.taskDone(it.task, more)
-					continue
-				}
-				err := copyUnit(ctx, r, w, it.unit, opts)
-				for tries := 0; err != nil && retryable(err) && tries < maxUnitRetries; tries++ {
-					// The sink will write the unit another way: read it again, on a fresh
-					// connection (the failed read left the old one unusable), in the same
-					// snapshot of the source.
-					r.Close()
-					r = nil
-					nr, rerr := src.NewReader(ctx)
-					if rerr != nil {
-						return fmt.Errorf("copy %s again: %w", it.unit, rerr)
-					}
-					r = nr
-					err = copyUnit(ctx, r, w, it.unit, opts)
-				}
-				if err != nil {
-					return err
-				}
-				var tasks []Task
-				if t := s.lastOfTable(it.unit); t != nil {
-					opts.Progress.tableDone(t.Name)
-					tasks = dst.TableLoaded(t)
-				}
-				s.done(tasks)
+			return nil, nil
+		}
+		wk.close = func() {
+			w.Close()
+			if r != nil { // r may be nil if reopening it for a retry failed
+				r.Close()
 			}
-		})
+		}
+		return wk, nil
+	})
+}
+
+// RunTasks runs tasks, and the tasks they return, on up to jobs writers that open opens (one
+// per worker), by the lock rule Run runs a sink's tasks by (Task.Locks). On the first error,
+// or when ctx is cancelled, every worker stops and RunTasks returns the error. A sink uses it
+// for the work that waits for all rows, such as foreign keys between partitioned tables.
+func RunTasks(ctx context.Context, tasks []Task, jobs int, open func(context.Context) (Writer, error)) error {
+	if len(tasks) == 0 {
+		return nil
 	}
-	return g.Wait()
+	s := newScheduler(nil, tasks)
+	return s.work(ctx, max(min(jobs, len(tasks)), 1), func(ctx context.Context) (*worker, error) {
+		w, err := open(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &worker{w: w, close: func() { w.Close() }}, nil
+	})
+}
+
+// worker is what one of the scheduler's workers runs items with.
+type worker struct {
+	w Writer // runs tasks
+	// copy copies a unit and returns the tasks its completion made ready (nil where the
+	// scheduler has no units).
+	copy  func(ctx context.Context, u Unit) ([]Task, error)
+	close func()
 }
 
 // RetryUnit is implemented by a sink's error after which the unit can be copied again from
@@ -187,14 +198,10 @@ func copyUnit(ctx context.Context, r Reader, w Writer, u Unit, opts RunOptions) 
 		outW.CloseWithError(err)
 		return err
 	})
-	in := outR
-	transform := !u.Table.TextFormat && (len(u.Table.Rules) > 0 || opts.DecodeAll || u.Table.copies() > 1)
-	var bp batchPlan
-	batches := false
-	if transform {
-		bp, batches = planBatches(w, u)
-	}
-	if batches {
+	bp, path := unitPath(w, u, opts)
+	var in *io.PipeReader // what the writer reads a COPY stream from
+	switch path {
+	case viaBatches:
 		// The writer takes batches: hand it the transformed ones, with no COPY in between.
 		p := newBatchPipe()
 		g.Go(func() error {
@@ -215,8 +222,7 @@ func copyUnit(ctx context.Context, r Reader, w Writer, u Unit, opts RunOptions) 
 			outR.CloseWithError(cmp.Or(err, errWriterGone))
 			return err
 		})
-		in = nil
-	} else if transform {
+	case viaTransform:
 		tr, tw := io.Pipe()
 		g.Go(func() error {
 			bw := bufio.NewWriterSize(tw, PipeBuffer)
@@ -229,6 +235,8 @@ func copyUnit(ctx context.Context, r Reader, w Writer, u Unit, opts RunOptions) 
 			return err
 		})
 		in = tr
+	case passthrough:
+		in = outR
 	}
 	if in != nil {
 		g.Go(func() error {
@@ -253,6 +261,28 @@ func copyUnit(ctx context.Context, r Reader, w Writer, u Unit, opts RunOptions) 
 	}
 	tracker.addRows(dstRows)
 	return nil
+}
+
+// copyPath is how a unit's rows go from the source's COPY stream to the writer.
+type copyPath int
+
+const (
+	passthrough  copyPath = iota // the source's COPY stream, as it is, into the writer's COPY
+	viaTransform                 // decoded, transformed and encoded again as a COPY stream
+	viaBatches                   // decoded and transformed into Arrow batches the writer takes
+)
+
+// unitPath chooses unit u's path: a table in text format (which the decoder does not read)
+// passes through, as does one with no rules and one copy unless opts.DecodeAll; the others
+// are transformed, into batches when the writer takes them for every column of u.
+func unitPath(w Writer, u Unit, opts RunOptions) (batchPlan, copyPath) {
+	if u.Table.TextFormat || (len(u.Table.Rules) == 0 && !opts.DecodeAll && u.Table.copies() <= 1) {
+		return batchPlan{}, passthrough
+	}
+	if bp, ok := planBatches(w, u); ok {
+		return bp, viaBatches
+	}
+	return batchPlan{}, viaTransform
 }
 
 // uncount takes back the bytes of a failed attempt.
@@ -293,14 +323,52 @@ type item struct {
 	task *Task
 }
 
-func newScheduler(p *Plan) *scheduler {
-	s := &scheduler{units: append([]Unit(nil), p.Units...), remaining: map[*TablePlan]int{}, copying: map[*TablePlan]int{},
+func newScheduler(units []Unit, tasks []Task) *scheduler {
+	s := &scheduler{units: append([]Unit(nil), units...), tasks: append([]Task(nil), tasks...), remaining: map[*TablePlan]int{}, copying: map[*TablePlan]int{},
 		locked: map[string]int{}}
 	s.cond = sync.NewCond(&s.mu)
-	for _, u := range p.Units {
+	for _, u := range units {
 		s.remaining[u.Table]++
 	}
 	return s
+}
+
+// work runs the scheduler's items on jobs workers, each set up by start, until none is left,
+// one fails or ctx is cancelled, and returns the first error. A cancel wakes every worker
+// waiting for work or for a lock at once: none waits for the running tasks to end.
+func (s *scheduler) work(ctx context.Context, jobs int, start func(context.Context) (*worker, error)) error {
+	g, ctx := errgroup.WithContext(ctx)
+	stop := context.AfterFunc(ctx, s.stop)
+	defer stop()
+	for range jobs {
+		g.Go(func() error {
+			wk, err := start(ctx)
+			if err != nil {
+				return err
+			}
+			defer wk.close()
+			for {
+				it, ok := s.next()
+				if !ok {
+					return ctx.Err()
+				}
+				if it.task != nil {
+					more, err := it.task.Run(ctx, wk.w)
+					if err != nil {
+						return fmt.Errorf("%s: %w", it.task.Name, err)
+					}
+					s.taskDone(it.task, more)
+					continue
+				}
+				more, err := wk.copy(ctx, it.unit)
+				if err != nil {
+					return err
+				}
+				s.done(more)
+			}
+		})
+	}
+	return g.Wait()
 }
 
 // next blocks until there is work, or returns false when there is none left (or the run
@@ -361,6 +429,8 @@ func (s *scheduler) startTask() *Task {
 	return nil
 }
 
+// lockable is the lock rule, for Run's tasks and RunTasks' alike: t may start unless a
+// running task holds one of its locks and the two are not both Shared. Call with s.mu held.
 func (s *scheduler) lockable(t Task) bool {
 	for _, l := range t.Locks {
 		if n := s.locked[l]; n < 0 || (n > 0 && !t.Shared) {

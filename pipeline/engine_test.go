@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -179,7 +180,7 @@ func TestFirstErrorStopsTheRun(t *testing.T) {
 // Two workers load two different tables at a time, as long as there are two tables left.
 func TestWorkersPreferDifferentTables(t *testing.T) {
 	plan := testPlan(t, map[string]int64{"big": 40, "mid": 15, "small": 5})
-	s := newScheduler(plan)
+	s := newScheduler(plan.Units, nil)
 	a, _ := s.next()
 	b, _ := s.next()
 	if a.unit.Table == b.unit.Table {
@@ -257,6 +258,167 @@ func TestTasksThatWouldWaitForALockDoNotRunTogether(t *testing.T) {
 	for _, name := range []string{"a", "b", "c"} {
 		if !sink.met[name] {
 			t.Errorf("the index builds of %s did not run side by side", name)
+		}
+	}
+}
+
+// Tasks that wait for each other's tables are handed out as pg_restore -j does: the first in
+// order whose tables no running task holds in a conflicting way.
+func TestTheFirstTaskWhoseTablesAreFreeStarts(t *testing.T) {
+	fk := func(name string, tables ...string) Task { return Task{Name: name, Locks: tables} }
+	tasks := []Task{
+		fk("payment customer_fkey", "payment", "customer"),
+		fk("payment rental_fkey", "payment", "rental"),
+		fk("rental customer_fkey", "rental", "customer"),
+		fk("staff store_fkey", "staff", "store"),
+	}
+	for _, c := range []struct {
+		busy   []string // held by a running task that locks them exclusively
+		shared []string // held by a running index build
+		want   string
+	}{
+		{nil, nil, "payment customer_fkey"},
+		{[]string{"payment"}, nil, "rental customer_fkey"},
+		{[]string{"payment", "rental"}, nil, "staff store_fkey"},
+		{[]string{"customer"}, nil, "payment rental_fkey"},
+		{[]string{"payment", "staff"}, nil, "rental customer_fkey"},
+		{[]string{"payment", "customer", "store"}, nil, ""},
+		{nil, []string{"payment", "customer"}, "staff store_fkey"},
+	} {
+		s := newScheduler(nil, tasks)
+		for _, b := range c.busy {
+			s.locked[b] = -1
+		}
+		for _, b := range c.shared {
+			s.locked[b] = 1
+		}
+		got := ""
+		if task := s.startTask(); task != nil {
+			got = task.Name
+		}
+		if got != c.want {
+			t.Errorf("with %v busy and %v shared: took %q, want %q", c.busy, c.shared, got, c.want)
+		}
+	}
+}
+
+// holdWriter is a worker's writer in TestCancelWakesTasksWaitingForLocks: closed when its
+// worker has returned.
+type holdWriter struct{ closed chan struct{} }
+
+func (w *holdWriter) CopyIn(context.Context, Unit, io.Reader) (int64, error) { return 0, nil }
+func (w *holdWriter) Close() error                                           { close(w.closed); return nil }
+
+// A cancelled run stops at once: the workers waiting for a table another task holds return
+// without waiting for that task to end (a task may take seconds to let go of its connection
+// after a cancel: CopyIn's rollback is given five), and nothing is left running.
+func TestCancelWakesTasksWaitingForLocks(t *testing.T) {
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	holding := make(chan struct{})
+	letGo := make(chan struct{})
+	var mu sync.Mutex
+	var ran []string
+	task := func(name string, tables ...string) Task {
+		return Task{Name: name, Locks: tables, Run: func(ctx context.Context, _ Writer) ([]Task, error) {
+			mu.Lock()
+			ran = append(ran, name)
+			mu.Unlock()
+			if name == "a" {
+				close(holding)
+				<-ctx.Done()
+				<-letGo // still cleaning up after the cancel
+				return nil, ctx.Err()
+			}
+			return nil, nil
+		}}
+	}
+	var writers []*holdWriter
+	open := func(context.Context) (Writer, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		w := &holdWriter{closed: make(chan struct{})}
+		writers = append(writers, w)
+		return w, nil
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- RunTasks(ctx, []Task{task("a", "x", "y"), task("b", "x"), task("c", "y"), task("d", "y", "x")}, 4, open)
+	}()
+	<-holding
+	time.Sleep(50 * time.Millisecond) // the other three workers are waiting for x or y now
+	cancel()
+	mu.Lock()
+	if len(writers) != 4 {
+		t.Fatalf("%d workers opened a writer, want 4", len(writers))
+	}
+	returned := func() int { // workers whose writer is closed
+		n := 0
+		for _, w := range writers {
+			select {
+			case <-w.closed:
+				n++
+			default:
+			}
+		}
+		return n
+	}
+	if n := returned(); n > 0 {
+		t.Errorf("%d workers returned before the cancel", n)
+	}
+	mu.Unlock()
+	for end := time.Now().Add(2 * time.Second); returned() < 3 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := returned(); n != 3 {
+		t.Errorf("%d of the 3 workers waiting for a lock returned within 2s of the cancel", n)
+	}
+	close(letGo)
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("RunTasks returned %v, want context.Canceled", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("RunTasks did not return within 2s of its last task ending")
+	}
+	if !slices.Equal(ran, []string{"a"}) {
+		t.Errorf("ran %v after the cancel, want only a (which ran before it)", ran)
+	}
+	for end := time.Now().Add(2 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines left running after RunTasks returned (%d before)", n-before, before)
+	}
+}
+
+// copyUnit takes one of three paths: the source's stream as it is; decoded, transformed and
+// encoded again; or decoded into batches for a writer that takes them.
+func TestEachUnitTakesOneOfThreePaths(t *testing.T) {
+	plan := testPlan(t, map[string]int64{"a": 1})
+	u := plan.Units[0]
+	text, copies := *u.Table, *u.Table
+	text.TextFormat = true
+	copies.Copies = 2
+	for _, c := range []struct {
+		name   string
+		table  *TablePlan
+		writer Writer
+		opts   RunOptions
+		want   copyPath
+	}{
+		{"no rules", u.Table, &memSink{}, RunOptions{}, passthrough},
+		{"no rules, to a batch writer", u.Table, &batchSink{}, RunOptions{}, passthrough},
+		{"decoded", u.Table, &memSink{}, RunOptions{DecodeAll: true}, viaTransform},
+		{"decoded, to a batch writer", u.Table, &batchSink{}, RunOptions{DecodeAll: true}, viaBatches},
+		{"text format", &text, &batchSink{}, RunOptions{DecodeAll: true}, passthrough},
+		{"copies", &copies, &memSink{}, RunOptions{}, viaTransform},
+	} {
+		u.Table = c.table
+		if _, got := unitPath(c.writer, u, c.opts); got != c.want {
+			t.Errorf("%s: path %d, want %d", c.name, got, c.want)
 		}
 	}
 }

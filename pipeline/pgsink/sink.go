@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/schemas"
@@ -305,7 +304,7 @@ func (s *Sink) task(i int, tables []*schemas.Table, fk *earlyFK, after func() []
 			return w.addForeignKey(ctx, preamble, e, fk)
 		}
 	}
-	return s.step(s.ddl.PostData[i], tables, run, s.marking(i, after))
+	return s.step(s.ddl.PostData[i], lockNames(tables), run, s.marking(i, after))
 }
 
 // marking returns what marks post-data entry i done and then calls after (if set), for a
@@ -334,7 +333,7 @@ func (s *Sink) keyInTwoSteps(i int, t *schemas.Table, after func() []pipeline.Ta
 	if e.Type != "CONSTRAINT" || !ok || !known || strings.Count(e.SQL, ";") != 1 || !strings.HasSuffix(e.SQL, ";") {
 		return pipeline.Task{}, false
 	}
-	tables := []*schemas.Table{t}
+	tables := lockNames([]*schemas.Table{t})
 	attach := schemas.Entry{Name: e.Name, Type: e.Type, SQL: t.Attach(name) + ";", Header: e.Header}
 	build := schemas.Entry{Name: e.Name, Type: "INDEX", SQL: k.Create + ";", Header: e.Header}
 	return s.step(build, tables, (*writer).exec, func() []pipeline.Task {
@@ -342,13 +341,9 @@ func (s *Sink) keyInTwoSteps(i int, t *schemas.Table, after func() []pipeline.Ta
 	}), true
 }
 
-// step runs e with run on a worker, locking tables; then, under s.mu, it returns what after
-// returns.
-func (s *Sink) step(e schemas.Entry, tables []*schemas.Table, run func(*writer, context.Context, string, schemas.Entry) error, after func() []pipeline.Task) pipeline.Task {
-	locks := make([]string, len(tables))
-	for k, t := range tables {
-		locks[k] = t.Name.Quoted()
-	}
+// step runs e with run on a worker, holding locks (the quoted names of the tables it locks);
+// then, under s.mu, it returns what after returns (if set).
+func (s *Sink) step(e schemas.Entry, locks []string, run func(*writer, context.Context, string, schemas.Entry) error, after func() []pipeline.Task) pipeline.Task {
 	return pipeline.Task{
 		Name: fmt.Sprintf("create %s %s", strings.ToLower(e.Type), e.Name),
 		// CREATE INDEX takes SHARE, which does not conflict with itself; ALTER TABLE (a
@@ -356,7 +351,7 @@ func (s *Sink) step(e schemas.Entry, tables []*schemas.Table, run func(*writer, 
 		Locks:  locks,
 		Shared: e.Type == "INDEX",
 		Run: func(ctx context.Context, w pipeline.Writer) ([]pipeline.Task, error) {
-			if err := run(w.(*writer), ctx, s.ddl.Preamble, e); err != nil {
+			if err := run(w.(*writer), ctx, s.ddl.Preamble, e); err != nil || after == nil {
 				return nil, err
 			}
 			s.mu.Lock()
@@ -364,6 +359,15 @@ func (s *Sink) step(e schemas.Entry, tables []*schemas.Table, run func(*writer, 
 			return after(), nil
 		},
 	}
+}
+
+// lockNames names tables as Task.Locks does.
+func lockNames(tables []*schemas.Table) []string {
+	locks := make([]string, len(tables))
+	for k, t := range tables {
+		locks[k] = t.Name.Quoted()
+	}
+	return locks
 }
 
 // markReady records that t is loaded and indexed and returns the foreign keys that were
@@ -432,93 +436,20 @@ func (s *Sink) Finish(ctx context.Context, seqs []pipeline.SequenceValue) error 
 	return nil
 }
 
-// parallel runs foreign-key entries on up to Jobs connections, never two at once that lock
-// a table in common: adding a foreign key takes SHARE ROW EXCLUSIVE on both of its tables,
-// which conflicts with itself, so the second would wait with its connection idle. A worker
-// takes the first entry whose tables are free, or waits until one is.
+// parallel runs foreign-key entries on up to Jobs connections, by the engine's scheduler:
+// never two at once that lock a table in common (adding a foreign key takes SHARE ROW
+// EXCLUSIVE on both of its tables, which conflicts with itself, so the second would wait
+// with its connection idle), the first in pg_dump's order whose tables are free.
 func (s *Sink) parallel(ctx context.Context, entries []schemas.Entry) error {
-	var mu sync.Mutex
-	cond := sync.NewCond(&mu)
-	left := make([]fkEntry, len(entries))
+	tasks := make([]pipeline.Task, len(entries))
 	for i, e := range entries {
-		left[i] = fkEntry{entry: e, tables: s.fkTables(e)}
+		tasks[i] = s.step(e, s.fkTables(e), (*writer).exec, nil)
 	}
-	busy := map[string]int{}
-	failed := false
-	take := func() (fkEntry, bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		for !failed && len(left) > 0 {
-			if i := nextFree(left, busy); i >= 0 {
-				fk := left[i]
-				left = append(left[:i], left[i+1:]...)
-				for _, k := range fk.tables {
-					busy[k]++
-				}
-				return fk, true
-			}
-			cond.Wait()
-		}
-		return fkEntry{}, false
-	}
-	release := func(keys []string, err error) {
-		mu.Lock()
-		for _, k := range keys {
-			if busy[k]--; busy[k] <= 0 {
-				delete(busy, k)
-			}
-		}
-		failed = failed || err != nil
-		cond.Broadcast()
-		mu.Unlock()
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	for range min(s.opts.Jobs, len(entries)) {
-		g.Go(func() error {
-			wr, err := s.NewWriter(gctx)
-			if err != nil {
-				release(nil, err)
-				return err
-			}
-			defer wr.Close()
-			for {
-				fk, ok := take()
-				if !ok {
-					return nil
-				}
-				err := wr.(*writer).exec(gctx, s.ddl.Preamble, fk.entry)
-				release(fk.tables, err)
-				if err != nil {
-					return err
-				}
-			}
-		})
-	}
-	return g.Wait()
-}
-
-// fkEntry is a foreign-key entry and the tables it locks (fkTables).
-type fkEntry struct {
-	entry  schemas.Entry
-	tables []string
-}
-
-// nextFree returns the index of the first entry none of whose tables is busy, or -1.
-func nextFree(entries []fkEntry, busy map[string]int) int {
-	for i, e := range entries {
-		free := true
-		for _, t := range e.tables {
-			free = free && busy[t] == 0
-		}
-		if free {
-			return i
-		}
-	}
-	return -1
+	return pipeline.RunTasks(ctx, tasks, s.opts.Jobs, s.NewWriter)
 }
 
 // fkTables names the two tables of a foreign-key entry (one, if it references its own
-// table), as the catalog has them; none if it does not know the entry.
+// table), as lockNames does; none if the catalog does not know the entry.
 func (s *Sink) fkTables(e schemas.Entry) []string {
 	child := s.cat.Constraints[e.Name]
 	if child == nil {
