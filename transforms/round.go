@@ -144,7 +144,7 @@ func (t *roundRule) shapeInt(_ *Keyed, v int64) int64 {
 		if v < t.imin {
 			return t.imin
 		}
-		return shapeFloorDiv(v, t.istep) * t.istep
+		return floorDiv(v, t.istep) * t.istep
 	}
 	if t.digits >= 0 {
 		return v
@@ -266,7 +266,7 @@ func (t *roundRule) numericStep(dst []byte, d shapeDecimal) []byte {
 				v = -v
 			}
 			st := t.nstep[scale]
-			r := shapeFloorDiv(v, st) * st
+			r := floorDiv(v, st) * st
 			if r < 0 && t.typmod {
 				var buf [24]byte
 				var lim [40]byte

@@ -20,6 +20,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/jackc/pgx/v5/pgtype"
 	"gopkg.in/yaml.v3"
+
+	"github.com/understudy-dev/understudy/schemas/pgdate"
 )
 
 // shapeKind is the native type of a column a shape rule works on.
@@ -81,18 +83,6 @@ func (k shapeKind) intRange() (lo, hi int64) {
 	}
 	return math.MinInt64, math.MaxInt64
 }
-
-// PostgreSQL's own date and timestamp ranges, in Arrow's units (days and microseconds since
-// 1970-01-01): 4714-11-24 BC to 5874897-12-31 for dates; from 4714-11-24 BC for timestamps,
-// whose upper end (294276 AD) lies beyond what Arrow's int64 holds below the infinity
-// sentinel. A rule that moves a value clamps it here, so the load never fails on range.
-const (
-	shapeMinDay    = -2440588
-	shapeMaxDay    = 2145042905
-	shapeMinMicros = -210866803200000000
-	shapeMaxMicros = math.MaxInt64 - 1
-	shapeDayMicros = 86400 * 1000000
-)
 
 // shapeKeyed checks that a keyed rule has a key and returns the sub-key of its domain (the
 // rule's own name by default).
@@ -208,7 +198,7 @@ func shapeApply(name string, r shapeRule, kind shapeKind, subkey []byte, rec arr
 					seed = strconv.AppendInt(seed[:0], int64(v), 10)
 					k.Seed(seed)
 				}
-				return arrow.Date32(min(max(r.shapeDay(k, int64(v)), shapeMinDay), shapeMaxDay))
+				return arrow.Date32(min(max(r.shapeDay(k, int64(v)), pgdate.MinDay), pgdate.MaxDay))
 			}), nil
 		}
 	case *array.Timestamp:
@@ -221,7 +211,7 @@ func shapeApply(name string, r shapeRule, kind shapeKind, subkey []byte, rec arr
 					seed = strconv.AppendInt(seed[:0], int64(v), 10)
 					k.Seed(seed)
 				}
-				return arrow.Timestamp(min(max(r.shapeMicros(k, int64(v)), shapeMinMicros), shapeMaxMicros))
+				return arrow.Timestamp(min(max(r.shapeMicros(k, int64(v)), pgdate.MinMicros), pgdate.MaxMicros))
 			}), nil
 		}
 	case *array.String:
@@ -527,55 +517,8 @@ func shapeRatAt(r *big.Rat, t int, ceil bool) *big.Int {
 	return q
 }
 
-// Civil dates, proleptic Gregorian as PostgreSQL counts them (year 0 is 1 BC), from and to
-// days since 1970-01-01 (H. Hinnant's algorithms).
-func shapeDaysFromCivil(y, m, d int64) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := shapeFloorDiv(y, 400)
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return era*146097 + doe - 719468
-}
-
-func shapeCivil(z int64) (y, m, d int64) {
-	z += 719468
-	era := shapeFloorDiv(z, 146097)
-	doe := z - era*146097
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
-	y = yoe + era*400
-	doy := doe - (365*yoe + yoe/4 - yoe/100)
-	mp := (5*doy + 2) / 153
-	d = doy - (153*mp+2)/5 + 1
-	if mp < 10 {
-		m = mp + 3
-	} else {
-		m = mp - 9
-	}
-	if m <= 2 {
-		y++
-	}
-	return y, m, d
-}
-
-func shapeIsLeap(y int64) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
-
-// shapeAddSat is a + b, saturated at the int64 range.
-func shapeAddSat(a, b int64) int64 {
-	s := a + b
-	if (s > a) != (b > 0) {
-		if b > 0 {
-			return math.MaxInt64
-		}
-		return math.MinInt64
-	}
-	return s
-}
-
-func shapeFloorDiv(a, b int64) int64 {
+// floorDiv is a / b rounded down (Go's / rounds toward zero).
+func floorDiv(a, b int64) int64 {
 	q := a / b
 	if (a%b != 0) && ((a < 0) != (b < 0)) {
 		q--
@@ -589,7 +532,7 @@ func shapeParseDate(what, s string) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%s %q is not a date like 2020-01-31", what, s)
 	}
-	return shapeFloorDiv(t.Unix(), 86400), nil
+	return floorDiv(t.Unix(), 86400), nil
 }
 
 // shapeParseTimestamp parses a config timestamp ("2020-01-31", "2020-01-31 08:30:00",
@@ -610,14 +553,14 @@ func shapeParseTimestamp(what, s string) (int64, error) {
 // units d, h, m, s from largest to smallest, each at most once ("365d", "12h", "1d12h",
 // "90m", "1d2h3m4s"). It returns microseconds; at most 10,000,000 days.
 func shapeParseDuration(s string) (int64, error) {
-	const maxMicros = 10_000_000 * shapeDayMicros
+	const maxMicros = 10_000_000 * pgdate.DayMicros
 	in := s
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, errors.New("empty duration: write e.g. 30d, 12h or 1d12h")
 	}
 	units := "dhms"
-	scale := [...]int64{shapeDayMicros, 3600 * 1000000, 60 * 1000000, 1000000}
+	scale := [...]int64{pgdate.DayMicros, 3600 * 1000000, 60 * 1000000, 1000000}
 	var total int64
 	next := 0 // the first unit still allowed
 	for len(s) > 0 {
@@ -661,7 +604,7 @@ func shapeFormatDuration(us int64) string {
 		return "0s"
 	}
 	var b []byte
-	for i, sc := range [...]int64{shapeDayMicros, 3600 * 1000000, 60 * 1000000, 1000000} {
+	for i, sc := range [...]int64{pgdate.DayMicros, 3600 * 1000000, 60 * 1000000, 1000000} {
 		if q := us / sc; q > 0 {
 			b = strconv.AppendInt(b, q, 10)
 			b = append(b, "dhms"[i])
