@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/understudy-dev/understudy/schemas/pgdate"
+	"github.com/understudy-dev/understudy/schemas/pgnumeric"
 )
 
 // shapeKind is the native type of a column a shape rule works on.
@@ -112,7 +112,7 @@ type shapeRule interface {
 	shapeInt(k *Keyed, v int64) int64
 	shapeFloat(k *Keyed, v float64) float64
 	// shapeNumeric appends the text of the new value; d is the input, finite.
-	shapeNumeric(k *Keyed, dst []byte, d shapeDecimal) ([]byte, error)
+	shapeNumeric(k *Keyed, dst []byte, d pgnumeric.Decimal[string]) ([]byte, error)
 	shapeDay(k *Keyed, days int64) int64
 	shapeMicros(k *Keyed, us int64) int64
 }
@@ -122,8 +122,8 @@ type shapeIdentity struct{}
 
 func (shapeIdentity) shapeInt(_ *Keyed, v int64) int64       { return v }
 func (shapeIdentity) shapeFloat(_ *Keyed, v float64) float64 { return v }
-func (shapeIdentity) shapeNumeric(_ *Keyed, dst []byte, d shapeDecimal) ([]byte, error) {
-	return d.append(dst), nil
+func (shapeIdentity) shapeNumeric(_ *Keyed, dst []byte, d pgnumeric.Decimal[string]) ([]byte, error) {
+	return d.Append(dst), nil
 }
 func (shapeIdentity) shapeDay(_ *Keyed, v int64) int64    { return v }
 func (shapeIdentity) shapeMicros(_ *Keyed, v int64) int64 { return v }
@@ -263,12 +263,12 @@ func shapeMapNumeric(name string, r shapeRule, k *Keyed, a *array.String, mem me
 			continue
 		}
 		v := a.Value(i)
-		d, special, err := shapeParseDecimal(v)
+		d, kind, err := pgnumeric.Parse(v)
 		if err != nil {
 			b.finish().Release()
-			return nil, fmt.Errorf("%s: row %d of the batch: %w", name, i, err)
+			return nil, fmt.Errorf("%s: row %d of the batch: %q: %w", name, i, v, err)
 		}
-		if special {
+		if kind != pgnumeric.Finite {
 			buf = append(buf[:0], v...)
 			b.append(buf)
 			continue
@@ -286,193 +286,6 @@ func shapeMapNumeric(name string, r shapeRule, k *Keyed, a *array.String, mem me
 	return b.finish(), nil
 }
 
-// shapeDecimal is a finite numeric in PostgreSQL's text form, taken apart: sign, integer
-// digits without leading zeros ("" for a zero integer part) and fraction digits (as many as
-// the value's scale).
-type shapeDecimal struct {
-	neg       bool
-	int, frac string
-}
-
-var errShapeNumeric = errors.New("not a numeric in PostgreSQL's text form")
-
-// shapeParseDecimal parses numeric_out's text: [-]digits[.digits], NaN, Infinity or
-// -Infinity (special).
-func shapeParseDecimal(s string) (d shapeDecimal, special bool, err error) {
-	switch s {
-	case "NaN", "Infinity", "-Infinity":
-		return d, true, nil
-	}
-	in := s
-	if strings.HasPrefix(s, "-") {
-		d.neg, s = true, s[1:]
-	}
-	d.int = s
-	if dot := strings.IndexByte(s, '.'); dot >= 0 {
-		d.int, d.frac = s[:dot], s[dot+1:]
-		if d.frac == "" {
-			return d, false, fmt.Errorf("%q: %w", in, errShapeNumeric)
-		}
-	}
-	if d.int == "" && d.frac == "" {
-		return d, false, fmt.Errorf("%q: %w", in, errShapeNumeric)
-	}
-	for _, part := range [2]string{d.int, d.frac} {
-		for i := 0; i < len(part); i++ {
-			if part[i] < '0' || part[i] > '9' {
-				return d, false, fmt.Errorf("%q: %w", in, errShapeNumeric)
-			}
-		}
-	}
-	d.int = strings.TrimLeft(d.int, "0")
-	return d, false, nil
-}
-
-func (d shapeDecimal) scale() int { return len(d.frac) }
-
-// mantissa returns the value's digits (integer then fraction) as an integer when its
-// significant digits fit in 19.
-func (d shapeDecimal) mantissa() (uint64, bool) {
-	frac := d.frac
-	if d.int == "" {
-		frac = strings.TrimLeft(frac, "0")
-	}
-	if len(d.int)+len(frac) > 19 {
-		return 0, false
-	}
-	var m uint64
-	for i := 0; i < len(d.int); i++ {
-		m = m*10 + uint64(d.int[i]-'0')
-	}
-	for i := 0; i < len(frac); i++ {
-		m = m*10 + uint64(frac[i]-'0')
-	}
-	return m, true
-}
-
-// appendDigits appends the integer and fraction digits, without the point.
-func (d shapeDecimal) appendDigits(dst []byte) []byte {
-	return append(append(dst, d.int...), d.frac...)
-}
-
-// bigMantissa is the mantissa of any size.
-func (d shapeDecimal) bigMantissa() *big.Int {
-	m, _ := new(big.Int).SetString(d.int+d.frac+"0", 10)
-	return m.Quo(m, big.NewInt(10))
-}
-
-func (d shapeDecimal) isZero() bool {
-	return d.int == "" && strings.TrimLeft(d.frac, "0") == ""
-}
-
-// append writes d back in numeric_out's form.
-func (d shapeDecimal) append(dst []byte) []byte {
-	if d.neg && !d.isZero() {
-		dst = append(dst, '-')
-	}
-	if d.int == "" {
-		dst = append(dst, '0')
-	}
-	dst = append(dst, d.int...)
-	if d.frac != "" {
-		dst = append(append(dst, '.'), d.frac...)
-	}
-	return dst
-}
-
-// shapeAppendDigits appends (-)digits×10^-scale as numeric_out prints it: leading zeros
-// removed down to one integer digit, exactly scale fraction digits, no sign on zero.
-func shapeAppendDigits[S ~string | ~[]byte](dst []byte, neg bool, digits S, scale int) []byte {
-	i := 0
-	for i < len(digits) && digits[i] == '0' && len(digits)-i > scale {
-		i++
-	}
-	digits = digits[i:]
-	zero := true
-	for j := 0; j < len(digits); j++ {
-		if digits[j] != '0' {
-			zero = false
-			break
-		}
-	}
-	if neg && !zero {
-		dst = append(dst, '-')
-	}
-	intLen := len(digits) - scale
-	if intLen <= 0 {
-		dst = append(dst, '0')
-	} else {
-		dst = append(dst, digits[:intLen]...)
-	}
-	if scale > 0 {
-		dst = append(dst, '.')
-		for ; intLen < 0; intLen++ {
-			dst = append(dst, '0')
-		}
-		dst = append(dst, digits[max(intLen, 0):]...)
-	}
-	return dst
-}
-
-// shapeAppendMantissa appends (-)m×10^-scale in numeric_out's form.
-func shapeAppendMantissa(dst []byte, neg bool, m uint64, scale int) []byte {
-	var buf [20]byte
-	return shapeAppendDigits(dst, neg, strconv.AppendUint(buf[:0], m, 10), scale)
-}
-
-// shapeNumericTypmod decodes a numeric(p, s) type modifier (scale may be negative since
-// PostgreSQL 15); ok is false for an unconstrained numeric.
-func shapeNumericTypmod(typmod int32) (p, s int, ok bool) {
-	if typmod < 4 {
-		return 0, 0, false
-	}
-	tm := typmod - 4
-	return int(tm>>16) & 0xffff, int((tm&0x7ff)^1024) - 1024, true
-}
-
-// shapeNumericLimit is the largest mantissa, at scale t, that numeric(p, s) keeps once
-// PostgreSQL has rounded it to s: p nines then t-s zeros (fewer nines if t < s), as digits.
-func shapeNumericLimit(dst []byte, p, s, t int) []byte {
-	nines, zeros := p, t-s
-	if zeros < 0 {
-		nines, zeros = p+zeros, 0
-	}
-	for i := 0; i < nines; i++ {
-		dst = append(dst, '9')
-	}
-	for i := 0; i < zeros; i++ {
-		dst = append(dst, '0')
-	}
-	return dst
-}
-
-// shapeDigitsLess compares two digit strings without leading zeros as numbers: a < b.
-func shapeDigitsLess(a, b []byte) bool {
-	if len(a) != len(b) {
-		return len(a) < len(b)
-	}
-	return string(a) < string(b)
-}
-
-// shapeTrimZeros removes leading zeros, leaving at least one digit.
-func shapeTrimZeros(d []byte) []byte {
-	for len(d) > 1 && d[0] == '0' {
-		d = d[1:]
-	}
-	return d
-}
-
-// shapeMulFix returns round(m × n / 2^32), or false when it does not fit in 64 bits.
-func shapeMulFix(m, n uint64) (uint64, bool) {
-	hi, lo := bits.Mul64(m, n)
-	lo, c := bits.Add64(lo, 1<<31, 0)
-	hi += c
-	if hi >= 1<<32 {
-		return 0, false
-	}
-	return hi<<32 | lo>>32, true
-}
-
 // shapeRat parses a decimal number written in the config ("12", "-0.5", "1e3").
 func shapeRat(what, s string) (*big.Rat, error) {
 	r, ok := new(big.Rat).SetString(strings.TrimSpace(s))
@@ -480,41 +293,6 @@ func shapeRat(what, s string) (*big.Rat, error) {
 		return nil, fmt.Errorf("%s %q is not a number", what, s)
 	}
 	return r, nil
-}
-
-// shapeRatScale is the number of decimals r needs (0 for an integer), or -1 if it is not a
-// finite decimal.
-func shapeRatScale(r *big.Rat) int {
-	den := new(big.Int).Set(r.Denom())
-	ten, two, five := big.NewInt(10), big.NewInt(2), big.NewInt(5)
-	n := 0
-	for den.Cmp(big.NewInt(1)) != 0 {
-		switch {
-		case new(big.Int).Mod(den, ten).Sign() == 0:
-			den.Quo(den, ten)
-		case new(big.Int).Mod(den, two).Sign() == 0:
-			den.Quo(den, two)
-		case new(big.Int).Mod(den, five).Sign() == 0:
-			den.Quo(den, five)
-		default:
-			return -1
-		}
-		n++
-		if n > 100000 {
-			return -1
-		}
-	}
-	return n
-}
-
-// shapeRatAt returns r × 10^t rounded down (floor) or up (ceil).
-func shapeRatAt(r *big.Rat, t int, ceil bool) *big.Int {
-	x := new(big.Rat).Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(t)), nil)))
-	q, m := new(big.Int).DivMod(x.Num(), x.Denom(), new(big.Int)) // Euclidean: floor for a positive denominator
-	if ceil && m.Sign() != 0 {
-		q.Add(q, big.NewInt(1))
-	}
-	return q
 }
 
 // floorDiv is a / b rounded down (Go's / rounds toward zero).
