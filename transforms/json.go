@@ -108,7 +108,7 @@ func newJSON(env Env) (Transformer, error) {
 			sub = like
 			maxChars = TextBatch(nil, like).(textBatch).maxChars
 		}
-		rule, _, _, err := shapeSubRule(env, n.Content[i+1], sub, "paths: "+k.Value)
+		rule, _, _, err := subRule(env, n.Content[i+1], sub, "paths: "+k.Value)
 		if err != nil {
 			return nil, err
 		}
@@ -235,7 +235,7 @@ func (t *jsonRule) Transform(rec arrow.Record, col int, mem memory.Allocator) (a
 	w := &jsonWalker{paths: t.paths, keyed: make([]*Keyed, len(t.paths))}
 	for i, p := range t.paths {
 		if p.rule != nil {
-			w.keyed[i] = shapeKeyedFor(p.rule)
+			w.keyed[i] = keyedFor(p.rule)
 		}
 	}
 	n := arr.Len()

@@ -33,6 +33,14 @@ type UniqueSafe interface {
 	UniqueSafe() bool
 }
 
+// shapeNotUnique refuses a unique column for a rule that can map two values to one.
+func shapeNotUnique(name string, c Column, instead string) error {
+	if !c.Unique {
+		return nil
+	}
+	return fmt.Errorf("%s can give two rows the same value, and column %s is unique; %s", name, c.Name, instead)
+}
+
 // Passthrough is implemented by transformers that, as configured, may copy some values to
 // the output as they are (a dictionary whose default keeps the values its map does not
 // list). It is the rule's own word on whether it rewrites every value: the PII guard does

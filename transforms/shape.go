@@ -1,24 +1,19 @@
 package transforms
 
-// Helpers shared by the "shape" family: rules over numbers, dates and document structure
-// (numeric_noise, random_range, round, date_noise, truncate, birthdate, weighted_choice,
-// dictionary, template, json, array).
+// The shape family's engine: rules over native numbers, numerics, dates and timestamps
+// (numeric_noise, random_range, round, date_noise, truncate, birthdate) implement shapeRule,
+// and shapeApply runs one over a column of the type shapeKindOf found.
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"math/big"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/bitutil"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/jackc/pgx/v5/pgtype"
-	"gopkg.in/yaml.v3"
 
 	"github.com/understudy-dev/understudy/schemas/pgdate"
 	"github.com/understudy-dev/understudy/schemas/pgnumeric"
@@ -82,26 +77,6 @@ func (k shapeKind) intRange() (lo, hi int64) {
 		return math.MinInt32, math.MaxInt32
 	}
 	return math.MinInt64, math.MaxInt64
-}
-
-// shapeKeyed checks that a keyed rule has a key and returns the sub-key of its domain (the
-// rule's own name by default).
-func shapeKeyed(name string, env Env, domain string) ([]byte, error) {
-	if env.Key == nil {
-		return nil, NoKeyError(name)
-	}
-	if domain == "" {
-		domain = name
-	}
-	return env.Key.Derive(domain), nil
-}
-
-// shapeNotUnique refuses a unique column for a rule that can map two values to one.
-func shapeNotUnique(name string, c Column, instead string) error {
-	if !c.Unique {
-		return nil
-	}
-	return fmt.Errorf("%s can give two rows the same value, and column %s is unique; %s", name, c.Name, instead)
 }
 
 // shapeRule is a rule over native numbers, numerics, dates and timestamps. shapeApply calls,
@@ -286,15 +261,6 @@ func shapeMapNumeric(name string, r shapeRule, k *Keyed, a *array.String, mem me
 	return b.finish(), nil
 }
 
-// shapeRat parses a decimal number written in the config ("12", "-0.5", "1e3").
-func shapeRat(what, s string) (*big.Rat, error) {
-	r, ok := new(big.Rat).SetString(strings.TrimSpace(s))
-	if !ok || strings.ContainsAny(s, "/") {
-		return nil, fmt.Errorf("%s %q is not a number", what, s)
-	}
-	return r, nil
-}
-
 // floorDiv is a / b rounded down (Go's / rounds toward zero).
 func floorDiv(a, b int64) int64 {
 	q := a / b
@@ -302,166 +268,4 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
-}
-
-// shapeParseDate parses a config date, "2020-01-31", to days since 1970.
-func shapeParseDate(what, s string) (int64, error) {
-	t, err := time.Parse("2006-01-02", strings.TrimSpace(s))
-	if err != nil {
-		return 0, fmt.Errorf("%s %q is not a date like 2020-01-31", what, s)
-	}
-	return floorDiv(t.Unix(), 86400), nil
-}
-
-// shapeParseTimestamp parses a config timestamp ("2020-01-31", "2020-01-31 08:30:00",
-// "2020-01-31T08:30:00.5Z", "2020-01-31T08:30:00+02:00") to microseconds since 1970;
-// without a zone it is UTC.
-func shapeParseTimestamp(what, s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	for _, layout := range []string{"2006-01-02", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999",
-		time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.Unix()*1000000 + int64(t.Nanosecond()/1000), nil
-		}
-	}
-	return 0, fmt.Errorf("%s %q is not a timestamp like 2020-01-31 or 2020-01-31 08:30:00", what, s)
-}
-
-// shapeParseDuration parses a duration written with days: one or more <integer><unit>,
-// units d, h, m, s from largest to smallest, each at most once ("365d", "12h", "1d12h",
-// "90m", "1d2h3m4s"). It returns microseconds; at most 10,000,000 days.
-func shapeParseDuration(s string) (int64, error) {
-	const maxMicros = 10_000_000 * pgdate.DayMicros
-	in := s
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, errors.New("empty duration: write e.g. 30d, 12h or 1d12h")
-	}
-	units := "dhms"
-	scale := [...]int64{pgdate.DayMicros, 3600 * 1000000, 60 * 1000000, 1000000}
-	var total int64
-	next := 0 // the first unit still allowed
-	for len(s) > 0 {
-		i := 0
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == 0 {
-			return 0, fmt.Errorf("duration %q: expected a number at %q", in, s)
-		}
-		if i > 12 {
-			return 0, fmt.Errorf("duration %q is too long", in)
-		}
-		n, _ := strconv.ParseInt(s[:i], 10, 64)
-		if i == len(s) {
-			return 0, fmt.Errorf("duration %q: %s needs a unit (d, h, m or s), e.g. %sd", in, s, s)
-		}
-		u := strings.IndexByte(units, s[i])
-		if u < 0 {
-			return 0, fmt.Errorf("duration %q: unknown unit %q (use d, h, m or s)", in, s[i])
-		}
-		if u < next {
-			return 0, fmt.Errorf("duration %q: units go from days to seconds, each once (e.g. 1d12h)", in)
-		}
-		next = u + 1
-		if n > maxMicros/scale[u] {
-			return 0, fmt.Errorf("duration %q is over 10000000 days", in)
-		}
-		total += n * scale[u]
-		if total > maxMicros {
-			return 0, fmt.Errorf("duration %q is over 10000000 days", in)
-		}
-		s = s[i+1:]
-	}
-	return total, nil
-}
-
-// shapeFormatDuration writes microseconds (whole seconds) the way shapeParseDuration reads them.
-func shapeFormatDuration(us int64) string {
-	if us == 0 {
-		return "0s"
-	}
-	var b []byte
-	for i, sc := range [...]int64{pgdate.DayMicros, 3600 * 1000000, 60 * 1000000, 1000000} {
-		if q := us / sc; q > 0 {
-			b = strconv.AppendInt(b, q, 10)
-			b = append(b, "dhms"[i])
-			us -= q * sc
-		}
-	}
-	return string(b)
-}
-
-// shapeBase32 is RFC 4648 base32 in lower case: discriminators read well inside e-mail
-// addresses and user names.
-const shapeBase32 = "abcdefghijklmnopqrstuvwxyz234567"
-
-// shapeAppendDiscriminator appends n base32 characters (5n bits) of digest.
-func shapeAppendDiscriminator(dst, digest []byte, n int) []byte {
-	var acc uint64
-	nb := 0
-	j := 0
-	for i := 0; i < n; i++ {
-		if nb < 5 {
-			acc = acc<<8 | uint64(digest[j])
-			j++
-			nb += 8
-		}
-		nb -= 5
-		dst = append(dst, shapeBase32[(acc>>nb)&31])
-	}
-	return dst
-}
-
-// shapeSubRule builds the text rule of a json path or an array element from its YAML: a
-// plain name ("email") or a mapping with transform: and that rule's parameters. The rule
-// null is reported as isNull, without a TextRule.
-func shapeSubRule(env Env, node *yaml.Node, col Column, where string) (rule TextRule, isNull bool, name string, err error) {
-	var p Params
-	switch {
-	case node == nil || node.Kind == 0:
-		return nil, false, "", fmt.Errorf("%s: no rule given", where)
-	case node.Kind == yaml.ScalarNode && node.Tag == "!!null":
-		name, p = "null", YAMLParams(nil)
-	case node.Kind == yaml.ScalarNode:
-		name, p = node.Value, YAMLParams(nil)
-	case node.Kind == yaml.MappingNode:
-		for i := 0; i+1 < len(node.Content); i += 2 {
-			if node.Content[i].Value == "transform" {
-				name = node.Content[i+1].Value
-			}
-		}
-		if name == "" {
-			return nil, false, "", fmt.Errorf("%s: line %d: the rule has no transform:", where, node.Line)
-		}
-		p = YAMLParams(node)
-	default:
-		return nil, false, "", fmt.Errorf("%s: line %d: a rule is a name or a mapping with transform:", where, node.Line)
-	}
-	if name == "null" {
-		if err := p.Decode(&struct{}{}); err != nil {
-			return nil, false, name, fmt.Errorf("%s: %w", where, err)
-		}
-		return nil, true, name, nil
-	}
-	if env.Registry == nil {
-		return nil, false, name, fmt.Errorf("%s: no registry to build rule %s from", where, name)
-	}
-	t, err := env.Registry.New(name, Env{Column: col, Params: p, Key: env.Key, Registry: env.Registry})
-	if err != nil {
-		return nil, false, name, fmt.Errorf("%s: %w", where, err)
-	}
-	r, ok := AsTextRule(t)
-	if !ok {
-		return nil, false, name, fmt.Errorf("%s: %s does not rewrite text values one by one, so it cannot be used here (use a rule that writes text, or null)", where, name)
-	}
-	return r, false, name, nil
-}
-
-// shapeKeyedFor returns a stream for a rule's sub-key, or nil for an unkeyed rule.
-func shapeKeyedFor(r TextRule) *Keyed {
-	if sk := r.Subkey(); sk != nil {
-		return NewKeyed(sk)
-	}
-	return nil
 }
