@@ -70,8 +70,8 @@ func planBatches(w Writer, u Unit) (batchPlan, bool) {
 			if r.When != nil {
 				names = append(names, r.When.Columns()...)
 			}
-			if cr, ok := r.Transformer.(transforms.ColumnReader); ok {
-				names = append(names, cr.ReadsColumns()...)
+			if rr, ok := r.Transformer.(transforms.RowReader); ok {
+				names = append(names, rr.Reads()...)
 			}
 			for _, n := range names {
 				j, ok := index[n]

@@ -64,7 +64,7 @@ func newArray(env Env) (Transformer, error) {
 	}
 	t := &arrayRule{}
 	var err error
-	if t.elem, _, _, err = shapeSubRule(env, &p.Element, elem, "element"); err != nil {
+	if t.elem, _, _, err = subRule(env, &p.Element, elem, "element"); err != nil {
 		return nil, err
 	}
 	if (elem.BaseOID == pgtype.VarcharOID || elem.BaseOID == pgtype.BPCharOID) && c.Typmod > 4 {
@@ -176,7 +176,7 @@ func (t *arrayRule) Transform(rec arrow.Record, col int, mem memory.Allocator) (
 	}
 	var k *Keyed
 	if t.elem != nil {
-		k = shapeKeyedFor(t.elem)
+		k = keyedFor(t.elem)
 	}
 	n := arr.Len()
 	b := newByteBuilder(mem, arr.DataType(), n, dataLen(arr))

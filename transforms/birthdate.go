@@ -5,6 +5,8 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/understudy-dev/understudy/schemas/pgdate"
 )
 
 // birthdate replaces a date of birth with a keyed date of the same age band: the age on
@@ -56,7 +58,7 @@ func newBirthdate(env Env) (Transformer, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.y, t.m, t.d = shapeCivil(day)
+	t.y, t.m, t.d = pgdate.Civil(day)
 	if err := shapeNotUnique("birthdate", c, "two people can get the same date"); err != nil {
 		return nil, err
 	}
@@ -75,8 +77,8 @@ func (t *birthdate) Transform(rec arrow.Record, col int, mem memory.Allocator) (
 
 // age is the number of full years, on as_of, of someone born on day v.
 func (t *birthdate) age(v int64) int64 {
-	y, m, d := shapeCivil(v)
-	if m == 2 && d == 29 && !shapeIsLeap(t.y) {
+	y, m, d := pgdate.Civil(v)
+	if m == 2 && d == 29 && !pgdate.IsLeap(t.y) {
 		d = 28 // the birthday of 29 February falls on 28 February in other years
 	}
 	a := t.y - y
@@ -92,21 +94,21 @@ func (t *birthdate) age(v int64) int64 {
 func (t *birthdate) lastBorn(a int64) int64 {
 	y, d := t.y-a, t.d
 	switch {
-	case t.m == 2 && d == 29 && !shapeIsLeap(y):
+	case t.m == 2 && d == 29 && !pgdate.IsLeap(y):
 		d = 28
-	case t.m == 2 && d == 28 && !shapeIsLeap(t.y) && shapeIsLeap(y):
+	case t.m == 2 && d == 28 && !pgdate.IsLeap(t.y) && pgdate.IsLeap(y):
 		d = 29
 	}
-	return shapeDaysFromCivil(y, t.m, d)
+	return pgdate.DaysFromCivil(y, t.m, d)
 }
 
 func (t *birthdate) shapeDay(k *Keyed, v int64) int64 {
-	lo := shapeFloorDiv(t.age(v), t.band) * t.band
+	lo := floorDiv(t.age(v), t.band) * t.band
 	// Ages in [lo, lo+band) are the days after lastBorn(lo+band) up to lastBorn(lo).
 	return k.Range(t.lastBorn(lo+t.band)+1, t.lastBorn(lo))
 }
 
 func (t *birthdate) shapeMicros(k *Keyed, v int64) int64 {
-	day := shapeFloorDiv(v, shapeDayMicros)
-	return t.shapeDay(k, day)*shapeDayMicros + (v - day*shapeDayMicros)
+	day := pgdate.Day(v)
+	return t.shapeDay(k, day)*pgdate.DayMicros + (v - day*pgdate.DayMicros)
 }

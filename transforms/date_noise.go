@@ -3,9 +3,12 @@ package transforms
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/understudy-dev/understudy/schemas/pgdate"
 )
 
 // dateNoise moves each date or timestamp by a keyed amount in [-max, +max]: dates by whole
@@ -55,7 +58,7 @@ func newDateNoise(env Env) (Transformer, error) {
 	if us == 0 {
 		return nil, errors.New("max must be more than 0")
 	}
-	t.maxMicros, t.maxDays = us, us/shapeDayMicros
+	t.maxMicros, t.maxDays = us, us/pgdate.DayMicros
 	if t.kind == shapeDate && t.maxDays == 0 {
 		return nil, fmt.Errorf("max %s: a date moves by whole days, so max must be at least 1d", p.Max)
 	}
@@ -80,29 +83,41 @@ func (t *dateNoise) shapeDay(k *Keyed, v int64) int64 {
 	if !t.keepYear {
 		return out
 	}
-	y, _, _ := shapeCivil(v)
+	y, _, _ := pgdate.Civil(v)
 	for try := 1; try < dateNoiseTries; try++ {
-		if oy, _, _ := shapeCivil(out); oy == y {
+		if oy, _, _ := pgdate.Civil(out); oy == y {
 			return out
 		}
 		out = v + k.Range(-t.maxDays, t.maxDays)
 	}
-	return min(max(out, shapeDaysFromCivil(y, 1, 1)), shapeDaysFromCivil(y+1, 1, 1)-1)
+	return min(max(out, pgdate.DaysFromCivil(y, 1, 1)), pgdate.DaysFromCivil(y+1, 1, 1)-1)
 }
 
 func (t *dateNoise) shapeMicros(k *Keyed, v int64) int64 {
-	out := shapeAddSat(v, k.Range(-t.maxMicros, t.maxMicros))
+	out := addSat(v, k.Range(-t.maxMicros, t.maxMicros))
 	if !t.keepYear {
 		return out
 	}
-	y, _, _ := shapeCivil(shapeFloorDiv(v, shapeDayMicros))
+	y, _, _ := pgdate.Civil(pgdate.Day(v))
 	for try := 1; try < dateNoiseTries; try++ {
-		if oy, _, _ := shapeCivil(shapeFloorDiv(out, shapeDayMicros)); oy == y {
+		if oy, _, _ := pgdate.Civil(pgdate.Day(out)); oy == y {
 			return out
 		}
-		out = shapeAddSat(v, k.Range(-t.maxMicros, t.maxMicros))
+		out = addSat(v, k.Range(-t.maxMicros, t.maxMicros))
 	}
-	first := shapeDaysFromCivil(y, 1, 1) * shapeDayMicros
-	last := shapeDaysFromCivil(y+1, 1, 1)*shapeDayMicros - 1
+	first := pgdate.DaysFromCivil(y, 1, 1) * pgdate.DayMicros
+	last := pgdate.DaysFromCivil(y+1, 1, 1)*pgdate.DayMicros - 1
 	return min(max(out, first), last)
+}
+
+// addSat is a + b, saturated at the int64 range.
+func addSat(a, b int64) int64 {
+	s := a + b
+	if (s > a) != (b > 0) {
+		if b > 0 {
+			return math.MaxInt64
+		}
+		return math.MinInt64
+	}
+	return s
 }

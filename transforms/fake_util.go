@@ -188,3 +188,24 @@ func (r *fakeListRule) Subkey() []byte { return r.subkey }
 func (r *fakeListRule) Text(k *Keyed, dst, in []byte) ([]byte, error) {
 	return shapeAppendCase(dst, Pick(k, r.list), fakeCase(in)), nil
 }
+
+// shapeBase32 is RFC 4648 base32 in lower case: discriminators read well inside e-mail
+// addresses and user names.
+const shapeBase32 = "abcdefghijklmnopqrstuvwxyz234567"
+
+// shapeAppendDiscriminator appends n base32 characters (5n bits) of digest.
+func shapeAppendDiscriminator(dst, digest []byte, n int) []byte {
+	var acc uint64
+	nb := 0
+	j := 0
+	for i := 0; i < n; i++ {
+		if nb < 5 {
+			acc = acc<<8 | uint64(digest[j])
+			j++
+			nb += 8
+		}
+		nb -= 5
+		dst = append(dst, shapeBase32[(acc>>nb)&31])
+	}
+	return dst
+}

@@ -72,3 +72,15 @@ func (k *Keyed) Float64() float64 { return float64(k.pcg.Uint64()>>11) / (1 << 5
 
 // Pick draws one element of list.
 func Pick[T any](k *Keyed, list []T) T { return list[k.IntN(len(list))] }
+
+// shapeKeyed checks that a keyed rule has a key and returns the sub-key of its domain (the
+// rule's own name by default).
+func shapeKeyed(name string, env Env, domain string) ([]byte, error) {
+	if env.Key == nil {
+		return nil, NoKeyError(name)
+	}
+	if domain == "" {
+		domain = name
+	}
+	return env.Key.Derive(domain), nil
+}

@@ -3,10 +3,13 @@ package transforms
 import (
 	"fmt"
 	"math/big"
+	"math/bits"
 	"strconv"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/understudy-dev/understudy/schemas/pgnumeric"
 )
 
 // numericNoise multiplies each number by a keyed factor 1+u, u uniform in [-ratio, +ratio].
@@ -60,7 +63,7 @@ func newNumericNoise(env Env) (Transformer, error) {
 	if t.subkey, err = shapeKeyed("numeric_noise", env, p.Domain); err != nil {
 		return nil, err
 	}
-	t.p, t.s, t.typmod = shapeNumericTypmod(env.Column.Typmod)
+	t.p, t.s, t.typmod = pgnumeric.Typmod(env.Column.Typmod)
 	t.typmod = t.typmod && t.kind == shapeNumeric
 	return t, nil
 }
@@ -83,7 +86,7 @@ func (t *numericNoise) shapeInt(k *Keyed, v int64) int64 {
 	if v < 0 {
 		mag, limit = -uint64(v), -uint64(lo)
 	}
-	res, ok := shapeMulFix(mag, n)
+	res, ok := mulFix(mag, n)
 	if !ok || res > limit {
 		res = limit
 	}
@@ -105,29 +108,29 @@ func (t *numericNoise) shapeFloat(k *Keyed, v float64) float64 {
 	return out
 }
 
-func (t *numericNoise) shapeNumeric(k *Keyed, dst []byte, d shapeDecimal) ([]byte, error) {
+func (t *numericNoise) shapeNumeric(k *Keyed, dst []byte, d pgnumeric.Decimal[string]) ([]byte, error) {
 	n := t.factor(k)
 	var local [24]byte
 	var digits []byte
-	if m, ok := d.mantissa(); ok {
-		if res, ok := shapeMulFix(m, n); ok {
+	if m, ok := d.Mantissa(); ok {
+		if res, ok := mulFix(m, n); ok {
 			digits = strconv.AppendUint(local[:0], res, 10)
 		}
 	}
 	if digits == nil { // beyond 19 digits: exact big arithmetic (rare, and allowed to allocate)
-		x := d.bigMantissa()
+		x := d.BigMantissa()
 		x.Mul(x, new(big.Int).SetUint64(n))
 		x.Add(x, big.NewInt(1<<31))
 		x.Rsh(x, 32)
 		digits = x.Append(nil, 10)
 	}
-	if len(digits) == 1 && digits[0] == '0' && !d.isZero() {
+	if len(digits) == 1 && digits[0] == '0' && !d.IsZero() {
 		digits[0] = '1' // one unit of the value's scale: the sign stays
 	}
 	if t.typmod {
-		digits = shapeClampNumeric(digits, t.p, t.s, d.scale())
+		digits = shapeClampNumeric(digits, t.p, t.s, d.Scale())
 	}
-	return shapeAppendDigits(dst, d.neg, digits, d.scale()), nil
+	return pgnumeric.AppendScaled(dst, d.Neg, digits, d.Scale()), nil
 }
 
 // shapeClampNumeric caps a mantissa (digits at scale t, no leading zeros) at the largest that
@@ -141,9 +144,20 @@ func shapeClampNumeric(digits []byte, p, s, t int) []byte {
 		return digits
 	}
 	var local [40]byte
-	limit := shapeNumericLimit(local[:0], p, s, t)
-	if shapeDigitsLess(limit, digits) {
+	limit := pgnumeric.AppendLimit(local[:0], p, s, t)
+	if pgnumeric.DigitsLess(limit, digits) {
 		return append(digits[:0], limit...)
 	}
 	return digits
+}
+
+// mulFix returns round(m × n / 2^32), or false when it does not fit in 64 bits.
+func mulFix(m, n uint64) (uint64, bool) {
+	hi, lo := bits.Mul64(m, n)
+	lo, c := bits.Add64(lo, 1<<31, 0)
+	hi += c
+	if hi >= 1<<32 {
+		return 0, false
+	}
+	return hi<<32 | lo>>32, true
 }

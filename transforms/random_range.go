@@ -9,6 +9,8 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/understudy-dev/understudy/schemas/pgnumeric"
 )
 
 // randomRange replaces each value with a keyed value drawn uniformly from [min, max], in the
@@ -140,7 +142,7 @@ func (t *randomRange) bounds(c Column) error {
 			return order(false)
 		}
 		for s := 0; s < len(t.nlo); s++ {
-			l, h := shapeRatAt(lo, s, true), shapeRatAt(hi, s, false)
+			l, h := pgnumeric.RatAt(lo, s, true), pgnumeric.RatAt(hi, s, false)
 			if !l.IsInt64() || !h.IsInt64() {
 				break
 			}
@@ -149,7 +151,7 @@ func (t *randomRange) bounds(c Column) error {
 		if !t.nok[0] {
 			return fmt.Errorf("random_range on numeric takes min and max within ±9223372036854775807")
 		}
-		if p, s, ok := shapeNumericTypmod(c.Typmod); ok {
+		if p, s, ok := pgnumeric.Typmod(c.Typmod); ok {
 			limit := new(big.Rat).SetFrac(new(big.Int).Sub(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(p)), nil), big.NewInt(1)),
 				new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(max(s, 0))), nil))
 			if s < 0 {
@@ -207,8 +209,8 @@ func (t *randomRange) shapeFloat(k *Keyed, _ float64) float64 {
 
 // shapeNumeric draws a mantissa at the value's scale. Past 18 decimals it draws at the
 // largest scale whose bounds fit in 64 bits and pads with zeros, keeping the scale.
-func (t *randomRange) shapeNumeric(k *Keyed, dst []byte, d shapeDecimal) ([]byte, error) {
-	scale := d.scale()
+func (t *randomRange) shapeNumeric(k *Keyed, dst []byte, d pgnumeric.Decimal[string]) ([]byte, error) {
+	scale := d.Scale()
 	s := min(scale, len(t.nok)-1)
 	for !t.nok[s] {
 		s--
@@ -222,7 +224,7 @@ func (t *randomRange) shapeNumeric(k *Keyed, dst []byte, d shapeDecimal) ([]byte
 	if m < 0 {
 		mag = -uint64(m)
 	}
-	dst = shapeAppendMantissa(dst, m < 0, mag, s)
+	dst = pgnumeric.AppendMantissa(dst, m < 0, mag, s)
 	if s < scale {
 		if s == 0 {
 			dst = append(dst, '.')

@@ -9,6 +9,8 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/understudy-dev/understudy/schemas/pgnumeric"
 )
 
 // roundRule coarsens numbers: to a number of decimal places (half away from zero, as
@@ -61,7 +63,7 @@ func newRound(env Env) (Transformer, error) {
 	case p.Digits == nil && p.Step == "":
 		return nil, errors.New("round needs digits (decimal places; -2 rounds to hundreds) or step (round down to a multiple, e.g. 1000)")
 	}
-	t.p, t.s, t.typmod = shapeNumericTypmod(c.Typmod)
+	t.p, t.s, t.typmod = pgnumeric.Typmod(c.Typmod)
 	t.typmod = t.typmod && t.kind == shapeNumeric
 	if p.Digits != nil {
 		if err := t.setDigits(*p.Digits); err != nil {
@@ -116,7 +118,7 @@ func (t *roundRule) setStep(s string, c Column) error {
 		}
 	default:
 		t.step = r
-		t.stepScale = shapeRatScale(r)
+		t.stepScale = pgnumeric.RatScale(r)
 		if t.stepScale < 0 || t.stepScale > 1000 {
 			return fmt.Errorf("step %s is not a decimal number", s)
 		}
@@ -124,7 +126,7 @@ func (t *roundRule) setStep(s string, c Column) error {
 			return fmt.Errorf("step %s has more decimals than %s keeps", s, c.TypeName)
 		}
 		for sc := t.stepScale; sc < len(t.nstep); sc++ {
-			if m := shapeRatAt(r, sc, false); m.IsInt64() && m.Int64() < 1<<62 {
+			if m := pgnumeric.RatAt(r, sc, false); m.IsInt64() && m.Int64() < 1<<62 {
 				t.nstep[sc] = m.Int64()
 			}
 		}
@@ -144,7 +146,7 @@ func (t *roundRule) shapeInt(_ *Keyed, v int64) int64 {
 		if v < t.imin {
 			return t.imin
 		}
-		return shapeFloorDiv(v, t.istep) * t.istep
+		return floorDiv(v, t.istep) * t.istep
 	}
 	if t.digits >= 0 {
 		return v
@@ -199,7 +201,7 @@ func (t *roundRule) shapeFloat(_ *Keyed, v float64) float64 {
 	return (q - math.Copysign(1, q)) * t.fpow
 }
 
-func (t *roundRule) shapeNumeric(_ *Keyed, dst []byte, d shapeDecimal) ([]byte, error) {
+func (t *roundRule) shapeNumeric(_ *Keyed, dst []byte, d pgnumeric.Decimal[string]) ([]byte, error) {
 	if t.useDigits {
 		return t.numericDigits(dst, d), nil
 	}
@@ -207,20 +209,20 @@ func (t *roundRule) shapeNumeric(_ *Keyed, dst []byte, d shapeDecimal) ([]byte, 
 }
 
 // numericDigits rounds the digit string itself: any size, no arithmetic.
-func (t *roundRule) numericDigits(dst []byte, d shapeDecimal) []byte {
-	scale := d.scale()
+func (t *roundRule) numericDigits(dst []byte, d pgnumeric.Decimal[string]) []byte {
+	scale := d.Scale()
 	if t.digits >= scale {
-		return d.append(dst)
+		return d.Append(dst)
 	}
 	var local [48]byte
-	ds := shapeRoundDigits(d.appendDigits(local[:0]), len(d.int)+t.digits, true)
+	ds := shapeRoundDigits(d.AppendDigits(local[:0]), len(d.Int)+t.digits, true)
 	if t.typmod {
 		var lim [40]byte
-		if shapeDigitsLess(shapeNumericLimit(lim[:0], t.p, t.s, scale), shapeTrimZeros(ds)) {
-			ds = shapeRoundDigits(d.appendDigits(ds[:0]), len(d.int)+t.digits, false)
+		if pgnumeric.DigitsLess(pgnumeric.AppendLimit(lim[:0], t.p, t.s, scale), pgnumeric.TrimZeros(ds)) {
+			ds = shapeRoundDigits(d.AppendDigits(ds[:0]), len(d.Int)+t.digits, false)
 		}
 	}
-	return shapeAppendDigits(dst, d.neg, ds, scale)
+	return pgnumeric.AppendScaled(dst, d.Neg, ds, scale)
 }
 
 // shapeRoundDigits keeps the first cut digits of ds, zeroes the rest, and, when half is set,
@@ -252,48 +254,48 @@ func shapeRoundDigits(ds []byte, cut int, half bool) []byte {
 }
 
 // numericStep floors the value to a multiple of the step, at scale max(value's, step's).
-func (t *roundRule) numericStep(dst []byte, d shapeDecimal) []byte {
-	scale := max(d.scale(), t.stepScale)
-	grow := scale - d.scale()
-	if m, ok := d.mantissa(); ok && scale < len(t.nstep) && t.nstep[scale] > 0 {
+func (t *roundRule) numericStep(dst []byte, d pgnumeric.Decimal[string]) []byte {
+	scale := max(d.Scale(), t.stepScale)
+	grow := scale - d.Scale()
+	if m, ok := d.Mantissa(); ok && scale < len(t.nstep) && t.nstep[scale] > 0 {
 		mul := uint64(1)
 		for i := 0; i < grow; i++ {
 			mul *= 10
 		}
 		if m <= (1<<62)/mul {
 			v := int64(m * mul)
-			if d.neg {
+			if d.Neg {
 				v = -v
 			}
 			st := t.nstep[scale]
-			r := shapeFloorDiv(v, st) * st
+			r := floorDiv(v, st) * st
 			if r < 0 && t.typmod {
 				var buf [24]byte
 				var lim [40]byte
-				if shapeDigitsLess(shapeNumericLimit(lim[:0], t.p, t.s, scale), strconv.AppendUint(buf[:0], uint64(-r), 10)) {
+				if pgnumeric.DigitsLess(pgnumeric.AppendLimit(lim[:0], t.p, t.s, scale), strconv.AppendUint(buf[:0], uint64(-r), 10)) {
 					r += st
 				}
 			}
 			if r < 0 {
-				return shapeAppendMantissa(dst, true, uint64(-r), scale)
+				return pgnumeric.AppendMantissa(dst, true, uint64(-r), scale)
 			}
-			return shapeAppendMantissa(dst, false, uint64(r), scale)
+			return pgnumeric.AppendMantissa(dst, false, uint64(r), scale)
 		}
 	}
 	// Any size: big arithmetic (allocates; values past 18 digits are rare).
-	v := d.bigMantissa()
+	v := d.BigMantissa()
 	v.Mul(v, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(grow)), nil))
-	if d.neg {
+	if d.Neg {
 		v.Neg(v)
 	}
-	st := shapeRatAt(t.step, scale, false)
+	st := pgnumeric.RatAt(t.step, scale, false)
 	q := new(big.Int).Div(v, st) // Euclidean division: floor for a positive divisor
 	r := q.Mul(q, st)
 	if r.Sign() < 0 && t.typmod {
-		lim := shapeNumericLimit(nil, t.p, t.s, scale)
-		if shapeDigitsLess(lim, new(big.Int).Abs(r).Append(nil, 10)) {
+		lim := pgnumeric.AppendLimit(nil, t.p, t.s, scale)
+		if pgnumeric.DigitsLess(lim, new(big.Int).Abs(r).Append(nil, 10)) {
 			r.Add(r, st)
 		}
 	}
-	return shapeAppendDigits(dst, r.Sign() < 0, new(big.Int).Abs(r).Append(nil, 10), scale)
+	return pgnumeric.AppendScaled(dst, r.Sign() < 0, new(big.Int).Abs(r).Append(nil, 10), scale)
 }

@@ -330,9 +330,6 @@ func shapeAppendCase(dst, v []byte, filter byte) []byte {
 	return dst
 }
 
-// ReadsColumns: the columns the template names.
-func (t *templateRule) ReadsColumns() []string { return t.reads }
-
 func (t *templateRule) Transform(rec arrow.Record, col int, mem memory.Allocator) (arrow.Array, error) {
 	arr := rec.Column(col)
 	own, err := asBytes(arr)

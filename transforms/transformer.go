@@ -19,14 +19,6 @@ type Transformer interface {
 	Transform(rec arrow.Record, col int, mem memory.Allocator) (arrow.Array, error)
 }
 
-// ColumnReader is implemented by transformers that read columns of rec besides their own (a
-// template reads the columns it names): it lists them, so that they reach the transformer in
-// the representation its column set-up promised. A transformer that reads another column must
-// implement it.
-type ColumnReader interface {
-	ReadsColumns() []string
-}
-
 // NativeInput is implemented by transformers that need their column decoded to its native
 // Arrow type (integers, floats, numeric as text, dates, timestamps) rather than carried as
 // raw PostgreSQL wire bytes, the default. Text columns read the same either way.
@@ -41,6 +33,14 @@ type UniqueSafe interface {
 	UniqueSafe() bool
 }
 
+// shapeNotUnique refuses a unique column for a rule that can map two values to one.
+func shapeNotUnique(name string, c Column, instead string) error {
+	if !c.Unique {
+		return nil
+	}
+	return fmt.Errorf("%s can give two rows the same value, and column %s is unique; %s", name, c.Name, instead)
+}
+
 // Passthrough is implemented by transformers that, as configured, may copy some values to
 // the output as they are (a dictionary whose default keeps the values its map does not
 // list). It is the rule's own word on whether it rewrites every value: the PII guard does
@@ -52,10 +52,13 @@ type Passthrough interface {
 	Passthrough() string
 }
 
-// RowReader is implemented by transformers that read other columns of the row (a template
-// built from the faked first and last name). The pipeline runs them after the rules on the
-// columns they read and hands them the batch with those columns already transformed.
+// RowReader is implemented by transformers that read columns of the row besides their own (a
+// template built from the faked first and last name); a transformer that reads another column
+// must implement it. The pipeline runs it after the rules on the columns it reads, and hands
+// it the batch with those columns already transformed and in the representation their column
+// set-up promised.
 type RowReader interface {
+	// Reads names the columns, of the rule's table, that Transform reads from rec.
 	Reads() []string
 }
 

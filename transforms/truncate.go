@@ -5,6 +5,8 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/understudy-dev/understudy/schemas/pgdate"
 )
 
 // truncateRule cuts dates and timestamps down to the start of their year, month, day or hour
@@ -60,19 +62,19 @@ func (t *truncateRule) Transform(rec arrow.Record, col int, mem memory.Allocator
 }
 
 func (t *truncateRule) shapeDay(_ *Keyed, v int64) int64 {
-	y, m, _ := shapeCivil(v)
+	y, m, _ := pgdate.Civil(v)
 	if t.to == "year" {
 		m = 1
 	}
-	return shapeDaysFromCivil(y, m, 1)
+	return pgdate.DaysFromCivil(y, m, 1)
 }
 
 func (t *truncateRule) shapeMicros(_ *Keyed, v int64) int64 {
 	switch t.to {
 	case "hour":
-		return shapeFloorDiv(v, 3600*1000000) * 3600 * 1000000
+		return floorDiv(v, 3600*1000000) * 3600 * 1000000
 	case "day":
-		return shapeFloorDiv(v, shapeDayMicros) * shapeDayMicros
+		return pgdate.Day(v) * pgdate.DayMicros
 	}
-	return t.shapeDay(nil, shapeFloorDiv(v, shapeDayMicros)) * shapeDayMicros
+	return t.shapeDay(nil, pgdate.Day(v)) * pgdate.DayMicros
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"strings"
+
+	"github.com/understudy-dev/understudy/schemas/pgnumeric"
 )
 
 // Numeric values are compared exactly, in both forms a numeric column arrives in: the binary
@@ -35,20 +37,18 @@ type numLit struct {
 	groups []uint16
 }
 
-// parseNumLit reads a number literal as the lexer produced it: [-]digits[.digits].
+// parseNumLit reads a number literal as the lexer produced it: [-]digits[.digits], where
+// either side of the point may be empty.
 func parseNumLit(s string) numLit {
 	var l numLit
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	ip, fp, _ := strings.Cut(s, ".")
-	ip = strings.TrimLeft(ip, "0")
-	fp = strings.TrimRight(fp, "0")
+	d, _, _, _ := pgnumeric.ParseInput(s)
+	ip, fp := d.Int, strings.TrimRight(d.Frac, "0")
 	l.intDigits, l.fracDigits = []byte(ip), []byte(fp)
 	switch {
 	case ip == "" && fp == "":
 		l.class = numZero
 		return l
-	case neg:
+	case d.Neg:
 		l.class = numNeg
 	default:
 		l.class = numPos
@@ -151,53 +151,30 @@ func cmpNumWire(v []byte, l *numLit) (c int, ok bool) {
 	return m, true
 }
 
-var (
-	textNaN    = []byte("NaN")
-	textInf    = []byte("Infinity")
-	textNegInf = []byte("-Infinity")
-)
-
 // cmpNumText compares numeric_out text v with l. ok is false when v is not a number.
 func cmpNumText(v []byte, l *numLit) (c int, ok bool) {
-	var class numClass
-	special := true
-	switch {
-	case bytes.Equal(v, textNaN):
-		class = numNaN
-	case bytes.Equal(v, textInf):
-		class = numPosInf
-	case bytes.Equal(v, textNegInf):
-		class = numNegInf
-	default:
-		special = false
+	d, kind, err := pgnumeric.Parse(v)
+	if err != nil {
+		return 0, false
 	}
-	var ip, fp []byte
-	if !special {
-		neg := len(v) > 0 && v[0] == '-'
-		if neg {
-			v = v[1:]
-		}
-		ip = v
-		if i := bytes.IndexByte(v, '.'); i >= 0 {
-			ip, fp = v[:i], v[i+1:]
-		}
-		if len(ip) == 0 && len(fp) == 0 || !allDigits(ip) || !allDigits(fp) {
-			return 0, false
-		}
-		for len(ip) > 0 && ip[0] == '0' {
-			ip = ip[1:]
-		}
-		for len(fp) > 0 && fp[len(fp)-1] == '0' {
-			fp = fp[:len(fp)-1]
-		}
-		switch {
-		case len(ip) == 0 && len(fp) == 0:
-			class = numZero
-		case neg:
-			class = numNeg
-		default:
-			class = numPos
-		}
+	var class numClass
+	ip, fp := d.Int, d.Frac
+	for len(fp) > 0 && fp[len(fp)-1] == '0' {
+		fp = fp[:len(fp)-1]
+	}
+	switch {
+	case kind == pgnumeric.NaN:
+		class = numNaN
+	case kind == pgnumeric.Inf:
+		class = numPosInf
+	case kind == pgnumeric.NegInf:
+		class = numNegInf
+	case len(ip) == 0 && len(fp) == 0:
+		class = numZero
+	case d.Neg:
+		class = numNeg
+	default:
+		class = numPos
 	}
 	if class != l.class {
 		return cmpInt(int(class), int(l.class)), true
@@ -217,13 +194,4 @@ func cmpNumText(v []byte, l *numLit) (c int, ok bool) {
 		m = -m
 	}
 	return m, true
-}
-
-func allDigits(b []byte) bool {
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -192,3 +192,12 @@ func parseUUID(s string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+func allDigits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}

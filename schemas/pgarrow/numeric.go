@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/understudy-dev/understudy/schemas/pgnumeric"
 )
 
 // PostgreSQL's binary numeric (numeric_send/numeric_recv) is a sequence of 16-bit big-endian
@@ -23,8 +25,6 @@ const (
 	// numInfDscale is the dscale PostgreSQL (14 and later) sends with ±Infinity: numeric_send
 	// reads the special value's header through the short-format dscale mask, which yields 32.
 	numInfDscale = 32
-	// numMaxExponent bounds the exponent of a numeric literal, as numeric_in does.
-	numMaxExponent = math.MaxInt32 / 2
 )
 
 var errNumericSyntax = errors.New("invalid numeric text")
@@ -148,63 +148,25 @@ var pow10 = [4]int16{1, 10, 100, 1000}
 // dscale the number of digits after the point. It does not take the underscores or the
 // hexadecimal, octal and binary integers that PostgreSQL 16 also reads.
 func (p *numParser) appendBinary(dst []byte, s string) ([]byte, error) {
-	s = trimSpace(s)
+	d, exp, kind, err := pgnumeric.ParseInput(s)
 	switch {
-	case equalFold(s, "NaN"):
+	case errors.Is(err, pgnumeric.ErrExponent):
+		return dst, fmt.Errorf("numeric exponent: %w", ErrOutOfRange)
+	case err != nil:
+		return dst, errNumericSyntax
+	case kind == pgnumeric.NaN:
 		return appendNumHeader(dst, 0, 0, numNaN, 0), nil
-	case equalFold(s, "Infinity"), equalFold(s, "+Infinity"), equalFold(s, "inf"), equalFold(s, "+inf"):
+	case kind == pgnumeric.Inf:
 		return appendNumHeader(dst, 0, 0, numPInf, numInfDscale), nil
-	case equalFold(s, "-Infinity"), equalFold(s, "-inf"):
+	case kind == pgnumeric.NegInf:
 		return appendNumHeader(dst, 0, 0, numNInf, numInfDscale), nil
 	}
-	i, neg := 0, false
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		neg = s[i] == '-'
-		i++
-	}
+	neg, intDigits, fracDigits := d.Neg, len(d.Int), len(d.Frac)
 	p.dec = p.dec[:0]
-	intDigits, fracDigits, dot := 0, 0, false
-	for ; i < len(s); i++ {
-		if c := s[i]; c >= '0' && c <= '9' {
-			p.dec = append(p.dec, c-'0')
-			if dot {
-				fracDigits++
-			} else {
-				intDigits++
-			}
-		} else if c == '.' && !dot {
-			dot = true
-		} else {
-			break
+	for _, part := range [2]string{d.Int, d.Frac} {
+		for i := 0; i < len(part); i++ {
+			p.dec = append(p.dec, part[i]-'0')
 		}
-	}
-	if len(p.dec) == 0 {
-		return dst, errNumericSyntax
-	}
-	exp := 0
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		eneg := false
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			eneg = s[i] == '-'
-			i++
-		}
-		start := i
-		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-			exp = exp*10 + int(s[i]-'0')
-			if exp >= numMaxExponent {
-				return dst, fmt.Errorf("numeric exponent: %w", ErrOutOfRange)
-			}
-		}
-		if i == start {
-			return dst, errNumericSyntax
-		}
-		if eneg {
-			exp = -exp
-		}
-	}
-	if i != len(s) {
-		return dst, errNumericSyntax
 	}
 	dscale := fracDigits - exp
 	if dscale < 0 {
@@ -268,39 +230,4 @@ func floorDiv4(x int) int {
 		return x / 4
 	}
 	return -((-x + 3) / 4)
-}
-
-// trimSpace trims the characters C's isspace accepts, as numeric_in does.
-func trimSpace(s string) string {
-	for len(s) > 0 && isSpace(s[0]) {
-		s = s[1:]
-	}
-	for len(s) > 0 && isSpace(s[len(s)-1]) {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
-}
-
-// equalFold is strings.EqualFold for ASCII words.
-func equalFold(s, word string) bool {
-	if len(s) != len(word) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		a, b := s[i], word[i]
-		if 'A' <= a && a <= 'Z' {
-			a += 'a' - 'A'
-		}
-		if 'A' <= b && b <= 'Z' {
-			b += 'a' - 'A'
-		}
-		if a != b {
-			return false
-		}
-	}
-	return true
 }
