@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -228,21 +229,12 @@ func reads(tr transforms.Transformer) []string {
 	}
 	if r, ok := tr.(interface{ Reads() []string }); ok {
 		for _, n := range r.Reads() {
-			if !contains(out, n) {
+			if !slices.Contains(out, n) {
 				out = append(out, n)
 			}
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // record builds rows lo…lo+n-1 of the sample, own column first, NULL in every row i with
