@@ -200,7 +200,6 @@ func TestBirthdateRefusals(t *testing.T) {
 		{shapeDateCol, key, "{band: 201}", "band 201: must be between 1 and 200 years"},
 		{shapeDateCol, key, "{as_of: 2025-02-30}", `as_of "2025-02-30" is not a date`},
 		{shapeDateCol, key, "{as_of: today}", `as_of "today" is not a date`},
-		{shapeDateCol, nil, "", "UNDERSTUDY_KEY"},
 		{uniq, key, "", "column c is unique"},
 		{shapeDateCol, key, "{bnad: 3}", `did you mean "band"`},
 	} {

@@ -193,7 +193,6 @@ func TestDateNoiseRefusals(t *testing.T) {
 		{shapeTSCol, key, "{max: 30w}", `unknown unit 'w'`},
 		{shapeTSCol, key, "{max: 2h1d}", "units go from days to seconds"},
 		{shapeTSCol, key, "{max: 20000000d}", "over 10000000 days"},
-		{shapeDateCol, nil, "{max: 30d}", "UNDERSTUDY_KEY"},
 		{uniq, key, "{max: 30d}", "column c is unique"},
 		{shapeDateCol, key, "{max: 30d, keep_yaer: true}", `did you mean "keep_year"`},
 	} {

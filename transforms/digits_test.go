@@ -86,28 +86,6 @@ func TestDigitsCommonContract(t *testing.T) {
 	identCheckRefusals(t, newDigits, "digits", nil)
 }
 
-func TestDigitsMillionUnique(t *testing.T) {
-	tr := identNew(t, newDigits, "", true)
-	pad := func(n, w int) string { s := strconv.Itoa(n); return strings.Repeat("0", w-len(s)) + s }
-	identMillion(t, tr, func(i int) string {
-		// Fixed-width runs with leading zeros, bare numbers of every length up to 6 digits,
-		// and two runs in one value.
-		switch i % 3 {
-		case 0:
-			return "ORD-" + pad(i*7919%1_000_000, 6)
-		case 1:
-			return strconv.Itoa(i)
-		}
-		return "A" + pad(i/1000, 3) + "-" + pad(i%1000, 3)
-	}, func(in, out string) string {
-		_, a := digitsRuns(in)
-		if _, b := digitsRuns(out); a != b {
-			return "layout changed"
-		}
-		return ""
-	})
-}
-
 func BenchmarkDigits(b *testing.B) {
 	identBench(b, newDigits, "", func(i int) string { return "ORD-2023-" + strconv.Itoa(100000+i) })
 }

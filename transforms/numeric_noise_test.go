@@ -168,7 +168,6 @@ func TestNumericNoiseRefusals(t *testing.T) {
 	}{
 		{shapeTextCol, key, "", "column type text is not one"},
 		{shapeDateCol, key, "", "column type date is not one"},
-		{shapeInt4Col, nil, "", "UNDERSTUDY_KEY"},
 		{shapeInt4Col, key, "{transform: numeric_noise, ratio: 0}", "above 0 and below 1"},
 		{shapeInt4Col, key, "{transform: numeric_noise, ratio: 1}", "above 0 and below 1"},
 		{shapeInt4Col, key, "{transform: numeric_noise, ratio: -0.5}", "above 0 and below 1"},

@@ -68,19 +68,6 @@ func TestPhoneE164CommonContract(t *testing.T) {
 	})
 }
 
-func TestPhoneE164MillionUnique(t *testing.T) {
-	tr := identNew(t, newPhoneE164, "", true)
-	identMillion(t, tr, func(i int) string {
-		s := strconv.Itoa(i * 7919 % 1_000_000_000)
-		return "+" + strconv.Itoa(1+i%9) + strings.Repeat("0", 9-len(s)) + s
-	}, func(in, out string) string {
-		if !identE164.MatchString(out) || len(out) != len(in) {
-			return "not E.164 of the same length"
-		}
-		return ""
-	})
-}
-
 func BenchmarkPhoneE164(b *testing.B) {
 	identBench(b, newPhoneE164, "", func(i int) string { return "+44 20 7946 " + strconv.Itoa(1000+i) })
 }

@@ -200,7 +200,6 @@ func TestHashRefusals(t *testing.T) {
 		env  Env
 		want string
 	}{
-		{"no key", Env{Column: textCol("text", pgtype.TextOID, -1), Params: params(t, "")}, "UNDERSTUDY_KEY"},
 		{"unsupported type", Env{Column: textCol("inet", 869, -1), Key: key, Params: params(t, "")}, "does not support type inet"},
 		{"typo in parameter", Env{Column: textCol("text", pgtype.TextOID, -1), Key: key, Params: params(t, "{transform: hash, lenght: 12}")}, `did you mean "length"`},
 		{"length out of range", Env{Column: textCol("text", pgtype.TextOID, -1), Key: key, Params: params(t, "{transform: hash, length: 4}")}, "between 8 and 64"},

@@ -127,7 +127,6 @@ func TestWeightedChoiceRefusals(t *testing.T) {
 		{shapeTextCol, key, "{choices: {a: [1]}}", `the weight of "a" must be a positive number`},
 		{shapeTextCol, key, "{choices: {~: 1}}", "NULL is not one"},
 		{shapeTextCol, key, "{choices: {a: 1, a: 2}}", "listed twice"},
-		{shapeTextCol, nil, "{choices: {a: 1}}", "UNDERSTUDY_KEY"},
 		{uniq, key, "{choices: {a: 1}}", "column c is unique"},
 		{shapeTextCol, key, "{choices: {a: 1}, choice: 3}", `did you mean "choices"`},
 	} {

@@ -1,6 +1,12 @@
 // Package job runs understudy's commands end to end by wiring the pipeline's parts: a source,
 // a plan, the engine and a sink. It is the library entry point the CLI calls; it holds no
 // copy logic of its own.
+//
+// What is stable, for programs that import it: the job functions (Sync, Snapshot, Restore,
+// Plan, Verify, Init), what they promise (exit codes through pipeline's error type, a failed
+// run never left looking complete) and the meaning of each option field. An options struct
+// may gain fields or gather them into embedded groups, so set fields by name on a variable,
+// as the example does, rather than in a composite literal.
 package job
 
 import (

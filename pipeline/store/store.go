@@ -5,6 +5,10 @@
 //
 // Implementations live in their own packages (dirstore, s3store) and all pass the
 // conformance suite in storetest.
+//
+// What is stable, for programs that import it: the Store and Writer interfaces and their
+// contracts as written here, Object and CheckName, and dirstore.New, s3store.New and
+// s3store.NewFromConfig. A store of your own is a Store that passes storetest.Run.
 package store
 
 import (
