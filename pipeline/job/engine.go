@@ -61,7 +61,7 @@ func (r *Running) run(ctx context.Context, plan *pipeline.Plan, src pipeline.Sou
 }
 
 // report writes the JSON run report, if asked for, with what progress saw.
-func (r *Running) report(rep pipeline.Report, err error) error {
+func (r *Running) report(rep pipeline.RunReport, err error) error {
 	if r.ReportPath == "" {
 		return err
 	}

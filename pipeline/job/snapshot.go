@@ -54,7 +54,7 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 	o.defaults()
 	started := time.Now()
 	defer func() {
-		rep := pipeline.Report{Command: "snapshot", Status: "ok", Started: started, Seconds: time.Since(started).Seconds(),
+		rep := pipeline.RunReport{Command: "snapshot", Status: "ok", Started: started, Seconds: time.Since(started).Seconds(),
 			Source: o.Source.String(), Target: o.To.String()}
 		if o.Key != nil {
 			rep.KeyFingerprint = o.Key.Fingerprint()
@@ -369,7 +369,7 @@ func Restore(ctx context.Context, o RestoreOptions) (err error) {
 	o.defaults()
 	started := time.Now()
 	defer func() {
-		err = o.report(pipeline.Report{Command: "restore", Status: "ok", Started: started, Seconds: time.Since(started).Seconds(),
+		err = o.report(pipeline.RunReport{Command: "restore", Status: "ok", Started: started, Seconds: time.Since(started).Seconds(),
 			Source: o.From.String(), Target: o.Target.String()}, err)
 	}()
 	m, err := snapshot.ReadSignedManifest(ctx, o.From, o.SignKey)

@@ -75,7 +75,7 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 	var progress *pipeline.Progress
 	if o.ReportPath != "" {
 		defer func() {
-			rep := pipeline.Report{Command: "sync", Status: "ok", Started: started, Seconds: time.Since(started).Seconds(),
+			rep := pipeline.RunReport{Command: "sync", Status: "ok", Started: started, Seconds: time.Since(started).Seconds(),
 				Source: o.Source.String(), Target: o.Target.String(), Jobs: o.Jobs, Tables: []pipeline.TableStats{}}
 			if o.Key != nil {
 				rep.KeyFingerprint = o.Key.Fingerprint()

@@ -207,7 +207,7 @@ tables:
 		if _, err := Sync(context.Background(), o); err != nil {
 			t.Fatal(err)
 		}
-		var rep pipeline.Report
+		var rep pipeline.RunReport
 		data, _ := os.ReadFile(o.ReportPath)
 		if err := json.Unmarshal(data, &rep); err != nil || rep.Status != "ok" || rep.Rows == 0 {
 			t.Errorf("report: %s (%v)", data, err)
