@@ -29,7 +29,8 @@ import (
 
 func syncOpts(src, dst string) SyncOptions {
 	// These tests are about copying; the PII guard has tests of its own.
-	return SyncOptions{Source: config.DSN(src), Target: config.DSN(dst), Jobs: 2, PgDump: pgtestPgDump, AllowUnmasked: true}
+	return SyncOptions{SourceOptions: SourceOptions{Source: config.DSN(src), PgDump: pgtestPgDump, AllowUnmasked: true},
+		TargetOptions: TargetOptions{Target: config.DSN(dst)}, Running: Running{Jobs: 2}}
 }
 
 var pgtestPgDump = "" // found automatically: scripts/test.sh puts the server's bin first on PATH
