@@ -16,7 +16,7 @@ func TestRunReportIsPrivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range []string{fresh, old} {
-		if err := WriteReport(path, Report{Command: "sync", Status: "ok"}); err != nil {
+		if err := WriteReport(path, RunReport{Command: "sync", Status: "ok"}); err != nil {
 			t.Fatal(err)
 		}
 		st, err := os.Stat(path)

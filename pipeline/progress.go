@@ -235,8 +235,9 @@ func (p *Progress) Summary(w io.Writer) {
 	tw.Flush()
 }
 
-// Report is the JSON run report written by --report.
-type Report struct {
+// RunReport is the JSON run report written by --report (what a sync, snapshot or restore
+// did); not to be confused with package report's Report, which compares data distributions.
+type RunReport struct {
 	Command        string       `json:"command"`
 	Status         string       `json:"status"` // "ok" or "failed"
 	Error          string       `json:"error,omitempty"`
@@ -252,7 +253,7 @@ type Report struct {
 }
 
 // WriteReport writes r as indented JSON to path, mode 0600 (see WritePrivateFile).
-func WriteReport(path string, r Report) error {
+func WriteReport(path string, r RunReport) error {
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err

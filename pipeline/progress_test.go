@@ -36,11 +36,11 @@ func TestProgressViewsAndReport(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "r.json")
 	rows, bytes := p.Totals()
-	if err := WriteReport(path, Report{Command: "sync", Status: "ok", Rows: rows, Bytes: bytes, Tables: p.Stats()}); err != nil {
+	if err := WriteReport(path, RunReport{Command: "sync", Status: "ok", Rows: rows, Bytes: bytes, Tables: p.Stats()}); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(path)
-	var back Report
+	var back RunReport
 	if err := json.Unmarshal(data, &back); err != nil || back.Rows != 1000 || len(back.Tables) != 2 || back.Tables[0].Table != "public.orders" {
 		t.Errorf("report round trip: %+v, %v\n%s", back, err, data)
 	}

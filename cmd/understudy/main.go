@@ -13,9 +13,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"syscall"
-	"time"
 
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
@@ -56,31 +54,41 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
 	}
-	os.Exit(int(run(os.Args[1:], os.Stdout, os.Stderr)))
+	// The one signal context: an interrupt cancels the command, which then leaves what it
+	// wrote marked unfinished and exits 130.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(int(code))
 }
 
+// run is execute without signals, as the tests call the commands.
 func run(args []string, stdout, stderr io.Writer) pipeline.ExitCode {
+	return execute(context.Background(), args, stdout, stderr)
+}
+
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) pipeline.ExitCode {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return pipeline.ExitUsage
 	}
 	switch args[0] {
 	case "sync":
-		return report(stderr, runSync(args[1:], stdout, stderr))
+		return report(stderr, runSync(ctx, args[1:], stdout, stderr))
 	case "verify":
-		return report(stderr, runVerify(args[1:], stdout, stderr))
+		return report(stderr, runVerify(ctx, args[1:], stdout, stderr))
 	case "report":
-		return report(stderr, runReport(args[1:], stdout, stderr))
+		return report(stderr, runReport(ctx, args[1:], stdout, stderr))
 	case "snapshot":
-		return report(stderr, runSnapshot(args[1:], stdout, stderr))
+		return report(stderr, runSnapshot(ctx, args[1:], stdout, stderr))
 	case "restore":
-		return report(stderr, runRestore(args[1:], stdout, stderr))
+		return report(stderr, runRestore(ctx, args[1:], stdout, stderr))
 	case "snapshots":
-		return report(stderr, runSnapshots(args[1:], stdout, stderr))
+		return report(stderr, runSnapshots(ctx, args[1:], stdout, stderr))
 	case "plan":
-		return report(stderr, runPlan(args[1:], stdout, stderr))
+		return report(stderr, runPlan(ctx, args[1:], stdout, stderr))
 	case "init":
-		return report(stderr, runInit(args[1:], stdout, stderr))
+		return report(stderr, runInit(ctx, args[1:], stdout, stderr))
 	case "transformers":
 		reg := transforms.Default()
 		if len(args) > 1 && args[1] == "--markdown" {
@@ -133,163 +141,101 @@ func report(stderr io.Writer, err error) pipeline.ExitCode {
 	return code
 }
 
-func runSync(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := newCommand("sync", "sync --source DSN --target DSN [--config FILE] [--jobs N] [flags]", stdout, stderr).withConfig("config file (YAML)")
 	var (
-		source       = fs.String("source", "", "source DSN (or source: in the config, or UNDERSTUDY_SOURCE)")
-		target       = fs.String("target", "", "target DSN (or target: in the config, or UNDERSTUDY_TARGET)")
-		configPath   = fs.String("config", "", "config file (YAML)")
-		jobs         = fs.Int("jobs", 0, "parallel workers (default: jobs: in the config, else the number of CPUs, at least 2)")
-		replace      = fs.Bool("replace", false, "drop what understudy manages in the target (the source's schemas) and load again")
-		allowUnmask  = fs.Bool("allow-unmasked", false, "copy columns that look like personal data even though no rule covers them")
-		keyFile      = fs.String("key-file", "", "file holding the anonymization key (else key: in the config, or UNDERSTUDY_KEY)")
-		random       = fs.Bool("random", false, "no key: draw a throwaway one, so fake values differ in every run (keys and joins still hold)")
-		reportPath   = fs.String("report", "", "write a JSON run report to this file")
-		logFormat    = fs.String("log-format", "text", "log format: text or json")
-		noOwner      = fs.Bool("no-owner", false, "do not set object owners (for a target without the source's roles)")
-		noPrivileges = fs.Bool("no-privileges", false, "do not copy GRANTs")
-		pgDump       = fs.String("pg-dump", "", "path of pg_dump (default: the newest found)")
-		interval     = fs.Duration("progress-interval", 10*time.Second, "without a terminal, log progress this often (0: never)")
-		chunk        = fs.Int64("chunk-mib", pipeline.DefaultChunkBytes>>20, "cut tables into chunks of this many MiB of heap; when not given, only the tables bigger than their share of the copy")
-		scale        = fs.Int("scale", 0, "write every table but scale.shared ones N times, with new keys per copy (overrides scale.factor)")
+		sf = newSourceFlags(true)
+		tf = newTargetFlags()
+		rf runningFlags
 	)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: understudy sync --source DSN --target DSN [--config FILE] [--jobs N] [flags]\n\nFlags:")
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, "sync", args); err != nil {
+	c.add(sf, tf, &rf)
+	if err := c.parse(args); err != nil {
 		return err
 	}
-	log, err := newLogger(*logFormat, stderr)
-	if err != nil {
+	var (
+		o   job.SyncOptions
+		err error
+	)
+	if o.Running, err = rf.running(c); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*configPath)
-	if err != nil {
+	if o.SourceOptions, err = sf.options(c); err != nil {
 		return err
 	}
-	src := firstNonEmpty(*source, cfg.Source.Value(), os.Getenv("UNDERSTUDY_SOURCE"))
-	dst := firstNonEmpty(*target, cfg.Target.Value(), os.Getenv("UNDERSTUDY_TARGET"))
-	if src == "" || dst == "" {
-		return pipeline.Errorf(pipeline.ExitUsage, "give --source and --target (or source:/target: in the config, or UNDERSTUDY_SOURCE/UNDERSTUDY_TARGET)",
-			"missing %s DSN", map[bool]string{true: "source", false: "target"}[src == ""])
-	}
-	key, err := loadKey(*keyFile, cfg, *random)
-	if err != nil {
+	if o.TargetOptions, err = tf.options(c); err != nil {
 		return err
 	}
-	n := firstPositive(*jobs, cfg.Jobs, max(runtime.NumCPU(), 2))
-	chunkGiven := false
-	fs.Visit(func(f *flag.Flag) { chunkGiven = chunkGiven || f.Name == "chunk-mib" })
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	opts := job.SyncOptions{
-		Source: config.DSN(src), Target: config.DSN(dst), Config: cfg, Jobs: n, Replace: *replace, AllowUnmasked: *allowUnmask,
-		NoOwner: *noOwner, NoPrivileges: *noPrivileges, PgDump: *pgDump, Key: key,
-		ChunkBytes: *chunk << 20, ChunkShare: !chunkGiven, Log: log, ProgressInterval: *interval, SummaryTo: stdout,
-		ReportPath: *reportPath, Scale: *scale,
-	}
-	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
-		opts.ProgressTo = f
-	}
-	_, err = job.Sync(ctx, opts)
+	_, err = job.Sync(ctx, o)
 	return err
 }
 
-func runVerify(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	source := fs.String("source", "", "source DSN (or source: in the config, or UNDERSTUDY_SOURCE)")
-	target := fs.String("target", "", "target DSN (or target: in the config, or UNDERSTUDY_TARGET)")
-	configPath := fs.String("config", "", "the config the target was made with")
-	keyFile := fs.String("key-file", "", "file holding the anonymization key (else key: in the config, or UNDERSTUDY_KEY)")
-	scale := fs.Int("scale", 0, "the target was synced with --scale N: expect N × the rows of every table but scale.shared ones (overrides scale.factor)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return pipeline.WithCode(pipeline.ExitUsage, "see 'understudy verify -h'", err)
-	}
-	cfg := &config.Config{}
-	if *configPath != "" {
-		var err error
-		if cfg, err = config.Load(*configPath); err != nil {
-			return pipeline.WithCode(pipeline.ExitUsage, "", err)
-		}
-	}
-	src := firstNonEmpty(*source, cfg.Source.Value(), os.Getenv("UNDERSTUDY_SOURCE"))
-	dst := firstNonEmpty(*target, cfg.Target.Value(), os.Getenv("UNDERSTUDY_TARGET"))
-	if src == "" || dst == "" {
-		return pipeline.Errorf(pipeline.ExitUsage, "give --source and --target", "missing %s DSN", map[bool]string{true: "source", false: "target"}[src == ""])
-	}
-	key, err := loadKey(*keyFile, cfg, false)
-	if err != nil {
+func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := newCommand("verify", "verify --source DSN --target DSN --config FILE [--scale N]", stdout, stderr).withConfig("the config the target was made with")
+	var (
+		source = dsnFlag{role: "source"}
+		target = dsnFlag{role: "target"}
+		rules  = rulesFlags{scale: true}
+	)
+	c.add(&source, &target, &rules)
+	c.describe("scale", "the target was synced with --scale N: expect N × the rows of every table but scale.shared ones (overrides scale.factor)")
+	if err := c.parse(args); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	_, err = job.Verify(ctx, job.VerifyOptions{Source: config.DSN(src), Target: config.DSN(dst), Config: cfg, Key: key, Out: stdout, Scale: *scale})
+	o := job.VerifyOptions{Out: stdout}
+	var err error
+	if o.Source, err = source.dsn(c); err != nil {
+		return err
+	}
+	if o.Target, err = target.dsn(c); err != nil {
+		return err
+	}
+	if o.Rules, err = rules.rules(c); err != nil {
+		return err
+	}
+	_, err = job.Verify(ctx, o)
 	return err
 }
 
-func runPlan(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	source := fs.String("source", "", "source DSN (or source: in the config, or UNDERSTUDY_SOURCE)")
-	configPath := fs.String("config", "", "config file (YAML)")
-	keyFile := fs.String("key-file", "", "file holding the anonymization key (else key: in the config, or UNDERSTUDY_KEY)")
-	random := fs.Bool("random", false, "no key: show samples under a throwaway one")
-	samples := fs.Int("samples", 3, "rows to show before → after per table with rules")
-	strict := fs.Bool("strict", false, "exit non-zero (4) on any warning")
-	showValues := fs.Bool("show-values", false, "print the samples' production values even without a terminal (by default masked unless standard output is one)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return pipeline.WithCode(pipeline.ExitUsage, "see 'understudy plan -h'", err)
-	}
-	cfg := &config.Config{}
-	if *configPath != "" {
-		var err error
-		if cfg, err = config.Load(*configPath); err != nil {
-			return pipeline.WithCode(pipeline.ExitUsage, "", err)
-		}
-	}
-	src := firstNonEmpty(*source, cfg.Source.Value(), os.Getenv("UNDERSTUDY_SOURCE"))
-	if src == "" {
-		return pipeline.Errorf(pipeline.ExitUsage, "give --source (or source: in the config, or UNDERSTUDY_SOURCE)", "missing source DSN")
-	}
-	key, err := loadKey(*keyFile, cfg, *random)
-	if err != nil {
+func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := newCommand("plan", "plan --source DSN --config FILE [--samples N] [--strict] [--show-values]", stdout, stderr).withConfig("config file (YAML)")
+	var (
+		source = dsnFlag{role: "source"}
+		rules  = rulesFlags{random: true}
+		o      = job.PlanOptions{Out: stdout}
+	)
+	c.add(&source, &rules)
+	c.fs.IntVar(&o.Samples, "samples", 3, "rows to show before → after per table with rules")
+	c.fs.BoolVar(&o.Strict, "strict", false, "exit non-zero (4) on any warning")
+	c.fs.BoolVar(&o.ShowValues, "show-values", false, "print the samples' production values even without a terminal (by default masked unless standard output is one)")
+	if err := c.parse(args); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	var err error
+	if o.Source, err = source.dsn(c); err != nil {
+		return err
+	}
+	if o.Rules, err = rules.rules(c); err != nil {
+		return err
+	}
 	// Production values go to a person at a terminal, not into a CI log.
 	if f, ok := stdout.(*os.File); ok && isTerminal(f) {
-		*showValues = true
+		o.ShowValues = true
 	}
-	_, err = job.Plan(ctx, job.PlanOptions{Source: config.DSN(src), Config: cfg, Key: key, Samples: *samples, Strict: *strict,
-		ShowValues: *showValues, Out: stdout})
+	_, err = job.Plan(ctx, o)
 	return err
 }
 
-func runInit(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("init", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	source := fs.String("source", "", "source DSN (or UNDERSTUDY_SOURCE)")
-	output := fs.String("output", "", "write the config to this file (default: standard output); an existing file is not overwritten")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return pipeline.WithCode(pipeline.ExitUsage, "see 'understudy init -h'", err)
+func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := newCommand("init", "init --source DSN [--output FILE]", stdout, stderr)
+	source := dsnFlag{role: "source"}
+	c.add(&source)
+	output := c.fs.String("output", "", "write the config to this file (default: standard output); an existing file is not overwritten")
+	if err := c.parse(args); err != nil {
+		return err
 	}
-	src := firstNonEmpty(*source, os.Getenv("UNDERSTUDY_SOURCE"))
-	if src == "" {
-		return pipeline.Errorf(pipeline.ExitUsage, "give --source (or UNDERSTUDY_SOURCE)", "missing source DSN")
+	src, err := source.dsn(c)
+	if err != nil {
+		return err
 	}
 	out := stdout
 	if *output != "" {
@@ -300,72 +246,9 @@ func runInit(args []string, stdout, stderr io.Writer) error {
 		defer f.Close()
 		out = f
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := job.Init(ctx, job.InitOptions{Source: config.DSN(src), Out: out})
+	err = job.Init(ctx, job.InitOptions{Source: src, Out: out})
 	if err != nil && *output != "" {
 		os.Remove(*output) // never leave a half-written config behind
 	}
 	return err
-}
-
-// loadKey finds the key: --key-file, else key: in the config, else UNDERSTUDY_KEY; with
-// random, there must be none, and a throwaway one is drawn. A refused key's error says
-// where it came from, never what it is.
-func loadKey(keyFile string, cfg *config.Config, random bool) (*transforms.Key, error) {
-	secret, from := "", ""
-	switch {
-	case keyFile != "":
-		data, err := os.ReadFile(keyFile)
-		if err != nil {
-			return nil, pipeline.Errorf(pipeline.ExitUsage, "", "--key-file: %v", err)
-		}
-		secret, from = strings.TrimRight(string(data), "\r\n"), "--key-file "+keyFile
-		if secret == "" {
-			return nil, pipeline.Errorf(pipeline.ExitUsage, transforms.KeyHint, "%s: the file is empty", from)
-		}
-	case cfg.Key.Value() != "":
-		secret, from = cfg.Key.Value(), fmt.Sprintf("%s:%d: key", cfg.File, cfg.KeyLine)
-		if cfg.KeyFrom != "" {
-			from += " (" + cfg.KeyFrom + ")"
-		}
-	default:
-		secret, from = os.Getenv("UNDERSTUDY_KEY"), "UNDERSTUDY_KEY"
-	}
-	switch {
-	case random && secret != "":
-		return nil, pipeline.Errorf(pipeline.ExitUsage, "drop --random to use the key, or unset it for a random run", "--random and a key exclude each other")
-	case random:
-		return transforms.NewRandomKey(), nil
-	case secret == "":
-		return nil, nil
-	}
-	k, err := transforms.NewKey(secret)
-	if err != nil {
-		return nil, pipeline.Errorf(pipeline.ExitUsage, transforms.KeyHint, "%s: %v", from, err)
-	}
-	return k, nil
-}
-
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func firstPositive(vals ...int) int {
-	for _, v := range vals {
-		if v > 0 {
-			return v
-		}
-	}
-	return 1
-}
-
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

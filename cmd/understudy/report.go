@@ -3,14 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
@@ -18,12 +13,12 @@ import (
 	rep "github.com/understudy-dev/understudy/pipeline/report"
 )
 
-func runReport(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	source := fs.String("source", "", "source DSN (or source: in the config, or UNDERSTUDY_SOURCE)")
-	target := fs.String("target", "", "target DSN (or target: in the config, or UNDERSTUDY_TARGET)")
-	configPath := fs.String("config", "", "the config the target was made with: columns under its rules are personal, judged by their shape")
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := newCommand("report", "report --source DSN --target DSN [--config FILE] [--show-values] [--html FILE] [--json FILE] [--scale N] [--shared schema.table,...] [--bounded schema.table.column,...] [--check] [--sample-above N] [--sample-rows N]", stdout, stderr).
+		withConfig("the config the target was made with: columns under its rules are personal, judged by their shape")
+	source, target := dsnFlag{role: "source"}, dsnFlag{role: "target"}
+	c.add(&source, &target)
+	fs := c.fs
 	showValues := fs.Bool("show-values", false, "print the values of personal columns (by default masked or left out)")
 	htmlPath := fs.String("html", "", "also write a self-contained HTML page with plots to this file")
 	jsonPath := fs.String("json", "", "also write the stats and findings as JSON to this file")
@@ -33,30 +28,20 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	check := fs.Bool("check", false, "exit 1 when a check fails")
 	sampleAbove := fs.Int64("sample-above", rep.DefaultSampleAbove, "tables with more rows get distinct counts and quantiles from a sample (-1: never)")
 	sampleRows := fs.Int64("sample-rows", rep.DefaultSampleRows, "rows in that sample")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: understudy report --source DSN --target DSN [--config FILE] [--show-values] [--html FILE] [--json FILE] [--scale N] [--shared schema.table,...] [--bounded schema.table.column,...] [--check] [--sample-above N] [--sample-rows N]\n\nFlags:")
-		fs.PrintDefaults()
+	if err := c.parse(args); err != nil {
+		return err
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return pipeline.WithCode(pipeline.ExitUsage, "see 'understudy report -h'", err)
+	var cfg *config.Config // nil without --config: report.Run then judges by the PII detector alone
+	if c.configPath != "" {
+		cfg = c.cfg
 	}
-	if fs.NArg() > 0 {
-		return pipeline.Errorf(pipeline.ExitUsage, "see 'understudy report -h'", "unexpected argument %q", fs.Arg(0))
+	src, err := source.dsn(c)
+	if err != nil {
+		return err
 	}
-	var cfg *config.Config
-	if *configPath != "" {
-		var err error
-		if cfg, err = config.Load(*configPath); err != nil {
-			return pipeline.WithCode(pipeline.ExitUsage, "", err)
-		}
-	}
-	src := firstNonEmpty(*source, cfgDSN(cfg, true), os.Getenv("UNDERSTUDY_SOURCE"))
-	dst := firstNonEmpty(*target, cfgDSN(cfg, false), os.Getenv("UNDERSTUDY_TARGET"))
-	if src == "" || dst == "" {
-		return pipeline.Errorf(pipeline.ExitUsage, "give --source and --target", "missing %s DSN", map[bool]string{true: "source", false: "target"}[src == ""])
+	dst, err := target.dsn(c)
+	if err != nil {
+		return err
 	}
 	if *scale < 1 {
 		return pipeline.Errorf(pipeline.ExitUsage, "", "--scale: %d is not a positive factor", *scale)
@@ -81,9 +66,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if cfg == nil {
 		fmt.Fprintln(stderr, "understudy: report without --config: only the PII detector decides which columns are personal; columns rewritten by rules it does not flag are compared by their values")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	r, err := rep.Run(ctx, rep.RunOptions{Source: config.DSN(src), Target: config.DSN(dst), Config: cfg, ShowValues: *showValues,
+	r, err := rep.Run(ctx, rep.RunOptions{Source: src, Target: dst, Config: cfg, ShowValues: *showValues,
 		Compare: opts, Collect: rep.Options{SampleAbove: *sampleAbove, SampleRows: *sampleRows}})
 	if err != nil {
 		return err
@@ -111,15 +94,4 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 			"report: %d of %d checks failed", n, len(r.Findings))
 	}
 	return nil
-}
-
-// cfgDSN is the config's source (or target) DSN, "" without a config.
-func cfgDSN(cfg *config.Config, source bool) string {
-	switch {
-	case cfg == nil:
-		return ""
-	case source:
-		return cfg.Source.Value()
-	}
-	return cfg.Target.Value()
 }

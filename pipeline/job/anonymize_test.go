@@ -194,7 +194,7 @@ func TestPlanShowsRulesSamplesAndWarnings(t *testing.T) {
 	key, _ := transforms.NewKey("plan-test-key-0123456789")
 	before := pgtest.TableDigests(t, src)
 	var out strings.Builder
-	n, err := Plan(context.Background(), PlanOptions{Source: config.DSN(src), Config: cfg, Key: key, Samples: 2, ShowValues: true, Out: &out})
+	n, err := Plan(context.Background(), PlanOptions{Source: config.DSN(src), Rules: Rules{Config: cfg, Key: key}, Samples: 2, ShowValues: true, Out: &out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestPlanShowsRulesSamplesAndWarnings(t *testing.T) {
 	if n == 0 {
 		t.Error("no warnings counted")
 	}
-	_, err = Plan(context.Background(), PlanOptions{Source: config.DSN(src), Config: cfg, Key: key, Strict: true, Out: io.Discard})
+	_, err = Plan(context.Background(), PlanOptions{Source: config.DSN(src), Rules: Rules{Config: cfg, Key: key}, Strict: true, Out: io.Discard})
 	assertCode(t, err, pipeline.ExitUnsafe, "warning(s) under --strict")
 	after := pgtest.TableDigests(t, src)
 	for name, d := range before {
@@ -250,14 +250,14 @@ func TestVerifyCountsSurvivors(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	if _, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(good), Config: cfg, Key: key, Out: &out}); err != nil {
+	if _, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(good), Rules: Rules{Config: cfg, Key: key}, Out: &out}); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	if !strings.Contains(out.String(), "every check passed") || !strings.Contains(out.String(), "public.customers  email") {
 		t.Errorf("report:\n%s", out.String())
 	}
 	out.Reset()
-	res, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(leaky), Config: cfg, Key: key, Out: &out})
+	res, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(leaky), Rules: Rules{Config: cfg, Key: key}, Out: &out})
 	assertCode(t, err, pipeline.ExitFailed, "check(s) failed")
 	if res.Failures != 3 || !strings.Contains(out.String(), "FAIL") {
 		t.Errorf("%d failures (want email, phone and notes):\n%s", res.Failures, out.String())

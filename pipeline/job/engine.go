@@ -2,31 +2,25 @@ package job
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"time"
 
-	"github.com/apache/arrow/go/v15/arrow/memory"
-
 	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/transforms"
 )
 
-// Running is what every command that moves rows shares: parallelism, batch bounds, and
-// how progress is shown and reported.
-type Running struct {
-	Jobs       int
-	BatchRows  int
-	BatchBytes int
-	Mem        memory.Allocator
-	DecodeAll  bool // see pipeline.RunOptions
-
-	Log              *slog.Logger
-	ProgressTo       *os.File      // live progress (a terminal) or nil
-	ProgressInterval time.Duration // log line interval without a terminal; 0: none
-	SummaryTo        io.Writer     // final summary table, or nil
-	ReportPath       string        // JSON run report, or ""
-	progress         *pipeline.Progress
+// begin readies r for a run (defaults, the clock) and returns what, deferred with the run's
+// error, writes rep, the run's JSON report, if one is asked for.
+func (r *Running) begin(rep pipeline.RunReport) (started time.Time, end func(*error)) {
+	r.defaults()
+	started = time.Now()
+	return started, func(err *error) {
+		rep.Status, rep.Started, rep.Seconds = "ok", started, time.Since(started).Seconds()
+		*err = r.report(rep, *err)
+	}
 }
 
 func (r *Running) defaults() {
@@ -38,8 +32,10 @@ func (r *Running) defaults() {
 	}
 }
 
-// run moves every unit of plan from src to dst, showing progress as configured.
-func (r *Running) run(ctx context.Context, plan *pipeline.Plan, src pipeline.Source, dst pipeline.Sink) error {
+// run moves every unit of plan from src to dst, showing progress as configured; then, if
+// finish is not nil and the rows are in, it runs finish (a sink's last steps) while progress
+// is still shown.
+func (r *Running) run(ctx context.Context, plan *pipeline.Plan, src pipeline.Source, dst pipeline.Sink, finish func(context.Context) error) error {
 	r.progress = pipeline.NewProgress(plan)
 	repCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -55,13 +51,16 @@ func (r *Running) run(ctx context.Context, plan *pipeline.Plan, src pipeline.Sou
 	}()
 	err := pipeline.Run(ctx, plan, src, dst, pipeline.RunOptions{Jobs: r.Jobs, Mem: r.Mem, Progress: r.progress,
 		BatchRows: r.BatchRows, BatchBytes: r.BatchBytes, DecodeAll: r.DecodeAll})
+	if err == nil && finish != nil {
+		err = finish(ctx)
+	}
 	stop()
 	<-done
 	return err
 }
 
 // report writes the JSON run report, if asked for, with what progress saw.
-func (r *Running) report(rep pipeline.Report, err error) error {
+func (r *Running) report(rep pipeline.RunReport, err error) error {
 	if r.ReportPath == "" {
 		return err
 	}
@@ -74,7 +73,7 @@ func (r *Running) report(rep pipeline.Report, err error) error {
 		rep.Rows, rep.Bytes = r.progress.Totals()
 	}
 	if werr := pipeline.WriteReport(r.ReportPath, rep); werr != nil && err == nil {
-		return werr
+		return fmt.Errorf("write report %s: %w", r.ReportPath, werr)
 	}
 	return err
 }
@@ -84,4 +83,12 @@ func (r *Running) summary() {
 	if r.SummaryTo != nil && r.progress != nil {
 		r.progress.Summary(r.SummaryTo)
 	}
+}
+
+// fingerprint is the key's fingerprint for a report or manifest, "" without a key.
+func fingerprint(k *transforms.Key) string {
+	if k == nil {
+		return ""
+	}
+	return k.Fingerprint()
 }

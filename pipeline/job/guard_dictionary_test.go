@@ -71,7 +71,7 @@ INSERT INTO people VALUES (1, 'Paris'), (2, 'Oberammergau'), (3, 'Paris'), (4, N
 			t.Fatal(err)
 		}
 		var out strings.Builder
-		n, err := Plan(context.Background(), PlanOptions{Source: config.DSN(src), Config: cfg, Samples: 3, Strict: true, Out: &out})
+		n, err := Plan(context.Background(), PlanOptions{Source: config.DSN(src), Rules: Rules{Config: cfg}, Samples: 3, Strict: true, Out: &out})
 		if !wantWarn {
 			if err != nil || n != 0 {
 				t.Errorf("default %q: %d warnings, %v:\n%s", def, n, err, out.String())

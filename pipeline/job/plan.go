@@ -25,12 +25,12 @@ import (
 
 // PlanOptions configure Plan.
 type PlanOptions struct {
-	Source   config.DSN
-	Config   *config.Config
-	Key      *transforms.Key
-	Registry *transforms.Registry
-	Samples  int  // rows shown before → after per table with rules
-	Strict   bool // any warning fails
+	Source config.DSN
+	// Rules as a sync or snapshot would apply them (Scale above 0 overrides the config's
+	// factor, as their --scale does).
+	Rules
+	Samples int  // rows shown before → after per table with rules
+	Strict  bool // any warning fails
 	// ShowValues prints the samples' production values as they are: the "before" of every
 	// rule, and the rows a rule's condition leaves alone. Without it they are masked
 	// (pii.Mask), so that plan output in a CI log holds none. The CLI sets it on a terminal
@@ -60,7 +60,7 @@ func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
 	if err := checkSource(ctx, src, plan); err != nil {
 		return 0, err
 	}
-	if err := shapeRows(ctx, src, plan, o.Config, o.Key, o.Registry, 0); err != nil {
+	if err := shapeRows(ctx, src, plan, o.Rules); err != nil {
 		return 0, err
 	}
 	var warn []string

@@ -40,7 +40,7 @@ func TestPlanMasksBeforeValues(t *testing.T) {
 	plan := func(show bool) string {
 		t.Helper()
 		var out bytes.Buffer
-		if _, err := Plan(context.Background(), PlanOptions{Source: config.DSN(src), Config: cfg, Key: key, Samples: 3, ShowValues: show, Out: &out}); err != nil {
+		if _, err := Plan(context.Background(), PlanOptions{Source: config.DSN(src), Rules: Rules{Config: cfg, Key: key}, Samples: 3, ShowValues: show, Out: &out}); err != nil {
 			t.Fatal(err)
 		}
 		return out.String()

@@ -229,7 +229,7 @@ INSERT INTO names VALUES ('x~1', NULL), ('y', 'x~1');`)
 		t.Fatal(err)
 	}
 	var shown strings.Builder
-	if _, err := Plan(context.Background(), PlanOptions{Source: config.DSN(src), Config: cfg, Out: &shown}); err != nil {
+	if _, err := Plan(context.Background(), PlanOptions{Source: config.DSN(src), Rules: Rules{Config: cfg}, Out: &shown}); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"Scaled ×3: every table but 3 shared (", "public.names  up      public.names.name  value + \"#\" + copy",

@@ -16,27 +16,17 @@ import (
 	"github.com/understudy-dev/understudy/pipeline/snapshotsource"
 	"github.com/understudy-dev/understudy/pipeline/store"
 	"github.com/understudy-dev/understudy/schemas"
-	"github.com/understudy-dev/understudy/transforms"
 )
 
-// SnapshotOptions configure a snapshot.
+// SnapshotOptions configure a snapshot: a source, the store it is written to, and a run.
 type SnapshotOptions struct {
 	Running
-	Source        config.DSN
-	To            store.Store
-	Config        *config.Config // nil: no rules
-	AllowUnmasked bool
-	Resume        bool // reuse the finished units of an unfinished snapshot at To
-	Replace       bool // overwrite a finished snapshot at To
-	NoOwner       bool
-	NoPrivileges  bool
-	PgDump        string
-	Key           *transforms.Key
-	Registry      *transforms.Registry
-	ChunkBytes    int64
-	Parts         parquetpart.Options
-	Tool          string // understudy's version, for the manifest
-	Scale         int    // overrides the config's scale factor when above 0
+	SourceOptions
+	To      store.Store
+	Resume  bool // reuse the finished units of an unfinished snapshot at To
+	Replace bool // overwrite a finished snapshot at To
+	Parts   parquetpart.Options
+	Tool    string // understudy's version, for the manifest
 	// SignKey, when set, signs the manifest (manifest.json.sig, written before it).
 	SignKey *snapshot.SignKey
 }
@@ -51,16 +41,8 @@ type SnapshotOptions struct {
 // location's lock while it runs, and deletes only what it, or the run or snapshot it takes
 // over, wrote (see docs/snapshot-format.md).
 func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err error) {
-	o.defaults()
-	started := time.Now()
-	defer func() {
-		rep := pipeline.Report{Command: "snapshot", Status: "ok", Started: started, Seconds: time.Since(started).Seconds(),
-			Source: o.Source.String(), Target: o.To.String()}
-		if o.Key != nil {
-			rep.KeyFingerprint = o.Key.Fingerprint()
-		}
-		err = o.report(rep, err)
-	}()
+	started, end := o.begin(pipeline.RunReport{Command: "snapshot", Source: o.Source.String(), Target: o.To.String(), KeyFingerprint: fingerprint(o.Key)})
+	defer end(&err)
 
 	pgDump := findPgDump(o.PgDump)
 	// Nothing is written into a location that is not understudy's: not even the lock.
@@ -109,17 +91,13 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 		return nil, err
 	}
 	defer src.Close(context.WithoutCancel(ctx))
-	plan, ddl, err := planSource(ctx, src, sourcePlan{PgDump: pgDump, Config: o.Config, ChunkBytes: o.ChunkBytes,
-		Registry: o.Registry, Key: o.Key, AllowUnmasked: o.AllowUnmasked, Scale: o.Scale,
-		DSN: o.Source.Value(), Dump: schemas.DumpOptions{NoOwner: o.NoOwner, NoPrivileges: o.NoPrivileges}})
+	plan, ddl, err := planSource(ctx, src, pgDump, o.SourceOptions, o.Jobs)
 	if err != nil {
 		return nil, err
 	}
 	m = &snapshot.Manifest{Format: snapshot.Format, Version: snapshot.Version, Tool: o.Tool, Catalog: src.Catalog(),
-		Source: snapshot.Source{ServerVersion: serverVersion(src.ServerVersionNum), Database: src.Identity.Database, Snapshot: src.Snapshot()}}
-	if o.Key != nil {
-		m.KeyFingerprint = o.Key.Fingerprint()
-	}
+		Source:         snapshot.Source{ServerVersion: serverVersion(src.ServerVersionNum), Database: src.Identity.Database, Snapshot: src.Snapshot()},
+		KeyFingerprint: fingerprint(o.Key)}
 	run, err := runRecord(ctx, o, src, lock.Run(), started, m.KeyFingerprint)
 	if err != nil {
 		return nil, err
@@ -179,7 +157,7 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 		}
 	}
 	o.Log.Info("planned", "tables", len(plan.Tables), "units", len(plan.Units), "skipped", len(plan.Skipped), "jobs", o.Jobs, "to", o.To.String())
-	if err := o.run(ctx, plan, src, sink); err != nil {
+	if err := o.run(ctx, plan, src, sink, nil); err != nil {
 		if lost := context.Cause(ctx); lost != nil && !errors.Is(lost, context.Canceled) {
 			err = lost
 		}
@@ -343,21 +321,18 @@ func freshCopies(m *snapshot.Manifest, plan *pipeline.Plan, o RestoreOptions) er
 	return nil
 }
 
-// RestoreOptions configure a restore.
+// RestoreOptions configure a restore: a snapshot, a target database, and a run.
 type RestoreOptions struct {
 	Running
-	From    store.Store
-	Target  config.DSN
-	Replace bool
-	Tables  []string // only these tables' rows; empty: all
-	Parts   parquetpart.Options
-	// Scale multiplies the restored rows (see pipeline.Plan.ApplyScale); Config gives the
-	// shared tables and the jitter (its scale section; its rules are not read: the snapshot's
-	// own, from its manifest, give the new copies fresh values), Key keys uuid keys, jitter
-	// and those fresh values. Scale above 0 overrides the config's factor.
-	Scale  int
-	Config *config.Config
-	Key    *transforms.Key
+	TargetOptions
+	From   store.Store
+	Tables []string // only these tables' rows; empty: all
+	Parts  parquetpart.Options
+	// Rules, with Scale (or the config's factor) above 1, multiply the restored rows (see
+	// pipeline.Plan.ApplyScale): the config gives the shared tables and the jitter (its scale
+	// section; its rules are not read: the snapshot's own, from its manifest, give the new
+	// copies fresh values), Key keys uuid keys, jitter and those fresh values.
+	Rules
 	// SignKey, when set, makes restore refuse a snapshot that is not signed with it.
 	SignKey *snapshot.SignKey
 }
@@ -366,12 +341,8 @@ type RestoreOptions struct {
 // it: schema, rows, indexes and constraints (validated), sequences. The target is marked
 // incomplete until the end, as by sync.
 func Restore(ctx context.Context, o RestoreOptions) (err error) {
-	o.defaults()
-	started := time.Now()
-	defer func() {
-		err = o.report(pipeline.Report{Command: "restore", Status: "ok", Started: started, Seconds: time.Since(started).Seconds(),
-			Source: o.From.String(), Target: o.Target.String()}, err)
-	}()
+	started, end := o.begin(pipeline.RunReport{Command: "restore", Source: o.From.String(), Target: o.Target.String()})
+	defer end(&err)
 	m, err := snapshot.ReadSignedManifest(ctx, o.From, o.SignKey)
 	if ue := (*snapshot.UnfinishedError)(nil); errors.As(err, &ue) {
 		return pipeline.WithCode(pipeline.ExitUnsafe, "finish it with 'understudy snapshot --resume', or restore another snapshot ('understudy snapshots list')", err)
@@ -407,12 +378,8 @@ func Restore(ctx context.Context, o RestoreOptions) (err error) {
 	} else if err != nil {
 		return pipeline.WithCode(pipeline.ExitUsage, "", err) // --tables
 	}
-	cfg := o.Config
-	if cfg == nil {
-		cfg = &config.Config{}
-	}
-	if sc := scaleOf(cfg, o.Scale); sc != nil && sc.Factor > 1 {
-		if err := plan.ApplyScale(ctx, pipeline.StreamStats{Src: src, Plan: plan}, cfg, sc, pipeline.PlanOptions{Key: o.Key}); err != nil {
+	if sc := o.scale(); sc != nil && sc.Factor > 1 {
+		if err := plan.ApplyScale(ctx, pipeline.StreamStats{Src: src, Plan: plan}, o.config(), sc, pipeline.PlanOptions{Key: o.Key}); err != nil {
 			return err
 		}
 		if err := freshCopies(m, plan, o); err != nil {
@@ -428,14 +395,15 @@ func Restore(ctx context.Context, o RestoreOptions) (err error) {
 		return err
 	}
 	o.Log.Info("planned", "tables", len(plan.Tables), "parts", len(plan.Units), "jobs", o.Jobs, "from", o.From.String())
-	if err := o.run(ctx, plan, src, dst); err != nil {
-		return incomplete(err)
-	}
-	seqs, err := snapshotSequences(ctx, dst, plan, m)
+	err = o.run(ctx, plan, src, dst, func(ctx context.Context) error {
+		o.progress.SetPhase("all rows loaded; adding foreign keys, triggers, sequences, materialized views")
+		seqs, err := snapshotSequences(ctx, dst, plan, m)
+		if err != nil {
+			return err
+		}
+		return dst.Finish(ctx, seqs)
+	})
 	if err != nil {
-		return incomplete(err)
-	}
-	if err := dst.Finish(ctx, seqs); err != nil {
 		return incomplete(err)
 	}
 	o.summary()

@@ -34,11 +34,11 @@ func dirStore(t *testing.T, dir string) store.Store {
 }
 
 func snapshotOpts(src string, to store.Store) SnapshotOptions {
-	return SnapshotOptions{Running: Running{Jobs: 2}, Source: config.DSN(src), To: to, AllowUnmasked: true, PgDump: pgtestPgDump, Tool: "test"}
+	return SnapshotOptions{Running: Running{Jobs: 2}, SourceOptions: SourceOptions{Source: config.DSN(src), AllowUnmasked: true, PgDump: pgtestPgDump}, To: to, Tool: "test"}
 }
 
 func restoreOpts(from store.Store, dst string) RestoreOptions {
-	return RestoreOptions{Running: Running{Jobs: 2}, From: from, Target: config.DSN(dst)}
+	return RestoreOptions{Running: Running{Jobs: 2}, From: from, TargetOptions: TargetOptions{Target: config.DSN(dst)}}
 }
 
 // snapshot → restore gives the database back: every type and schema feature of the type
@@ -129,7 +129,7 @@ func TestSnapshotAppliesTheSameRulesAsSync(t *testing.T) {
 	}
 	assertSameDatabase(t, viaSync, viaSnap)
 	var out strings.Builder
-	if _, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(viaSnap), Config: cfg, Key: key, Out: &out}); err != nil {
+	if _, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(viaSnap), Rules: Rules{Config: cfg, Key: key}, Out: &out}); err != nil {
 		t.Fatalf("verify: %v\n%s", err, out.String())
 	}
 	// The key never reaches the snapshot.

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/understudy-dev/understudy/pipeline"
-	"github.com/understudy-dev/understudy/pipeline/config"
 	"github.com/understudy-dev/understudy/pipeline/pgsource"
 	"github.com/understudy-dev/understudy/pipeline/snapshot"
 	"github.com/understudy-dev/understudy/pipeline/store"
@@ -50,12 +49,8 @@ func runRecord(ctx context.Context, o SnapshotOptions, src *pgsource.Source, run
 	if err != nil {
 		return snapshot.RunRecord{}, err
 	}
-	cfg := o.Config
-	if cfg == nil {
-		cfg = &config.Config{}
-	}
-	c := *cfg
-	c.Scale = scaleOf(cfg, o.Scale) // --scale changes the rows as scale: in the file does
+	c := *o.config()
+	c.Scale = o.scale() // --scale changes the rows as scale: in the file does
 	return snapshot.RunRecord{Run: run, Started: started.UTC(), Source: id, ConfigFingerprint: c.Fingerprint(), KeyFingerprint: keyFP}, nil
 }
 

@@ -88,7 +88,7 @@ func TestSubsetChinook(t *testing.T) {
 
 	// plan shows the subset.
 	var shown strings.Builder
-	if _, err := Plan(context.Background(), PlanOptions{Source: config.DSN(src), Config: cfg, Out: &shown}); err != nil {
+	if _, err := Plan(context.Background(), PlanOptions{Source: config.DSN(src), Rules: Rules{Config: cfg}, Out: &shown}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(shown.String(), "Subset: ") || !strings.Contains(shown.String(), "public.customer") {

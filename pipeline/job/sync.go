@@ -13,12 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"os"
 	"time"
-
-	"github.com/apache/arrow/go/v15/arrow/memory"
 
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
@@ -30,34 +25,11 @@ import (
 	"github.com/understudy-dev/understudy/transforms"
 )
 
-// SyncOptions configure a sync.
+// SyncOptions configure a sync: a source, a target database, and a run.
 type SyncOptions struct {
-	Source, Target config.DSN
-	Config         *config.Config // nil: no rules
-	Jobs           int
-	Replace        bool
-	AllowUnmasked  bool // copy columns that look personal but have no rule
-	NoOwner        bool
-	NoPrivileges   bool
-	PgDump         string // pg_dump path; empty: found automatically
-	Key            *transforms.Key
-	Registry       *transforms.Registry // nil: transforms.Default()
-	ChunkBytes     int64                // chunk size; 0: 64 MiB
-	// ChunkShare cuts only the tables bigger than their share of the copy (all tables' heap
-	// over Jobs) into chunks; the others load whole (pipeline.PlanOptions.Share). Without it
-	// every table bigger than ChunkBytes is cut.
-	ChunkShare bool
-	BatchRows  int
-	BatchBytes int
-	Mem        memory.Allocator
-	DecodeAll  bool // see pipeline.RunOptions
-	Scale      int  // overrides the config's scale factor when above 0
-
-	Log              *slog.Logger
-	ProgressTo       *os.File      // live progress (a terminal) or nil
-	ProgressInterval time.Duration // log line interval without a terminal; 0: none
-	SummaryTo        io.Writer     // final summary table, or nil
-	ReportPath       string        // JSON run report, or ""
+	SourceOptions
+	TargetOptions
+	Running
 }
 
 // Result is what a sync did.
@@ -71,33 +43,8 @@ type Result struct {
 // Sync copies the source database into the empty target, applying the config's rules.
 // On failure the target keeps its incomplete marker and the error says so.
 func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
-	if o.Log == nil {
-		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if o.Jobs < 1 {
-		o.Jobs = 1
-	}
-	started := time.Now()
-	var progress *pipeline.Progress
-	if o.ReportPath != "" {
-		defer func() {
-			rep := pipeline.Report{Command: "sync", Status: "ok", Started: started, Seconds: time.Since(started).Seconds(),
-				Source: o.Source.String(), Target: o.Target.String(), Jobs: o.Jobs, Tables: []pipeline.TableStats{}}
-			if o.Key != nil {
-				rep.KeyFingerprint = o.Key.Fingerprint()
-			}
-			if err != nil {
-				rep.Status, rep.Error = "failed", err.Error()
-			}
-			if progress != nil {
-				rep.Tables = progress.Stats()
-				rep.Rows, rep.Bytes = progress.Totals()
-			}
-			if werr := pipeline.WriteReport(o.ReportPath, rep); werr != nil && err == nil {
-				err = fmt.Errorf("write report %s: %w", o.ReportPath, werr)
-			}
-		}()
-	}
+	started, end := o.begin(pipeline.RunReport{Command: "sync", Source: o.Source.String(), Target: o.Target.String(), KeyFingerprint: fingerprint(o.Key)})
+	defer end(&err)
 
 	pgDump := findPgDump(o.PgDump)
 	// The two databases are opened side by side (a connection each, and the source's catalog).
@@ -125,13 +72,7 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 			"source and target are the same database (%s)", dstID.Database)
 	}
 
-	share := 0
-	if o.ChunkShare {
-		share = o.Jobs
-	}
-	plan, ddl, err := planSource(ctx, src, sourcePlan{PgDump: pgDump, Config: o.Config, ChunkBytes: o.ChunkBytes, Share: share,
-		Registry: o.Registry, Key: o.Key, AllowUnmasked: o.AllowUnmasked, Scale: o.Scale,
-		DSN: o.Source.Value(), Dump: schemas.DumpOptions{NoOwner: o.NoOwner, NoPrivileges: o.NoPrivileges}})
+	plan, ddl, err := planSource(ctx, src, pgDump, o.SourceOptions, o.Jobs)
 	if err != nil {
 		return nil, err
 	}
@@ -142,42 +83,24 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 	}
 
 	o.Log.Info("target prepared", "seconds", since(started))
-	progress = pipeline.NewProgress(plan)
-	repCtx, stopReport := context.WithCancel(ctx)
-	reportDone := make(chan struct{})
-	go func() {
-		defer close(reportDone)
-		if o.ProgressTo != nil || o.ProgressInterval > 0 {
-			out := o.ProgressTo
-			if out == nil {
-				out = os.Stderr
-			}
-			progress.Report(repCtx, out, o.Log, o.ProgressInterval)
-		}
-	}()
-	err = pipeline.Run(ctx, plan, src, dst, pipeline.RunOptions{Jobs: o.Jobs, Mem: o.Mem, Progress: progress,
-		BatchRows: o.BatchRows, BatchBytes: o.BatchBytes, DecodeAll: o.DecodeAll})
-	if err == nil {
-		var seqs []pipeline.SequenceValue
+	err = o.run(ctx, plan, src, dst, func(ctx context.Context) error {
 		o.Log.Info("rows copied", "seconds", since(started))
-		progress.SetPhase("all rows copied; adding foreign keys, triggers, sequences, materialized views")
-		if seqs, err = sourceSequences(ctx, src, plan); err == nil {
+		o.progress.SetPhase("all rows copied; adding foreign keys, triggers, sequences, materialized views")
+		seqs, err := sourceSequences(ctx, src, plan)
+		if err == nil {
 			seqs, err = targetSequences(ctx, dst, plan, seqs, ruledColumns(plan))
 		}
-		if err == nil {
-			err = dst.Finish(ctx, seqs)
+		if err != nil {
+			return err
 		}
-	}
-	stopReport()
-	<-reportDone
+		return dst.Finish(ctx, seqs)
+	})
 	if err != nil {
 		return nil, incomplete(err)
 	}
-	res = &Result{Plan: plan, Tables: progress.Stats()}
-	res.Rows, res.Bytes = progress.Totals()
-	if o.SummaryTo != nil {
-		progress.Summary(o.SummaryTo)
-	}
+	res = &Result{Plan: plan, Tables: o.progress.Stats()}
+	res.Rows, res.Bytes = o.progress.Totals()
+	o.summary()
 	o.Log.Info("sync complete", "tables", len(plan.Tables), "rows", res.Rows, "bytes", res.Bytes, "seconds", since(started))
 	return res, nil
 }
@@ -206,27 +129,13 @@ func inBackground[T any](f func() (T, error)) func() (T, error) {
 	}
 }
 
-// sourcePlan is what planning a read of the source takes.
-type sourcePlan struct {
-	PgDump        func() (schemas.PgDump, error) // from findPgDump
-	Config        *config.Config
-	ChunkBytes    int64
-	Share         int // see pipeline.PlanOptions
-	Registry      *transforms.Registry
-	Key           *transforms.Key
-	AllowUnmasked bool
-	Scale         int // overrides the config's scale factor when above 0
-	// DSN and Dump are what pg_dump reads the schema with (the snapshot is the source's).
-	DSN  string
-	Dump schemas.DumpOptions
-}
-
 // planSource finds a pg_dump fit for the source and starts it on the source's schema, in
 // the source's snapshot; meanwhile it plans the copy under the config, locks the tables
-// and, unless AllowUnmasked, runs the PII guard: what sync and snapshot do first. It
-// returns the plan and the schema, or an error, with pg_dump finished either way.
-func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipeline.Plan, *schemas.DDL, error) {
-	dump, err := o.PgDump()
+// and, unless AllowUnmasked, runs the PII guard: what sync and snapshot do first, for a run
+// with jobs workers; pgDump is from findPgDump. It returns the plan and the schema, or an
+// error, with pg_dump finished either way.
+func planSource(ctx context.Context, src *pgsource.Source, pgDump func() (schemas.PgDump, error), o SourceOptions, jobs int) (*pipeline.Plan, *schemas.DDL, error) {
+	dump, err := pgDump()
 	if err != nil {
 		return nil, nil, pipeline.WithCode(pipeline.ExitTooling, "install the PostgreSQL client (Debian: apt-get install postgresql-client-15 or newer) or pass --pg-dump PATH", err)
 	}
@@ -236,13 +145,13 @@ func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipel
 	// pg_dump reads the catalog while the plan is made: both only read, in one snapshot.
 	dumpCtx, cancelDump := context.WithCancel(ctx)
 	defer cancelDump()
-	opts := o.Dump
+	opts := o.dump()
 	opts.Snapshot = src.Snapshot()
 	if o.Config != nil {
 		opts.HideEnv = o.Config.Env
 	}
-	schema := inBackground(func() (*schemas.DDL, error) { return dump.Dump(dumpCtx, pipeline.PgDumpDSN(o.DSN), opts) })
-	plan, err := planRows(ctx, src, o)
+	schema := inBackground(func() (*schemas.DDL, error) { return dump.Dump(dumpCtx, pipeline.PgDumpDSN(o.Source.Value()), opts) })
+	plan, err := planRows(ctx, src, o, jobs)
 	if err != nil {
 		cancelDump()
 		schema()
@@ -261,9 +170,9 @@ func planSource(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipel
 
 // planRows plans the copy under the config, locks the tables and, unless AllowUnmasked,
 // runs the PII guard.
-func planRows(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipeline.Plan, error) {
+func planRows(ctx context.Context, src *pgsource.Source, o SourceOptions, jobs int) (*pipeline.Plan, error) {
 	plan, err := pipeline.BuildPlan(src.Catalog(), o.Config, pipeline.PlanOptions{
-		ChunkBytes: o.ChunkBytes, Share: o.Share, Registry: o.Registry, Key: o.Key,
+		ChunkBytes: o.ChunkBytes, Share: o.share(jobs), Registry: o.Registry, Key: o.Key,
 		Literal: func(col schemas.Column, text string) ([]byte, error) { return src.Literal(ctx, col, text) },
 	})
 	if err != nil {
@@ -280,7 +189,7 @@ func planRows(ctx context.Context, src *pgsource.Source, o sourcePlan) (*pipelin
 			return nil, err
 		}
 	}
-	if err := shapeRows(ctx, src, plan, o.Config, o.Key, o.Registry, o.Scale); err != nil {
+	if err := shapeRows(ctx, src, plan, o.Rules); err != nil {
 		return nil, err
 	}
 	return plan, nil
@@ -303,16 +212,13 @@ func planned(plan *pipeline.Plan) []*schemas.Table {
 	return tables
 }
 
-// shapeRows applies the config's subset, then its scale (factor, when above 0, overriding
-// the config's) to a plan of the source.
-func shapeRows(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan, cfg *config.Config, key *transforms.Key, reg *transforms.Registry, factor int) error {
-	if cfg == nil {
-		cfg = &config.Config{}
-	}
-	if err := applySubset(ctx, src, plan, cfg, key); err != nil {
+// shapeRows applies the rules' subset, then their scale, to a plan of the source.
+func shapeRows(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan, r Rules) error {
+	cfg := r.config()
+	if err := applySubset(ctx, src, plan, cfg, r.Key); err != nil {
 		return err
 	}
-	return plan.ApplyScale(ctx, pipeline.SQLStats{Q: src.Querier()}, cfg, scaleOf(cfg, factor), pipeline.PlanOptions{Registry: reg, Key: key})
+	return plan.ApplyScale(ctx, pipeline.SQLStats{Q: src.Querier()}, cfg, r.scale(), pipeline.PlanOptions{Registry: r.Registry, Key: r.Key})
 }
 
 // applySubset restricts the plan to the rows the config's seeds (where, percent) and their

@@ -29,7 +29,8 @@ import (
 
 func syncOpts(src, dst string) SyncOptions {
 	// These tests are about copying; the PII guard has tests of its own.
-	return SyncOptions{Source: config.DSN(src), Target: config.DSN(dst), Jobs: 2, PgDump: pgtestPgDump, AllowUnmasked: true}
+	return SyncOptions{SourceOptions: SourceOptions{Source: config.DSN(src), PgDump: pgtestPgDump, AllowUnmasked: true},
+		TargetOptions: TargetOptions{Target: config.DSN(dst)}, Running: Running{Jobs: 2}}
 }
 
 var pgtestPgDump = "" // found automatically: scripts/test.sh puts the server's bin first on PATH
@@ -207,7 +208,7 @@ tables:
 		if _, err := Sync(context.Background(), o); err != nil {
 			t.Fatal(err)
 		}
-		var rep pipeline.Report
+		var rep pipeline.RunReport
 		data, _ := os.ReadFile(o.ReportPath)
 		if err := json.Unmarshal(data, &rep); err != nil || rep.Status != "ok" || rep.Rows == 0 {
 			t.Errorf("report: %s (%v)", data, err)

@@ -14,19 +14,15 @@ import (
 	"github.com/understudy-dev/understudy/pipeline/config"
 	"github.com/understudy-dev/understudy/pipeline/pgsource"
 	"github.com/understudy-dev/understudy/schemas"
-	"github.com/understudy-dev/understudy/transforms"
 )
 
 // VerifyOptions configure Verify.
 type VerifyOptions struct {
 	Source, Target config.DSN
-	Config         *config.Config
-	Key            *transforms.Key
-	Registry       *transforms.Registry
-	Out            io.Writer
-	// Scale, above 0, is the factor the target was scaled by (sync --scale), overriding the
-	// config's scale.factor.
-	Scale int
+	// Rules the target was made with; Scale, above 0, is the factor the target was scaled
+	// by (sync --scale), overriding the config's scale.factor.
+	Rules
+	Out io.Writer
 }
 
 // chanceRules may produce a real value by chance (a fake first name that is also a real one);
@@ -70,7 +66,7 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, error) {
 		return nil, err
 	}
 	// The rows the config asked for: its subset and its scale, planned as sync plans them.
-	if err := shapeRows(ctx, src, plan, o.Config, o.Key, o.Registry, o.Scale); err != nil {
+	if err := shapeRows(ctx, src, plan, o.Rules); err != nil {
 		return nil, err
 	}
 	sc, err := pipeline.Connect(ctx, o.Source.Value(), "source")

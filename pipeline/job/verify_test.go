@@ -41,7 +41,7 @@ func verifyAfter(t *testing.T, src, yaml string, key *transforms.Key) (string, *
 func runVerify(t *testing.T, src, dst string, cfg *config.Config, key *transforms.Key) (string, error) {
 	t.Helper()
 	var out strings.Builder
-	_, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(dst), Config: cfg, Key: key, Out: &out})
+	_, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(dst), Rules: Rules{Config: cfg, Key: key}, Out: &out})
 	return out.String(), err
 }
 
@@ -107,7 +107,7 @@ scale:
 		t.Fatal(err)
 	}
 	var buf strings.Builder
-	if _, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(twice), Config: cfg, Key: key, Out: &buf, Scale: 2}); err != nil {
+	if _, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(twice), Rules: Rules{Config: cfg, Key: key, Scale: 2}, Out: &buf}); err != nil {
 		t.Errorf("verify --scale 2 after sync --scale 2: %v\n%s", err, buf.String())
 	}
 	if out, err := runVerify(t, src, twice, cfg, key); err == nil {
@@ -214,7 +214,7 @@ FROM generate_series(1, 100) g;
 		t.Run(tc.name, func(t *testing.T) {
 			dst := target(tc.keptNames, tc.person, tc.contact)
 			var out strings.Builder
-			res, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(dst), Config: cfg, Key: key, Out: &out})
+			res, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(dst), Rules: Rules{Config: cfg, Key: key}, Out: &out})
 			for _, c := range []struct{ table, column, want string }{
 				{"public.people", "first_name", tc.wantNames},
 				{"public.people", "email", tc.wantPeopleEmail},

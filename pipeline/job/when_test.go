@@ -150,7 +150,7 @@ func TestSyncWhenRewritesOnlySelectedRows(t *testing.T) {
 	// verify judges a conditional rule on the rows it selects: the phones of the rows the
 	// condition left alone are not survivors, those it selected are all compared.
 	var out strings.Builder
-	if _, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(dst), Config: cfg, Key: o.Key, Out: &out}); err != nil {
+	if _, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(dst), Rules: Rules{Config: cfg, Key: o.Key}, Out: &out}); err != nil {
 		t.Fatalf("verify: %v\n%s", err, out.String())
 	}
 	if want := fmt.Sprintf("phone   hash  %d", phones); !strings.Contains(strings.Join(strings.Fields(out.String()), " "), strings.Join(strings.Fields(want), " ")) {
@@ -203,7 +203,7 @@ func TestPlanShowsWhen(t *testing.T) {
 	}
 	key, _ := transforms.NewKey("when-sync-test-key-0123456789")
 	var out bytes.Buffer
-	if _, err := Plan(context.Background(), PlanOptions{Source: config.DSN(src), Config: cfg, Key: key, Samples: 20, ShowValues: true, Out: &out}); err != nil {
+	if _, err := Plan(context.Background(), PlanOptions{Source: config.DSN(src), Rules: Rules{Config: cfg, Key: key}, Samples: 20, ShowValues: true, Out: &out}); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()

@@ -37,7 +37,7 @@ func TestInitSyncVerifyWorkflow(t *testing.T) {
 				t.Fatalf("sync with the config init wrote: %v\n%s", err, text.String())
 			}
 			var out strings.Builder
-			if _, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(dst), Config: cfg, Key: key, Out: &out}); err != nil {
+			if _, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(dst), Rules: Rules{Config: cfg, Key: key}, Out: &out}); err != nil {
 				t.Fatalf("verify: %v\n%s", err, out.String())
 			}
 			if !strings.Contains(out.String(), "every check passed") {
