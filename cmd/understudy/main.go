@@ -36,6 +36,7 @@ Usage:
   understudy init --source DSN [--output FILE]   write a starter config for a database
   understudy plan --source DSN --config FILE [--samples N] [--strict]   show what rules would do (read-only)
   understudy verify --source DSN --target DSN --config FILE   check a finished target: rows, constraints, no survivors
+  understudy rehearse --target DSN --migrations DIR | --command 'tool …' [--traffic auto|off] [--max-lock-wait D] [--report FILE]   rehearse migrations on a copy
   understudy report --source DSN --target DSN [--html FILE] [--json FILE] [--scale N] [--shared a,b] [--check]   data distributions side by side
   understudy transformers [--markdown]   list the built-in transformers
   understudy version
@@ -43,7 +44,7 @@ Usage:
 Run 'understudy sync -h' for the sync flags. Exit codes: 0 done, 1 failed part-way (target
 marked incomplete), 2 bad flags or config, 3 cannot connect, 4 refused as unsafe (target not
 empty, unfinished earlier run, target is the source), 5 pg_dump missing or too old,
-130 interrupted.
+6 a rehearsal broke a budget, 130 interrupted.
 `
 
 // memoryLimit is the Go heap's soft limit unless GOMEMLIMIT says otherwise. What understudy
@@ -79,6 +80,8 @@ func run(args []string, stdout, stderr io.Writer) pipeline.ExitCode {
 		return report(stderr, runSnapshots(args[1:], stdout, stderr))
 	case "plan":
 		return report(stderr, runPlan(args[1:], stdout, stderr))
+	case "rehearse":
+		return report(stderr, runRehearse(args[1:], stdout, stderr))
 	case "init":
 		return report(stderr, runInit(args[1:], stdout, stderr))
 	case "transformers":

@@ -373,6 +373,7 @@ func (s *session) runStatement(ctx context.Context, mig *pgx.Conn, st Statement,
 	sr := &StmtResult{SQL: Display(st.SQL), Line: st.Line, Locks: []Lock{}, Rewrites: []Rewrite{}, IndexesBuilt: []string{}, Sizes: []Size{},
 		fingerprint: Fingerprint(st.SQL), kw: keywords(st.SQL, 12)}
 	idx := len(s.stmts)
+	sr.index = idx
 	s.stmts = append(s.stmts, sr)
 	if s.traffic != nil {
 		s.traffic.want(ctx, Targets(st.SQL)) // tables created by earlier migrations

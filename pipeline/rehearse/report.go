@@ -73,6 +73,7 @@ type StmtResult struct {
 	Advice       []string  `json:"advice,omitempty"`
 
 	fingerprint string
+	index       int // in the session's statements (the traffic's attribution)
 	kw          []string
 	txEnd       []*Lock // locks whose held time runs to the transaction's end
 }

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/job"
+	"github.com/understudy-dev/understudy/pipeline/rehearse"
+)
+
+func runRehearse(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("rehearse", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		target     = fs.String("target", "", "the copy to rehearse on (or UNDERSTUDY_TARGET)")
+		migrations = fs.String("migrations", "", "directory of .sql migrations, run in lexical order")
+		command    = fs.String("command", "", "shell command that runs your migration tool; it reaches the copy through a local proxy via DATABASE_URL and PG* variables")
+		from       = fs.String("from", "", "restore this snapshot into the (empty) target first")
+		scale      = fs.Int("scale", 0, "with --from: write every table but scale.shared ones N times")
+		source     = fs.String("source", "", "sync this source into the (empty) target first (with --config)")
+		cfgPath    = fs.String("config", "", "config for --source/--from")
+		keyFile    = fs.String("key-file", "", "anonymization key for --source (else key: in the config, or UNDERSTUDY_KEY)")
+		traffic    = fs.String("traffic", "auto", "synthetic traffic on the touched tables while migrations run: auto or off")
+		clients    = fs.Int("traffic-clients", 4, "traffic connections")
+		maxWait    = fs.Duration("max-lock-wait", 0, "budget: the longest a traffic query may wait for a lock (e.g. 2s)")
+		maxStmt    = fs.Duration("max-statement", 0, "budget: one statement's time")
+		maxMig     = fs.Duration("max-migration", 0, "budget: one migration's time")
+		noRewrite  = fs.String("no-rewrite-over", "", "budget: no rewrite of a table or index bigger than this (e.g. 1GiB)")
+		reportPath = fs.String("report", "", "write the JSON report to this file")
+		mdPath     = fs.String("markdown", "", "write a Markdown report (for a pull-request comment) to this file")
+		reset      = fs.Bool("reset", false, "take a template of the copy first (kept for later runs) and put the copy back from it afterwards")
+		logFormat  = fs.String("log-format", "text", "log format: text or json")
+	)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: understudy rehearse --target DSN --migrations DIR | --command 'tool …' [flags]\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, "rehearse", args); err != nil {
+		return err
+	}
+	log, err := newLogger(*logFormat, stderr)
+	if err != nil {
+		return err
+	}
+	dst := firstNonEmpty(*target, os.Getenv("UNDERSTUDY_TARGET"))
+	o := rehearse.Options{Target: config.DSN(dst), Migrations: *migrations, Command: *command, Traffic: *traffic, TrafficClients: *clients,
+		Budget: rehearse.Budget{MaxLockWait: *maxWait, MaxStatement: *maxStmt, MaxMigration: *maxMig}, Reset: *reset, Log: log,
+		Stdout: stdout, Stderr: stderr}
+	if *noRewrite != "" {
+		if o.Budget.NoRewriteOver, err = rehearse.ParseBytes(*noRewrite); err != nil {
+			return pipeline.Errorf(pipeline.ExitUsage, "", "--no-rewrite-over: %v", err)
+		}
+	}
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
+		o.ProgressTo = f
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *from != "" || *source != "" {
+		if err := buildCopy(ctx, *from, *source, *cfgPath, *keyFile, *scale, dst, &o, stdout, stderr); err != nil {
+			return err
+		}
+	}
+	rep, err := rehearse.Run(ctx, o)
+	if rep != nil {
+		rep.WriteSummary(stdout)
+		if *reportPath != "" {
+			if werr := rep.WriteJSON(*reportPath); werr != nil && err == nil {
+				err = pipeline.Errorf(pipeline.ExitFailed, "", "--report: %v", werr)
+			}
+		}
+		if *mdPath != "" {
+			if werr := rep.WriteMarkdown(*mdPath); werr != nil && err == nil {
+				err = pipeline.Errorf(pipeline.ExitFailed, "", "--markdown: %v", werr)
+			}
+		}
+	}
+	return err
+}
+
+// buildCopy restores a snapshot (--from) or syncs a source (--source) into the target with
+// the existing jobs, and records how the copy was made for the report.
+func buildCopy(ctx context.Context, from, source, cfgPath, keyFile string, scale int, dst string, o *rehearse.Options, stdout, stderr io.Writer) error {
+	if from != "" && source != "" {
+		return pipeline.Errorf(pipeline.ExitUsage, "give one of them", "--from and --source exclude each other")
+	}
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		return err
+	}
+	rf := runningFlags{jobs: new(int), reportPath: new(string), logFormat: new(string), interval: new(time.Duration)}
+	*rf.logFormat = "text"
+	*rf.interval = 10 * time.Second
+	r, err := rf.running(io.Discard, stderr, cfg.Jobs)
+	if err != nil {
+		return err
+	}
+	if from != "" {
+		s, err := openStore(ctx, "--from", from)
+		if err != nil {
+			return err
+		}
+		key, err := loadKey(keyFile, cfg, false)
+		if err != nil {
+			return err
+		}
+		if err := job.Restore(ctx, job.RestoreOptions{Running: r, From: s, Target: config.DSN(dst), Scale: scale, Config: cfg, Key: key}); err != nil {
+			return err
+		}
+		o.Copy = "restored from snapshot " + s.String()
+		if scale > 1 {
+			o.Copy += fmt.Sprintf(", scaled ×%d", scale)
+		}
+		return nil
+	}
+	key, err := loadKey(keyFile, cfg, false)
+	if err != nil {
+		return err
+	}
+	if _, err := job.Sync(ctx, job.SyncOptions{Source: config.DSN(source), Target: config.DSN(dst), Config: cfg, Key: key, Scale: scale,
+		Jobs: r.Jobs, Log: r.Log, ProgressTo: r.ProgressTo, ProgressInterval: r.ProgressInterval, ChunkShare: true}); err != nil {
+		return err
+	}
+	o.Copy = "synced from the source"
+	for _, t := range cfg.Tables {
+		if t.Seed() {
+			o.Copy += " (subset)"
+			break
+		}
+	}
+	if scale > 1 || cfg.Scale != nil && cfg.Scale.Factor > 1 {
+		o.Copy += " (scaled)"
+	}
+	return nil
+}
