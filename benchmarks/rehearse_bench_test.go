@@ -1,0 +1,131 @@
+//go:build unix
+
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy/fixtures"
+	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/rehearse"
+)
+
+// rehearseMigrations are typical schema changes on the shop's biggest tables: an index
+// built plainly and one concurrently, a foreign key, a rewrite and a column added in place.
+var rehearseMigrations = map[string]string{
+	"0001_orders_status.sql": "CREATE INDEX orders_status_at ON orders (status, ordered_at);\n",
+	"0002_items_product.sql": "CREATE INDEX CONCURRENTLY order_items_product ON order_items (product_id, quantity);\n",
+	"0003_orders_fk.sql":     "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id);\n",
+	"0004_orders_total.sql":  "ALTER TABLE orders ALTER COLUMN total TYPE numeric(14,4);\n",
+	"0005_orders_flag.sql":   "ALTER TABLE orders ADD COLUMN gift boolean NOT NULL DEFAULT false;\n",
+}
+
+// BenchmarkRehearse compares, on the shop fixture (UNDERSTUDY_BENCH_ROWS, default 2M rows),
+// psql running the migration files one by one with a rehearsal of the same files without
+// traffic and with traffic (4 clients). Each run gets a fresh clone of the fixture. The bar:
+// rehearsal without traffic ≤ 1.1× psql; with traffic, the migrations ≤ 1.5× psql.
+func BenchmarkRehearse(b *testing.B) {
+	admin := os.Getenv(envPG)
+	if admin == "" {
+		b.Skipf("%s is not set: run 'make bench', or set it to a superuser DSN (postgres://…)", envPG)
+	}
+	rows := int64(defaultRows)
+	if v := os.Getenv(envRows); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows = n
+	}
+	ctx := context.Background()
+	withDB := func(db string) string {
+		u, err := url.Parse(admin)
+		if err != nil {
+			b.Fatal(err)
+		}
+		u.Path = "/" + db
+		return u.String()
+	}
+	adminConn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer adminConn.Close(ctx)
+	const fixture = "bench_rehearse_fixture"
+	exec1 := func(sql string) {
+		if _, err := adminConn.Exec(ctx, sql); err != nil {
+			b.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec1("DROP DATABASE IF EXISTS " + fixture + " WITH (FORCE)")
+	exec1("CREATE DATABASE " + fixture)
+	defer exec1("DROP DATABASE IF EXISTS " + fixture + " WITH (FORCE)")
+	if err := fixtures.CreateShop(ctx, withDB(fixture), rows, fixtureSeed); err != nil {
+		b.Fatal(err)
+	}
+	if c, err := pgx.Connect(ctx, withDB(fixture)); err == nil {
+		c.Exec(ctx, "VACUUM ANALYZE")
+		c.Close(ctx)
+	}
+	dir := b.TempDir()
+	for n, sql := range rehearseMigrations {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(sql), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	clone := func() string {
+		exec1("DROP DATABASE IF EXISTS bench_rehearse WITH (FORCE)")
+		exec1("CREATE DATABASE bench_rehearse TEMPLATE " + fixture + " STRATEGY FILE_COPY")
+		return withDB("bench_rehearse")
+	}
+	defer exec1("DROP DATABASE IF EXISTS bench_rehearse WITH (FORCE)")
+	psql := func(dsn string) time.Duration {
+		start := time.Now()
+		cmd := exec.Command("sh", "-c", "for f in "+dir+"/*.sql; do psql -X -q -v ON_ERROR_STOP=1 -d \"$DSN\" -f \"$f\" || exit 1; done")
+		cmd.Env = append(os.Environ(), "DSN="+dsn)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("psql: %v\n%s", err, out)
+		}
+		return time.Since(start)
+	}
+	rehearsal := func(dsn, traffic string) (total, migrations time.Duration) {
+		start := time.Now()
+		rep, err := rehearse.Run(ctx, rehearse.Options{Target: config.DSN(dsn), Migrations: dir, Traffic: traffic})
+		if err != nil {
+			b.Fatalf("rehearse (traffic %s): %v", traffic, err)
+		}
+		var s float64
+		for _, m := range rep.Migrations {
+			s += m.Seconds
+		}
+		return time.Since(start), time.Duration(s * float64(time.Second))
+	}
+	var tPsql, tPlain, tTraffic, tTrafficMig time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tPsql += psql(clone())
+		d, _ := rehearsal(clone(), "off")
+		tPlain += d
+		_, m := rehearsal(clone(), "auto")
+		tTrafficMig += m
+		tTraffic += m
+	}
+	n := float64(b.N)
+	b.ReportMetric(tPsql.Seconds()/n, "psql_s")
+	b.ReportMetric(tPlain.Seconds()/n, "rehearse_s")
+	b.ReportMetric(tTrafficMig.Seconds()/n, "traffic_migrations_s")
+	b.ReportMetric(tPlain.Seconds()/tPsql.Seconds(), "no_traffic_ratio")
+	b.ReportMetric(tTraffic.Seconds()/tPsql.Seconds(), "traffic_ratio")
+	fmt.Fprintf(os.Stderr, "rehearse at %d rows: psql %.2fs, rehearsal %.2fs (%.2f×), migrations under traffic %.2fs (%.2f×)\n",
+		rows, tPsql.Seconds()/n, tPlain.Seconds()/n, tPlain.Seconds()/tPsql.Seconds(), tTrafficMig.Seconds()/n, tTraffic.Seconds()/tPsql.Seconds())
+}
