@@ -201,6 +201,7 @@ func run(ctx context.Context, o Options, rep *Report) error {
 	} else {
 		runErr = s.runCommand(ctx)
 	}
+	s.traffic.drain(5 * time.Second)
 	close(stop)
 	cancelBg()
 	bgErr := bg.Wait()

@@ -42,6 +42,7 @@ type trafficClient struct {
 	conn      *pgx.Conn
 	pid       uint32
 	seq       atomic.Uint64 // the query in flight
+	done      atomic.Uint64 // the last query recorded
 	waitedSeq atomic.Uint64 // set by the sampler when it saw that query waiting for a lock
 }
 
@@ -409,6 +410,7 @@ func (t *traffic) client(ctx context.Context, c *trafficClient, seed uint64) err
 			return nil // stopped mid-query: not a measurement
 		}
 		t.record(idx, tg.name, d, c.waitedSeq.Load() == seq, write, err)
+		c.done.Store(seq)
 		if err != nil && c.conn.IsClosed() {
 			return fmt.Errorf("traffic client lost its connection: %w", err)
 		}
@@ -439,6 +441,30 @@ func (t *traffic) record(idx int, table string, d time.Duration, waited, write b
 		if len(s.samples) < 3 {
 			s.samples = append(s.samples, table+": "+err.Error())
 		}
+	}
+}
+
+// drain waits (up to limit) until every query in flight when the migrations ended has
+// finished and been recorded: a query blocked until the last COMMIT is the one that
+// matters most.
+func (t *traffic) drain(limit time.Duration) {
+	if t == nil {
+		return
+	}
+	want := make([]uint64, len(t.clients))
+	for i, c := range t.clients {
+		want[i] = c.seq.Load()
+	}
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		pending := false
+		for i, c := range t.clients {
+			pending = pending || c.done.Load() < want[i]
+		}
+		if !pending {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }
 
