@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,7 +27,7 @@ func runRehearse(args []string, stdout, stderr io.Writer) error {
 		from       = fs.String("from", "", "restore this snapshot into the (empty) target first")
 		scale      = fs.Int("scale", 0, "with --from: write every table but scale.shared ones N times")
 		source     = fs.String("source", "", "sync this source into the (empty) target first (with --config)")
-		cfgPath    = fs.String("config", "", "config for --source/--from")
+		cfgPath    = fs.String("config", "", "config: its budget section, and the rules for --source/--from")
 		keyFile    = fs.String("key-file", "", "anonymization key for --source (else key: in the config, or UNDERSTUDY_KEY)")
 		traffic    = fs.String("traffic", "auto", "synthetic traffic on the touched tables while migrations run: auto or off")
 		clients    = fs.Int("traffic-clients", 4, "traffic connections")
@@ -55,10 +56,15 @@ func runRehearse(args []string, stdout, stderr io.Writer) error {
 		Budget: rehearse.Budget{MaxLockWait: *maxWait, MaxStatement: *maxStmt, MaxMigration: *maxMig}, Reset: *reset, Log: log,
 		Stdout: stdout, Stderr: stderr}
 	if *noRewrite != "" {
-		if o.Budget.NoRewriteOver, err = rehearse.ParseBytes(*noRewrite); err != nil {
+		if o.Budget.NoRewriteOver, err = config.ParseBytes(*noRewrite); err != nil {
 			return pipeline.Errorf(pipeline.ExitUsage, "", "--no-rewrite-over: %v", err)
 		}
 	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	configBudget(&o.Budget, cfg, fs)
 	if err := o.Validate(); err != nil {
 		return err
 	}
@@ -68,7 +74,7 @@ func runRehearse(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if *from != "" || *source != "" {
-		if err := buildCopy(ctx, *from, *source, *cfgPath, *keyFile, *scale, dst, &o, stdout, stderr); err != nil {
+		if err := buildCopy(ctx, *from, *source, cfg, *keyFile, *scale, dst, &o, stdout, stderr); err != nil {
 			return err
 		}
 	}
@@ -91,13 +97,9 @@ func runRehearse(args []string, stdout, stderr io.Writer) error {
 
 // buildCopy restores a snapshot (--from) or syncs a source (--source) into the target with
 // the existing jobs, and records how the copy was made for the report.
-func buildCopy(ctx context.Context, from, source, cfgPath, keyFile string, scale int, dst string, o *rehearse.Options, stdout, stderr io.Writer) error {
+func buildCopy(ctx context.Context, from, source string, cfg *config.Config, keyFile string, scale int, dst string, o *rehearse.Options, stdout, stderr io.Writer) error {
 	if from != "" && source != "" {
 		return pipeline.Errorf(pipeline.ExitUsage, "give one of them", "--from and --source exclude each other")
-	}
-	cfg, err := loadConfig(cfgPath)
-	if err != nil {
-		return err
 	}
 	rf := runningFlags{jobs: new(int), reportPath: new(string), logFormat: new(string), interval: new(time.Duration)}
 	*rf.logFormat = "text"
@@ -143,4 +145,27 @@ func buildCopy(ctx context.Context, from, source, cfgPath, keyFile string, scale
 		o.Copy += " (scaled)"
 	}
 	return nil
+}
+
+// configBudget fills the limits the config's budget section sets and no flag on the command
+// line does: a flag wins over the file.
+func configBudget(b *rehearse.Budget, cfg *config.Config, fs *flag.FlagSet) {
+	cb := cfg.Budget
+	if cb == nil {
+		return
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	b.Origin = map[string]string{}
+	take := func(name string, nonzero bool, apply func()) {
+		if set[name] || !nonzero {
+			return
+		}
+		apply()
+		b.Origin[name] = fmt.Sprintf("%s:%d", cfg.File, cb.Lines[strings.ReplaceAll(name, "-", "_")])
+	}
+	take("max-lock-wait", cb.MaxLockWait > 0, func() { b.MaxLockWait = cb.MaxLockWait })
+	take("max-statement", cb.MaxStatement > 0, func() { b.MaxStatement = cb.MaxStatement })
+	take("max-migration", cb.MaxMigration > 0, func() { b.MaxMigration = cb.MaxMigration })
+	take("no-rewrite-over", cb.NoRewriteOver > 0, func() { b.NoRewriteOver = cb.NoRewriteOver })
 }

@@ -73,3 +73,36 @@ ANALYZE orders;`)
 		t.Errorf("--reset must put the copy back (no orders_code index); found %d (%v)", n, err)
 	}
 }
+
+// budget: in a config file is read like the flags, and a flag wins over it.
+func TestRehearseConfigBudget(t *testing.T) {
+	dsn := pgtest.NewDB(t)
+	dir := t.TempDir()
+	migs := filepath.Join(dir, "migrations")
+	os.Mkdir(migs, 0o755)
+	os.WriteFile(filepath.Join(migs, "0001_slow.sql"), []byte("CREATE TABLE t (id int PRIMARY KEY);\nSELECT pg_sleep(0.3);\n"), 0o644)
+	cfg := filepath.Join(dir, "rehearse.yaml")
+	os.WriteFile(cfg, []byte("# budgets for this repository\nbudget:\n  max_statement: 100ms\n  no_rewrite_over: 1GiB\n"), 0o644)
+
+	code, out, errOut := runCLI(t, "rehearse", "--target", dsn, "--migrations", migs, "--traffic", "off", "--config", cfg)
+	if code != pipeline.ExitBudget {
+		t.Fatalf("config budget: want exit 6, got %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "pg_sleep") || !strings.Contains(errOut, "max_statement 100ms ("+cfg+":3)") {
+		t.Errorf("stderr must name the statement and the config's budget with its line:\n%s", errOut)
+	}
+
+	// the flag wins over the file (a new database: the first run created t)
+	dsn2 := pgtest.NewDB(t)
+	code, out, errOut = runCLI(t, "rehearse", "--target", dsn2, "--migrations", migs, "--traffic", "off", "--config", cfg, "--max-statement", "1m")
+	if code != 0 {
+		t.Fatalf("--max-statement 1m must override the config's 100ms: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("budget:\n  max_statment: 1s\n"), 0o644)
+	code, _, errOut = runCLI(t, "rehearse", "--target", dsn2, "--migrations", migs, "--config", bad)
+	if code != pipeline.ExitUsage || !strings.Contains(errOut, bad+`:2: budget: unknown key "max_statment" (did you mean "max_statement"?)`) {
+		t.Errorf("bad budget key: exit %d, stderr:\n%s", code, errOut)
+	}
+}

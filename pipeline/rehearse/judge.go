@@ -12,6 +12,18 @@ type Budget struct {
 	MaxStatement  time.Duration // one statement's time
 	MaxMigration  time.Duration // one migration's time
 	NoRewriteOver int64         // bytes: no table or index bigger than this may be rewritten
+	// Origin says where a limit was set, by budget name (max-lock-wait, …), for messages:
+	// "max_statement 30s (rehearse.yaml:4)". A limit without one was set by its flag.
+	Origin map[string]string
+}
+
+// describe names a limit as the user set it: "--max-statement 30s", or the config's key
+// and place.
+func (b Budget) describe(name, limit string) string {
+	if o := b.Origin[name]; o != "" {
+		return fmt.Sprintf("%s %s (%s)", strings.ReplaceAll(name, "-", "_"), limit, o)
+	}
+	return "--" + name + " " + limit
 }
 
 // judge fills the budget verdict and each statement's advice.
@@ -24,24 +36,24 @@ func judge(rep *Report, b Budget) {
 	for _, m := range rep.Migrations {
 		if b.MaxMigration > 0 && m.Seconds > b.MaxMigration.Seconds() {
 			add(Violation{Budget: "max-migration", Migration: m.Name, Measured: secs(m.Seconds), Limit: b.MaxMigration.String(),
-				Message: fmt.Sprintf("%s took %s (budget --max-migration %s)", m.Name, secs(m.Seconds), b.MaxMigration)})
+				Message: fmt.Sprintf("%s took %s (budget %s)", m.Name, secs(m.Seconds), b.describe("max-migration", b.MaxMigration.String()))})
 		}
 		for _, st := range m.Statements {
 			st.Advice = advise(st)
 			if b.MaxStatement > 0 && st.Seconds > b.MaxStatement.Seconds() {
 				add(Violation{Budget: "max-statement", Migration: m.Name, SQL: st.SQL, Measured: secs(st.Seconds), Limit: b.MaxStatement.String(),
-					Message: fmt.Sprintf("%s: %s took %s (budget --max-statement %s)", m.Name, st.SQL, secs(st.Seconds), b.MaxStatement)})
+					Message: fmt.Sprintf("%s: %s took %s (budget %s)", m.Name, st.SQL, secs(st.Seconds), b.describe("max-statement", b.MaxStatement.String()))})
 			}
 			if tr := st.Traffic; b.MaxLockWait > 0 && tr != nil && tr.MaxWaitSeconds > b.MaxLockWait.Seconds() {
 				add(Violation{Budget: "max-lock-wait", Migration: m.Name, SQL: st.SQL, Measured: secs(tr.MaxWaitSeconds), Limit: b.MaxLockWait.String(),
-					Message: fmt.Sprintf("%s: during %s, traffic on %s waited up to %s for a lock (budget --max-lock-wait %s)",
-						m.Name, st.SQL, strings.Join(tr.BlockedTables, ", "), secs(tr.MaxWaitSeconds), b.MaxLockWait)})
+					Message: fmt.Sprintf("%s: during %s, traffic on %s waited up to %s for a lock (budget %s)",
+						m.Name, st.SQL, strings.Join(tr.BlockedTables, ", "), secs(tr.MaxWaitSeconds), b.describe("max-lock-wait", b.MaxLockWait.String()))})
 			}
 			for _, rw := range st.Rewrites {
 				if b.NoRewriteOver > 0 && rw.BytesBefore > b.NoRewriteOver {
 					add(Violation{Budget: "no-rewrite-over", Migration: m.Name, SQL: st.SQL, Measured: FormatBytes(rw.BytesBefore), Limit: FormatBytes(b.NoRewriteOver),
-						Message: fmt.Sprintf("%s: %s rewrote %s %s of %s (budget --no-rewrite-over %s)", m.Name, st.SQL, rw.Kind, rw.Relation,
-							FormatBytes(rw.BytesBefore), FormatBytes(b.NoRewriteOver))})
+						Message: fmt.Sprintf("%s: %s rewrote %s %s of %s (budget %s)", m.Name, st.SQL, rw.Kind, rw.Relation,
+							FormatBytes(rw.BytesBefore), b.describe("no-rewrite-over", FormatBytes(b.NoRewriteOver)))})
 				}
 			}
 		}
@@ -158,22 +170,4 @@ func FormatBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
-// ParseBytes reads a size: 500MB, 1.5GiB, 10G, 4096.
-func ParseBytes(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	num := strings.TrimRightFunc(t, func(r rune) bool { return r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r == ' ' })
-	unit := strings.ToUpper(strings.TrimSpace(t[len(num):]))
-	var f float64
-	if _, err := fmt.Sscanf(num, "%g", &f); err != nil || f < 0 {
-		return 0, fmt.Errorf("size %q: want a number and a unit, like 500MB or 2GiB", s)
-	}
-	mult := map[string]float64{"": 1, "B": 1, "K": 1 << 10, "KB": 1e3, "KIB": 1 << 10, "M": 1 << 20, "MB": 1e6, "MIB": 1 << 20,
-		"G": 1 << 30, "GB": 1e9, "GIB": 1 << 30, "T": 1 << 40, "TB": 1e12, "TIB": 1 << 40}
-	m, ok := mult[unit]
-	if !ok {
-		return 0, fmt.Errorf("size %q: unknown unit %q (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)", s, unit)
-	}
-	return int64(f * m), nil
 }
