@@ -15,6 +15,7 @@ import (
 	"github.com/understudy-dev/understudy/pipeline/config"
 	"github.com/understudy-dev/understudy/pipeline/job"
 	"github.com/understudy-dev/understudy/pipeline/rehearse"
+	"github.com/understudy-dev/understudy/pipeline/snapshot"
 )
 
 func runRehearse(args []string, stdout, stderr io.Writer) error {
@@ -120,9 +121,34 @@ func buildCopy(ctx context.Context, from, source string, cfg *config.Config, key
 		if err := job.Restore(ctx, job.RestoreOptions{Running: r, From: s, Target: config.DSN(dst), Scale: scale, Config: cfg, Key: key}); err != nil {
 			return err
 		}
+		factor := scale // the restore's own scaling: --scale, else the config's
+		if factor <= 0 {
+			factor = 1
+			if cfg.Scale != nil {
+				factor = cfg.Scale.Factor
+			}
+		}
 		o.Copy = "restored from snapshot " + s.String()
-		if scale > 1 {
-			o.Copy += fmt.Sprintf(", scaled ×%d", scale)
+		m, err := snapshot.ReadManifest(ctx, s)
+		switch {
+		case err != nil:
+			return err
+		case m.Shape == nil: // written before snapshots recorded it
+			o.Copy += " (whether it is a subset or scaled is not recorded in it)"
+		default:
+			if m.Shape.Subset {
+				o.Copy += ", subset"
+			}
+			o.CopySubset = &m.Shape.Subset
+			o.CopyScale = m.Shape.Scale * factor
+		}
+		if factor > 1 {
+			o.Copy += fmt.Sprintf(", scaled ×%d", factor)
+			if m.Shape != nil && m.Shape.Scale > 1 {
+				o.Copy += fmt.Sprintf(" (of a snapshot scaled ×%d: ×%d in all)", m.Shape.Scale, o.CopyScale)
+			}
+		} else if m.Shape != nil && m.Shape.Scale > 1 {
+			o.Copy += fmt.Sprintf(", scaled ×%d", m.Shape.Scale)
 		}
 		return nil
 	}
@@ -134,15 +160,21 @@ func buildCopy(ctx context.Context, from, source string, cfg *config.Config, key
 		Jobs: r.Jobs, Log: r.Log, ProgressTo: r.ProgressTo, ProgressInterval: r.ProgressInterval, ChunkShare: true}); err != nil {
 		return err
 	}
-	o.Copy = "synced from the source"
+	subset := false
 	for _, t := range cfg.Tables {
-		if t.Seed() {
-			o.Copy += " (subset)"
-			break
-		}
+		subset = subset || t.Seed()
 	}
-	if scale > 1 || cfg.Scale != nil && cfg.Scale.Factor > 1 {
-		o.Copy += " (scaled)"
+	o.Copy, o.CopySubset, o.CopyScale = "synced from the source", &subset, 1
+	if subset {
+		o.Copy += ", subset"
+	}
+	if scale > 1 {
+		o.CopyScale = scale
+	} else if cfg.Scale != nil && cfg.Scale.Factor > 1 && scale <= 0 {
+		o.CopyScale = cfg.Scale.Factor
+	}
+	if o.CopyScale > 1 {
+		o.Copy += fmt.Sprintf(", scaled ×%d", o.CopyScale)
 	}
 	return nil
 }

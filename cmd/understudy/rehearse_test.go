@@ -106,3 +106,117 @@ func TestRehearseConfigBudget(t *testing.T) {
 		t.Errorf("bad budget key: exit %d, stderr:\n%s", code, errOut)
 	}
 }
+
+// smallSource is a source database of 1,000 orders with two lines each.
+func smallSource(t *testing.T) string {
+	src := pgtest.NewDB(t)
+	c := pgtest.Connect(t, src)
+	pgtest.Exec(t, c, `CREATE TABLE orders (id bigint PRIMARY KEY, code text NOT NULL);
+CREATE TABLE order_lines (id bigint PRIMARY KEY, order_id bigint NOT NULL REFERENCES orders, qty int NOT NULL);
+INSERT INTO orders SELECT g, 'o' || g FROM generate_series(1, 1000) g;
+INSERT INTO order_lines SELECT g, (g + 1) / 2, g % 7 FROM generate_series(1, 2000) g;`)
+	c.Close(t.Context())
+	return src
+}
+
+type copyReport struct {
+	Target struct {
+		Copy       string
+		CopyScale  *int  `json:"copy_scale"`
+		CopySubset *bool `json:"copy_subset"`
+		Tables     []struct {
+			Relation string
+			Rows     int64
+		}
+	}
+	Migrations []struct{ Name string }
+}
+
+func readCopyReport(t *testing.T, path string) copyReport {
+	t.Helper()
+	var rep copyReport
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func countRows(t *testing.T, dsn, table string) int64 {
+	c := pgtest.Connect(t, dsn)
+	defer c.Close(t.Context())
+	var n int64
+	if err := c.QueryRow(t.Context(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// --from restores a (subset) snapshot, scaled, into the empty target and rehearses on it;
+// the report says the copy was restored, subset when taken and scaled ×2.
+func TestRehearseFromSnapshot(t *testing.T) {
+	src := smallSource(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "subset.yaml")
+	os.WriteFile(cfg, []byte("tables:\n  public.orders:\n    where: \"id <= 500\"\n    include_children: true\n"), 0o644)
+	snap := filepath.Join(dir, "snap")
+	if code, _, stderr := runCLI(t, "snapshot", "--source", src, "--to", snap, "--config", cfg); code != 0 {
+		t.Fatalf("snapshot: exit %d\n%s", code, stderr)
+	}
+	migs := filepath.Join(dir, "migrations")
+	os.Mkdir(migs, 0o755)
+	os.WriteFile(filepath.Join(migs, "0001_index.sql"), []byte("CREATE INDEX order_lines_order ON order_lines (order_id);\n"), 0o644)
+	dst := pgtest.NewDB(t)
+	report := filepath.Join(dir, "r.json")
+	code, out, stderr := runCLI(t, "rehearse", "--from", snap, "--scale", "2", "--target", dst, "--migrations", migs, "--traffic", "off", "--report", report)
+	if code != 0 {
+		t.Fatalf("rehearse --from: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if n := countRows(t, dst, "order_lines"); n != 2000 {
+		t.Errorf("the copy must hold the subset's 1,000 lines twice: %d", n)
+	}
+	rep := readCopyReport(t, report)
+	if !strings.Contains(rep.Target.Copy, "restored from snapshot") || !strings.Contains(rep.Target.Copy, "subset") || !strings.Contains(rep.Target.Copy, "scaled ×2") {
+		t.Errorf("copy: %q", rep.Target.Copy)
+	}
+	if rep.Target.CopyScale == nil || *rep.Target.CopyScale != 2 || rep.Target.CopySubset == nil || !*rep.Target.CopySubset {
+		t.Errorf("copy_scale/copy_subset: %v %v", rep.Target.CopyScale, rep.Target.CopySubset)
+	}
+	if !strings.Contains(out, "scaled ×2") {
+		t.Errorf("the summary must say the copy was scaled:\n%s", out)
+	}
+	if len(rep.Migrations) != 1 || len(rep.Target.Tables) == 0 || rep.Target.Tables[0].Rows == 0 {
+		t.Errorf("the rehearsal must have run on the restored rows: %+v", rep)
+	}
+}
+
+// --source --config syncs the source into the empty target first; a subset config shows
+// in the report.
+func TestRehearseFromSource(t *testing.T) {
+	src := smallSource(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "understudy.yaml")
+	os.WriteFile(cfg, []byte("tables:\n  public.orders:\n    where: \"id <= 100\"\n    include_children: true\nbudget:\n  max_statement: 1m\n"), 0o644)
+	migs := filepath.Join(dir, "migrations")
+	os.Mkdir(migs, 0o755)
+	os.WriteFile(filepath.Join(migs, "0001_qty.sql"), []byte("ALTER TABLE order_lines ALTER COLUMN qty TYPE bigint;\n"), 0o644)
+	dst := pgtest.NewDB(t)
+	report := filepath.Join(dir, "r.json")
+	code, out, stderr := runCLI(t, "rehearse", "--source", src, "--config", cfg, "--target", dst, "--migrations", migs, "--traffic", "off", "--report", report)
+	if code != 0 {
+		t.Fatalf("rehearse --source: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if n := countRows(t, dst, "order_lines"); n != 200 {
+		t.Errorf("the copy must hold the subset's 200 lines: %d", n)
+	}
+	rep := readCopyReport(t, report)
+	if !strings.Contains(rep.Target.Copy, "synced from the source") || !strings.Contains(rep.Target.Copy, "subset") {
+		t.Errorf("copy: %q", rep.Target.Copy)
+	}
+	if rep.Target.CopyScale == nil || *rep.Target.CopyScale != 1 || rep.Target.CopySubset == nil || !*rep.Target.CopySubset {
+		t.Errorf("copy_scale/copy_subset: %v %v", rep.Target.CopyScale, rep.Target.CopySubset)
+	}
+}

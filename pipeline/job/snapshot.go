@@ -82,6 +82,15 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 	if o.Key != nil {
 		m.KeyFingerprint = o.Key.Fingerprint()
 	}
+	m.Shape = &snapshot.Shape{Scale: max(1, o.Scale)}
+	if o.Config != nil {
+		if sc := scaleOf(o.Config, o.Scale); sc != nil && sc.Factor > 1 {
+			m.Shape.Scale = sc.Factor
+		}
+		for _, tr := range o.Config.Tables {
+			m.Shape.Subset = m.Shape.Subset || tr.Seed()
+		}
+	}
 	if replacing {
 		// Unfinished from here on; not before, so that a run that cannot even read the source
 		// leaves the old snapshot whole.

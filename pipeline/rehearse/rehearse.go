@@ -40,9 +40,12 @@ type Options struct {
 	TrafficClients int    // default 4
 	Budget         Budget
 	Reset          bool // template the copy first; put it back afterwards
-	// Copy, when set, says how the copy was built ("subset", "scaled ×4") when the database
-	// cannot tell.
-	Copy string
+	// Copy, when set, says how the copy was built ("restored from snapshot …, scaled ×4"):
+	// the database cannot tell. CopyScale (0: unknown) and CopySubset (nil: unknown) say
+	// whether it is scaled or a subset.
+	Copy       string
+	CopyScale  int
+	CopySubset *bool
 
 	Log        *slog.Logger
 	ProgressTo io.Writer     // live progress (a terminal), or nil
@@ -245,21 +248,12 @@ func (s *session) describeTarget(ctx context.Context) error {
 		return pipeline.Errorf(pipeline.ExitUnsafe, "finish the copy first (sync/restore --resume), or rebuild it",
 			"target %s is an unfinished copy (schema _understudy_incomplete is there): its timings would mean nothing", t.Database)
 	}
-	t.Copy = s.o.Copy
+	t.Copy, t.CopySubset = s.o.Copy, s.o.CopySubset
 	if t.Copy == "" {
-		// understudy's own comment on the database would say; nothing else can
-		var comment string
-		_ = s.meta.QueryRow(ctx, "SELECT COALESCE(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = current_database()").Scan(&comment)
-		switch {
-		case strings.Contains(comment, "understudy") && strings.Contains(comment, "subset"):
-			t.Copy = "subset"
-		case strings.Contains(comment, "understudy") && strings.Contains(comment, "scale"):
-			t.Copy = "scaled"
-		case strings.Contains(comment, "understudy"):
-			t.Copy = "full"
-		default:
-			t.Copy = "unknown"
-		}
+		t.Copy = "unknown"
+	}
+	if s.o.CopyScale > 0 {
+		t.CopyScale = &s.o.CopyScale
 	}
 	t.Tables = []TableVolume{}
 	return nil

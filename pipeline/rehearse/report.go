@@ -24,10 +24,14 @@ type Target struct {
 	Database      string `json:"database"`
 	Host          string `json:"host"`
 	ServerVersion string `json:"server_version"`
-	// Copy says what kind of copy this is: "full", "subset", "scaled ×N", or "unknown"
-	// when nothing understudy left in the database tells.
-	Copy   string        `json:"copy"`
-	Tables []TableVolume `json:"tables"` // the tables the migrations touched, as they were before
+	// Copy says how the copy was made when this run built it ("restored from snapshot …,
+	// subset, scaled ×2"), else "unknown": nothing in a finished database tells.
+	Copy string `json:"copy"`
+	// CopyScale is how many times the copy holds each non-shared table's rows, CopySubset
+	// whether its tables were filtered; nil when unknown.
+	CopyScale  *int          `json:"copy_scale"`
+	CopySubset *bool         `json:"copy_subset"`
+	Tables     []TableVolume `json:"tables"` // the tables the migrations touched, as they were before
 }
 
 // TableVolume is a table's volume before the migrations ran.
