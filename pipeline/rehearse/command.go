@@ -137,7 +137,7 @@ func (cr *commandRun) Begin(c *proxy.Conn, sql string) {
 	if s.prog != nil {
 		s.prog.statement(0, st.SQL)
 	}
-	if !isDML(sql) && cs.before == nil {
+	if changesSchema(sql) && cs.before == nil {
 		if cat, err := readCatalog(cr.ctx, s.meta); err == nil {
 			cs.before = cat
 		}
@@ -150,7 +150,11 @@ func (cr *commandRun) Begin(c *proxy.Conn, sql string) {
 
 // entry finds or makes the aggregate for sql; cr.mu is held.
 func (cr *commandRun) entry(sql string) *StmtResult {
-	fp := Fingerprint(sql)
+	var fps []string // a query string's statements, each normalized
+	for _, st := range Split(sql) {
+		fps = append(fps, Fingerprint(st.SQL))
+	}
+	fp := strings.Join(fps, "; ")
 	st, ok := cr.byText[fp]
 	if !ok {
 		st = &StmtResult{SQL: shorten(fp, maxSQL), Start: time.Now(), OK: true, Locks: []Lock{}, Rewrites: []Rewrite{}, IndexesBuilt: []string{},
@@ -195,7 +199,7 @@ func (cr *commandRun) End(c *proxy.Conn, sql string, tag pgconn.CommandTag, pgEr
 	for k, t := range seen {
 		cs.locks = append(cs.locks, txLock{st: st, key: k, acquired: t})
 	}
-	if !isDML(sql) {
+	if changesSchema(sql) {
 		cs.ddl = append(cs.ddl, st)
 	}
 }
@@ -327,6 +331,17 @@ func (cr *commandRun) Idle(c *proxy.Conn) {
 			st.TempBytes += int64(float64(c1.temp-c0.temp) * share)
 		}
 	}
+}
+
+// changesSchema reports whether any statement of sql (a query string may hold several) is
+// not DML.
+func changesSchema(sql string) bool {
+	for _, st := range Split(sql) {
+		if !isDML(st.SQL) {
+			return true
+		}
+	}
+	return false
 }
 
 var _ proxy.Hooks = (*commandRun)(nil)

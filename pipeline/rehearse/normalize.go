@@ -24,13 +24,26 @@ func Fingerprint(sql string) string {
 
 func normalize(sql string, constants bool) string {
 	var b strings.Builder
-	n := 0
-	prev := ""
-	for _, t := range lex(sql) {
+	toks := lex(sql)
+	n := 0 // literals become $n after the statement's own parameters (extended protocol)
+	for _, t := range toks {
+		if t.kind == tkParam {
+			if p, err := strconv.Atoi(sql[t.start+1 : t.end]); err == nil {
+				n = max(n, p)
+			}
+		}
+	}
+	prev, prevOp := "", -1 // prevOp: where the last operator character ended
+	for _, t := range toks {
 		if t.kind == tkComment {
 			continue
 		}
 		text := sql[t.start:t.end]
+		joined := t.kind == tkOp && prevOp == t.start && strings.ContainsAny(text, opChars) // "<=", "->>", "::" stay whole
+		prevOp = -1
+		if t.kind == tkOp && strings.ContainsAny(text, opChars) {
+			prevOp = t.end
+		}
 		if constants && (t.kind == tkString || t.kind == tkNumber) {
 			n++
 			text = "$" + strconv.Itoa(n)
@@ -42,7 +55,7 @@ func normalize(sql string, constants bool) string {
 				text = strings.ToLower(text)
 			}
 		}
-		if b.Len() > 0 && spaceBetween(prev, text) {
+		if b.Len() > 0 && !joined && spaceBetween(prev, text) {
 			b.WriteByte(' ')
 		}
 		b.WriteString(text)
@@ -50,6 +63,9 @@ func normalize(sql string, constants bool) string {
 	}
 	return b.String()
 }
+
+// opChars are the characters PostgreSQL operators are made of.
+const opChars = "+-*/<>=~!@#%^&|`?"
 
 // spaceBetween keeps the text readable and stable: "t (a, b)", "x::int", "s.t".
 func spaceBetween(prev, next string) bool {

@@ -76,6 +76,16 @@ func TestFingerprint(t *testing.T) {
 	if Fingerprint("ALTER TABLE t ALTER COLUMN c TYPE numeric(10,2)") == Fingerprint("ALTER TABLE t ALTER COLUMN c TYPE numeric(12,4)") {
 		t.Errorf("DDL literals must not be folded")
 	}
+	for in, want := range map[string]string{
+		// operators stay whole; literals are numbered after the statement's own parameters
+		"SELECT * FROM t WHERE a<=$1 AND b = 5":               "SELECT * FROM t WHERE a <= $1 AND b = $2",
+		"UPDATE t SET doc = doc || '{}' WHERE k->>'id' <> $2": "UPDATE t SET doc = doc || $3 WHERE k ->> $4 <> $2",
+		"SELECT a::int FROM t WHERE b != -1":                  "SELECT a::int FROM t WHERE b != - $1",
+	} {
+		if got := Fingerprint(in); got != want {
+			t.Errorf("Fingerprint(%q) = %q, want %q", in, got, want)
+		}
+	}
 	if d := Display(strings.Repeat("SELECT 1, ", 100)); len([]rune(d)) != maxSQL || !strings.HasSuffix(d, "…") {
 		t.Errorf("Display not shortened: %d runes", len([]rune(d)))
 	}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -209,6 +210,11 @@ func (p *Proxy) serve(client net.Conn) error {
 	go func() { done <- st.clientToServer(be, fe) }()
 	go func() { done <- st.serverToClient(fe, be) }()
 	err = <-done
+	if st.busy() {
+		// the client went away mid-statement: a backend whose socket closes notices only
+		// when it next writes, so a long statement (and its locks) would run on
+		p.cancelUpstream(upstreamKey{pid: hj.PID, secret: hj.SecretKey})
+	}
 	client.Close()
 	server.Close()
 	<-done
@@ -223,9 +229,13 @@ func (p *Proxy) cancel(m *pgproto3.CancelRequest) {
 	p.mu.Lock()
 	k, ok := p.keys[m.ProcessID]
 	p.mu.Unlock()
-	if !ok {
-		return
+	if ok {
+		p.cancelUpstream(k)
 	}
+}
+
+// cancelUpstream sends a cancel request for the upstream backend k.
+func (p *Proxy) cancelUpstream(k upstreamKey) {
 	cfg, err := pgconn.ParseConfig(p.upstream)
 	if err != nil {
 		return
@@ -251,6 +261,8 @@ type upstreamKey struct {
 type inflight struct {
 	sql   string
 	start time.Time
+	parts int // results still to come: a query string's statements answer one each
+	tag   pgconn.CommandTag
 }
 
 // state follows one connection's statements.
@@ -262,6 +274,15 @@ type state struct {
 	prepared map[string]string // statement name → SQL
 	portals  map[string]string // portal name → SQL
 	lastSQL  string            // of the last Parse, for an error before any Execute
+	// flushAsked: the client sent Flush since its last Sync and waits for what is pending
+	flushAsked bool
+}
+
+// busy reports whether a statement was sent and not answered.
+func (s *state) busy() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending) > 0
 }
 
 func (s *state) clientToServer(be *pgproto3.Backend, fe *pgproto3.Frontend) error {
@@ -272,19 +293,14 @@ func (s *state) clientToServer(be *pgproto3.Backend, fe *pgproto3.Frontend) erro
 		}
 		switch m := msg.(type) {
 		case *pgproto3.Query:
-			sqls := s.hooks.Split(m.String)
-			now := time.Now()
+			// one entry for the whole string: the server sends its statements' results
+			// together when the string ends (or its buffer fills), so they cannot be timed
+			// one by one
+			parts := max(1, len(s.hooks.Split(m.String)))
+			s.hooks.Begin(s.conn, m.String)
 			s.mu.Lock()
-			for _, q := range sqls {
-				s.pending = append(s.pending, &inflight{sql: q, start: now})
-			}
+			s.pending = append(s.pending, &inflight{sql: m.String, start: time.Now(), parts: parts})
 			s.mu.Unlock()
-			if len(sqls) > 0 {
-				s.hooks.Begin(s.conn, sqls[0])
-				s.mu.Lock()
-				s.pending[len(s.pending)-len(sqls)].start = time.Now()
-				s.mu.Unlock()
-			}
 		case *pgproto3.Parse:
 			s.mu.Lock()
 			s.prepared[m.Name] = m.Query
@@ -311,7 +327,16 @@ func (s *state) clientToServer(be *pgproto3.Backend, fe *pgproto3.Frontend) erro
 				s.hooks.Begin(s.conn, sql)
 			}
 			s.mu.Lock()
-			s.pending = append(s.pending, &inflight{sql: sql, start: time.Now()})
+			s.pending = append(s.pending, &inflight{sql: sql, start: time.Now(), parts: 1})
+			s.mu.Unlock()
+			// the server sends results when its buffer fills or at Sync; a Flush after each
+			// Execute makes it send each statement's result when it ends, so a pipelined
+			// statement is timed by itself (the client sees no reply to a Flush)
+			fe.Send(msg)
+			msg = &pgproto3.Flush{}
+		case *pgproto3.Flush:
+			s.mu.Lock()
+			s.flushAsked = true
 			s.mu.Unlock()
 		case *pgproto3.Terminate:
 			fe.Send(m)
@@ -332,7 +357,9 @@ func (s *state) serverToClient(fe *pgproto3.Frontend, be *pgproto3.Backend) erro
 		if err != nil {
 			return err
 		}
-		flush := false
+		s.mu.Lock()
+		flush := s.flushAsked
+		s.mu.Unlock()
 		switch m := msg.(type) {
 		case *pgproto3.CommandComplete:
 			s.end(pgconn.NewCommandTag(string(m.CommandTag)), nil)
@@ -345,6 +372,7 @@ func (s *state) serverToClient(fe *pgproto3.Frontend, be *pgproto3.Backend) erro
 			s.mu.Lock()
 			s.pending = s.pending[:0]
 			s.lastSQL = ""
+			s.flushAsked = false
 			s.mu.Unlock()
 			if m.TxStatus == 'I' {
 				s.hooks.Idle(s.conn)
@@ -352,6 +380,8 @@ func (s *state) serverToClient(fe *pgproto3.Frontend, be *pgproto3.Backend) erro
 			flush = true
 		case *pgproto3.CopyInResponse, *pgproto3.CopyBothResponse, *pgproto3.NoticeResponse:
 			flush = true
+		case *pgproto3.DataRow, *pgproto3.CopyData:
+			flush = false // rows go on in batches; what ends them flushes
 		}
 		be.Send(msg)
 		n++
@@ -363,6 +393,16 @@ func (s *state) serverToClient(fe *pgproto3.Frontend, be *pgproto3.Backend) erro
 	}
 }
 
+// addTag adds the rows of the next statement of a query string to the string's tag when both
+// are the same command (an import's INSERTs); else the last tag stands.
+func addTag(prev, next pgconn.CommandTag) pgconn.CommandTag {
+	verb := func(t pgconn.CommandTag) string { return strings.TrimRight(t.String(), " 0123456789") }
+	if prev.String() == "" || verb(prev) != verb(next) {
+		return next
+	}
+	return pgconn.NewCommandTag(fmt.Sprintf("%s %d", strings.TrimSuffix(next.String(), fmt.Sprint(next.RowsAffected())), prev.RowsAffected()+next.RowsAffected()))
+}
+
 // end closes the oldest statement in flight; the next one starts now.
 func (s *state) end(tag pgconn.CommandTag, pgErr *pgconn.PgError) {
 	now := time.Now()
@@ -370,6 +410,12 @@ func (s *state) end(tag pgconn.CommandTag, pgErr *pgconn.PgError) {
 	var cur *inflight
 	if len(s.pending) > 0 {
 		cur = s.pending[0]
+		cur.parts--
+		cur.tag = addTag(cur.tag, tag)
+		if cur.parts > 0 && pgErr == nil {
+			s.mu.Unlock()
+			return // more results of this query string to come
+		}
 		s.pending = s.pending[1:]
 		if len(s.pending) > 0 && s.pending[0].start.Before(now) {
 			s.pending[0].start = now
@@ -379,6 +425,6 @@ func (s *state) end(tag pgconn.CommandTag, pgErr *pgconn.PgError) {
 	}
 	s.mu.Unlock()
 	if cur != nil {
-		s.hooks.End(s.conn, cur.sql, tag, pgErr, now.Sub(cur.start).Seconds())
+		s.hooks.End(s.conn, cur.sql, cur.tag, pgErr, now.Sub(cur.start).Seconds())
 	}
 }
