@@ -30,7 +30,7 @@ func runRehearse(args []string, stdout, stderr io.Writer) error {
 		source     = fs.String("source", "", "sync this source into the (empty) target first (with --config)")
 		cfgPath    = fs.String("config", "", "config: its budget section, and the rules for --source/--from")
 		keyFile    = fs.String("key-file", "", "anonymization key for --source (else key: in the config, or UNDERSTUDY_KEY)")
-		traffic    = fs.String("traffic", "auto", "synthetic traffic on the touched tables while migrations run: auto or off")
+		traffic    = fs.String("traffic", "auto", "traffic while migrations run: auto (synthetic, on the touched tables), off, or a YAML file of your own statements (docs/rehearse.md)")
 		clients    = fs.Int("traffic-clients", 4, "traffic connections")
 		maxWait    = fs.Duration("max-lock-wait", 0, "budget: the longest a traffic query may wait for a lock (e.g. 2s)")
 		maxStmt    = fs.Duration("max-statement", 0, "budget: one statement's time")

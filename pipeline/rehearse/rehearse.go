@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -36,7 +37,7 @@ type Options struct {
 	Migrations string // a directory of .sql files
 	Command    string // or a shell command that runs the migrations through the proxy
 
-	Traffic        string // "auto" (default) or "off"
+	Traffic        string // "auto" (default), "off", or a file of the team's own statements
 	TrafficClients int    // default 4
 	Budget         Budget
 	Reset          bool // template the copy first; put it back afterwards
@@ -85,8 +86,10 @@ func (o *Options) Validate() error {
 	case o.Migrations != "" && o.Command != "":
 		return pipeline.Errorf(pipeline.ExitUsage, "give one of them", "--migrations and --command exclude each other")
 	case o.Traffic != "" && o.Traffic != "auto" && o.Traffic != "off":
-		return pipeline.Errorf(pipeline.ExitUsage, "--traffic takes auto or off (a file of your own statements is not supported yet)",
-			"--traffic %q: unknown", o.Traffic)
+		if _, err := os.Stat(o.Traffic); err != nil {
+			return pipeline.Errorf(pipeline.ExitUsage, "--traffic takes auto, off, or a file of your own statements (docs/rehearse.md)",
+				"--traffic %q: %v", o.Traffic, err)
+		}
 	}
 	return nil
 }
@@ -112,6 +115,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep := &Report{Started: time.Now(), Migrations: []*Result{}, Budget: BudgetResult{OK: true, Violations: []Violation{}},
 		Traffic: TrafficInfo{Mode: o.Traffic, Tables: []string{}}}
+	if o.Traffic != "auto" && o.Traffic != "off" {
+		rep.Traffic.Mode, rep.Traffic.File = "file", o.Traffic
+	}
 	rep.Notes = append(rep.Notes,
 		"wal_bytes is the cluster's WAL written while the statement ran (pg_current_wal_lsn): it includes the synthetic traffic's rolled-back writes and any other database's on the same server.",
 		"temp_bytes comes from pg_stat_database, which a backend reports when it goes idle (at most once a second): a statement's temp files may show on a later statement.")
@@ -175,11 +181,22 @@ func run(ctx context.Context, o Options, rep *Report) error {
 		return err
 	}
 
-	if o.Traffic == "auto" {
+	var fileQueries []*trafficQuery
+	if rep.Traffic.Mode == "file" {
+		if fileQueries, err = parseTrafficFile(o.Traffic); err != nil {
+			return err
+		}
+	}
+	if o.Traffic != "off" {
 		if s.traffic, err = newTraffic(ctx, o.Target.Value(), o.TrafficClients); err != nil {
 			return err
 		}
 		defer s.traffic.close()
+		if fileQueries != nil {
+			if err := s.traffic.prepareFile(ctx, o.Traffic, fileQueries); err != nil {
+				return err
+			}
+		}
 		s.traffic.want(ctx, wanted)
 	}
 	if s.sampler, err = newSampler(ctx, o.Target.Value(), o.SampleEach, s.traffic); err != nil {

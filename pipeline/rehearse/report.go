@@ -153,7 +153,8 @@ type Traffic struct {
 
 // TrafficInfo says how the synthetic traffic was run.
 type TrafficInfo struct {
-	Mode    string   `json:"mode"` // auto or off
+	Mode    string   `json:"mode"`           // auto, off or file
+	File    string   `json:"file,omitempty"` // with mode file: the --traffic file
 	Clients int      `json:"clients"`
 	Tables  []string `json:"tables"`
 	Skipped []string `json:"skipped,omitempty"` // tables or kinds of query left out, and why

@@ -30,6 +30,9 @@ type traffic struct {
 	setupMu sync.Mutex
 
 	targets atomic.Pointer[[]*trafficTarget]
+	// custom, from a --traffic file, replaces the synthetic queries (set before run)
+	custom      []*trafficQuery
+	totalWeight int
 	known   map[string]bool // names asked for (resolved or not), under setupMu
 	skipped []string        // under setupMu
 
@@ -141,6 +144,9 @@ func (t *traffic) want(ctx context.Context, names []string) {
 	}
 	t.setupMu.Lock()
 	defer t.setupMu.Unlock()
+	if t.custom != nil {
+		return // the file says what runs
+	}
 	for _, n := range names {
 		if done := t.known[n]; done {
 			continue
@@ -341,6 +347,13 @@ func rolledBack(ctx context.Context, conn *pgx.Conn, sql string, args []any) err
 // tables lists the tables that get traffic.
 func (t *traffic) tables() []string {
 	var out []string
+	seen := map[string]bool{}
+	for _, q := range t.custom {
+		if q.table != "" && !seen[q.table] {
+			seen[q.table] = true
+			out = append(out, q.table)
+		}
+	}
 	for _, tg := range *t.targets.Load() {
 		out = append(out, tg.name)
 	}
@@ -375,6 +388,12 @@ func (t *traffic) client(ctx context.Context, c *trafficClient, seed uint64) err
 	for ctx.Err() == nil {
 		targets := *t.targets.Load()
 		idx := int(t.cur.Load())
+		if len(t.custom) > 0 && idx >= 0 {
+			if err := t.fileQuery(ctx, c, r, idx); err != nil {
+				return err
+			}
+			continue
+		}
 		if len(targets) == 0 || idx < 0 {
 			select {
 			case <-ctx.Done():
@@ -414,6 +433,25 @@ func (t *traffic) client(ctx context.Context, c *trafficClient, seed uint64) err
 		if err != nil && c.conn.IsClosed() {
 			return fmt.Errorf("traffic client lost its connection: %w", err)
 		}
+	}
+	return nil
+}
+
+// fileQuery runs one query of a --traffic file, in a transaction rolled back.
+func (t *traffic) fileQuery(ctx context.Context, c *trafficClient, r *rand.Rand, idx int) error {
+	q := t.pick(r)
+	args := q.draw(r)
+	seq := c.seq.Add(1)
+	start := time.Now()
+	err := rolledBack(ctx, c.conn, q.sql, args)
+	d := time.Since(start)
+	if ctx.Err() != nil {
+		return nil
+	}
+	t.record(idx, q.table, d, c.waitedSeq.Load() == seq, q.write, err)
+	c.done.Store(seq)
+	if err != nil && c.conn.IsClosed() {
+		return fmt.Errorf("traffic client lost its connection: %w", err)
 	}
 	return nil
 }
