@@ -33,8 +33,8 @@ type traffic struct {
 	// custom, from a --traffic file, replaces the synthetic queries (set before run)
 	custom      []*trafficQuery
 	totalWeight int
-	known   map[string]bool // names asked for (resolved or not), under setupMu
-	skipped []string        // under setupMu
+	known       map[string]bool // names asked for (resolved or not), under setupMu
+	skipped     []string        // under setupMu
 
 	cur   atomic.Int32 // index of the statement running now (-1 before the first)
 	mu    sync.Mutex

@@ -167,7 +167,9 @@ func (t *traffic) prepareFile(ctx context.Context, file string, queries []*traff
 		return pipeline.WithCode(pipeline.ExitUsage, "see docs/rehearse.md, --traffic FILE",
 			&config.Error{File: file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
-	fail := func(q *trafficQuery, path, format string, args ...any) error { return failAt(q.line, path, format, args...) }
+	fail := func(q *trafficQuery, path, format string, args ...any) error {
+		return failAt(q.line, path, format, args...)
+	}
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, q := range queries {
 		byTable := map[string]*paramGroup{}
