@@ -170,3 +170,22 @@ func TestFailsOnData(t *testing.T) {
 		t.Fatalf("want the report to end at the failed migration with its error; got %+v", rep.Migrations)
 	}
 }
+
+// Traffic is paced (each client waits 1 ms between queries), so it measures what the
+// migration's locks do to production's queries, not how a tight loop of queries starves
+// the migration of CPU.
+func TestTrafficIsPaced(t *testing.T) {
+	dsn := shopCopy(t)
+	dir := migrationsDir(t, map[string]string{"0001_wait.sql": "UPDATE orders SET note = 'x' WHERE id = 1;\nSELECT pg_sleep(1);"})
+	rep, err := rehearse(t, dsn, Options{Migrations: dir, Traffic: "auto", TrafficClients: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := findStmt(t, rep, "0001_wait.sql", 1)
+	if st.Traffic == nil || st.Traffic.Queries < 100 {
+		t.Fatalf("traffic during a 1 s statement: %+v", st.Traffic)
+	}
+	if perSec := float64(st.Traffic.Queries) / st.Seconds; perSec > 2*1000 {
+		t.Errorf("2 paced clients ran %.0f queries/s; at most 2,000 expected", perSec)
+	}
+}
