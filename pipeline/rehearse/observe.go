@@ -43,12 +43,84 @@ func (r relInfo) kindName() string {
 	return "table"
 }
 
-// readCatalog lists the user relations visible to q.
-func readCatalog(ctx context.Context, q querier) (map[uint32]relInfo, error) {
-	rows, err := q.Query(ctx, `SELECT c.oid, n.nspname || '.' || c.relname, c.relkind::text, c.relfilenode, COALESCE(i.indrelid, 0)
+// catalogSQL lists the user relations: oid, schema.name, relkind, relfilenode, an index's table.
+const catalogSQL = `SELECT c.oid, n.nspname || '.' || c.relname, c.relkind::text, c.relfilenode, COALESCE(i.indrelid, 0)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_index i ON i.indexrelid = c.oid
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
-  AND c.relkind IN ('r', 'i', 'm', 'p', 'I', 'S', 'v', 'f')`)
+  AND c.relkind IN ('r', 'i', 'm', 'p', 'I', 'S', 'v', 'f')`
+
+// ownLocksWhere selects the relation locks the session's own backend holds on user relations.
+const ownLocksWhere = `pid = pg_backend_pid() AND locktype = 'relation' AND granted AND relation >= 16384
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`
+
+// migState is what the migration's connection sees right after a statement.
+type migState struct {
+	cat   map[uint32]relInfo // nil: unchanged since the last read
+	held  map[lockKey]bool   // in a transaction: the relation locks it holds
+	sizes map[uint32]int64   // in a transaction: sizes of the relations it holds more than AccessShareLock on
+	// catWrites counts the transaction's own writes to pg_class so far: a statement that
+	// leaves it unchanged changed no relation (created, dropped, rewritten), so the catalog
+	// need not be read again
+	catWrites int64
+}
+
+const catalogWritesSQL = `SELECT pg_stat_get_xact_tuples_inserted('pg_class'::regclass) + pg_stat_get_xact_tuples_updated('pg_class'::regclass)
+  + pg_stat_get_xact_tuples_deleted('pg_class'::regclass)`
+
+// locksAndSizesSQL lists the backend's relation locks, with the size of each relation it
+// may have written. The locks are read (all at once, by pg_lock_status's first call) before
+// pg_relation_size takes its own.
+const locksAndSizesSQL = `WITH l AS MATERIALIZED (SELECT relation, mode FROM pg_locks WHERE ` + ownLocksWhere + `)
+SELECT l.relation, l.mode, CASE WHEN l.mode <> 'AccessShareLock' AND c.relkind IN ('r', 'i', 'm') THEN pg_relation_size(l.relation) END
+FROM l LEFT JOIN pg_class c ON c.oid = l.relation`
+
+// readState reads the migration connection's view after a statement. Outside a transaction
+// that is the catalog. In one, it is one round trip (a pipeline of prepared statements):
+// the transaction's pg_class writes, its locks and the sizes of what it may have written,
+// and the catalog again only when pg_class was written since prevWrites. pg_relation_size
+// takes an AccessShareLock that a transaction would keep; a savepoint rolled back at once
+// gives it back, so the rehearsal holds no lock the migration would not.
+func readState(ctx context.Context, conn *pgx.Conn, inTx bool, prevWrites int64) (migState, error) {
+	if !inTx {
+		cat, err := readCatalog(ctx, conn)
+		return migState{cat: cat}, err
+	}
+	st := migState{held: map[lockKey]bool{}, sizes: map[uint32]int64{}}
+	b := &pgx.Batch{}
+	b.Queue(catalogWritesSQL).QueryRow(func(row pgx.Row) error { return row.Scan(&st.catWrites) })
+	b.Queue("SAVEPOINT understudy_sizes")
+	b.Queue(locksAndSizesSQL).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var k lockKey
+			var size *int64
+			if err := rows.Scan(&k.oid, &k.mode, &size); err != nil {
+				return err
+			}
+			st.held[k] = true
+			if size != nil {
+				st.sizes[k.oid] = *size
+			}
+		}
+		return rows.Err()
+	})
+	b.Queue("ROLLBACK TO SAVEPOINT understudy_sizes")
+	b.Queue("RELEASE SAVEPOINT understudy_sizes")
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		_, _ = conn.Exec(ctx, "ROLLBACK TO SAVEPOINT understudy_sizes; RELEASE SAVEPOINT understudy_sizes")
+		return migState{}, fmt.Errorf("read pg_locks and sizes: %w", err)
+	}
+	if st.catWrites != prevWrites {
+		var err error
+		if st.cat, err = readCatalog(ctx, conn); err != nil {
+			return migState{}, err
+		}
+	}
+	return st, nil
+}
+
+// readCatalog lists the user relations visible to q.
+func readCatalog(ctx context.Context, q querier) (map[uint32]relInfo, error) {
+	rows, err := q.Query(ctx, catalogSQL)
 	if err != nil {
 		return nil, fmt.Errorf("read pg_class: %w", err)
 	}
@@ -61,26 +133,6 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LI
 			return nil, err
 		}
 		out[oid] = r
-	}
-	return out, rows.Err()
-}
-
-// heldLocks lists the relation locks q's own backend holds on user relations.
-func heldLocks(ctx context.Context, q querier) (map[lockKey]bool, error) {
-	rows, err := q.Query(ctx, `SELECT relation, mode FROM pg_locks
-WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted AND relation >= 16384
-  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)
-	if err != nil {
-		return nil, fmt.Errorf("read pg_locks: %w", err)
-	}
-	out := map[lockKey]bool{}
-	for rows.Next() {
-		var k lockKey
-		if err := rows.Scan(&k.oid, &k.mode); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out[k] = true
 	}
 	return out, rows.Err()
 }
@@ -148,6 +200,7 @@ type sampler struct {
 	traffic *traffic
 
 	mu      sync.Mutex
+	inside  bool // a statement's window is open (between reset and take)
 	migPIDs map[uint32]bool
 	seen    map[lockKey]time.Time
 	waiting bool
@@ -181,6 +234,7 @@ func (s *sampler) reset() {
 	s.mu.Lock()
 	s.seen = map[lockKey]time.Time{}
 	s.waited, s.waiting = 0, false
+	s.inside = true
 	s.mu.Unlock()
 }
 
@@ -192,6 +246,7 @@ func (s *sampler) take() (map[lockKey]time.Time, time.Duration) {
 	seen, waited := s.seen, s.waited
 	s.seen = map[lockKey]time.Time{}
 	s.waited, s.waiting = 0, false
+	s.inside = false
 	return seen, waited
 }
 
@@ -213,6 +268,11 @@ func (s *sampler) run(ctx context.Context) error {
 
 func (s *sampler) sample(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.inside && s.traffic == nil {
+		// between statements only traffic waits matter (a lock held to COMMIT blocks it)
+		s.mu.Unlock()
+		return nil
+	}
 	pids := make([]int32, 0, len(s.migPIDs)+4)
 	for p := range s.migPIDs {
 		pids = append(pids, int32(p))

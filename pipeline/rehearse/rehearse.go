@@ -101,9 +101,14 @@ type session struct {
 	sampler *sampler
 	traffic *traffic // nil with --traffic off
 	sizes   map[uint32]int64
-	rep     *Report
-	stmts   []*StmtResult // every statement, by traffic index
-	prog    *progress
+	// cat and counters are the migration connection's catalog and the cluster's counters as
+	// the last statement left them
+	cat       map[uint32]relInfo
+	counters  counters
+	catWrites int64 // the migration transaction's pg_class writes when cat was read
+	rep       *Report
+	stmts     []*StmtResult // every statement, by traffic index
+	prog      *progress
 }
 
 // Run rehearses the migrations on the target and returns what it measured. The report is
@@ -317,6 +322,12 @@ func (s *session) runMigrations(ctx context.Context, migrations []Migration) err
 	}
 	defer mig.Close(context.Background())
 	s.sampler.watch(mig.PgConn().PID())
+	if s.cat, err = readCatalog(ctx, mig); err != nil {
+		return err
+	}
+	if s.counters, err = readCounters(ctx, s.meta); err != nil {
+		return err
+	}
 	for i, m := range migrations {
 		if s.prog != nil {
 			s.prog.migration(i+1, len(migrations), m.Name, len(m.Statements))
@@ -342,6 +353,7 @@ func (s *session) runMigration(ctx context.Context, mig *pgx.Conn, m Migration) 
 		return res, pipeline.Errorf(pipeline.ExitFailed, "the migration fails on this copy's data: it would fail in production too",
 			"migration %s failed%s: %s", m.Name, where, e)
 	}
+	s.catWrites = 0 // a new transaction has written nothing yet
 	if m.InTransaction {
 		if _, err := mig.Exec(ctx, "BEGIN"); err != nil {
 			return fail(nil, &SQLError{Message: err.Error()}, "")
@@ -391,14 +403,10 @@ func (s *session) runStatement(ctx context.Context, mig *pgx.Conn, st Statement,
 		s.traffic.want(ctx, Targets(st.SQL)) // tables created by earlier migrations
 		s.traffic.begin(idx)
 	}
-	before, err := readCatalog(ctx, mig)
-	if err != nil {
-		return sr, err
-	}
-	c0, err := readCounters(ctx, s.meta)
-	if err != nil {
-		return sr, err
-	}
+	// what the last statement left is what this one starts from: only the migration's
+	// connection changes the schema, so its catalog and the counters are read once between
+	// two statements, not twice
+	before, c0 := s.cat, s.counters
 	s.sampler.reset()
 	sr.Start = time.Now()
 	results, execErr := mig.PgConn().Exec(ctx, st.SQL).ReadAll()
@@ -426,20 +434,26 @@ func (s *session) runStatement(ctx context.Context, mig *pgx.Conn, st Statement,
 			sr.Rows = &rows
 		}
 	}
-	after, err := readCatalog(ctx, mig)
-	if err != nil {
+	// the migration connection's view and the cluster's counters, at once (two connections)
+	var state migState
+	var c1 counters
+	var g errgroup.Group
+	g.Go(func() (err error) { state, err = readState(ctx, mig, inTx, s.catWrites); return err })
+	g.Go(func() (err error) { c1, err = readCounters(ctx, s.meta); return err })
+	if err := g.Wait(); err != nil {
 		return sr, err
 	}
-	var held map[lockKey]bool
-	if inTx {
-		if held, err = heldLocks(ctx, mig); err != nil {
-			return sr, err
-		}
+	after, held := state.cat, state.held
+	if after == nil {
+		after = before // pg_class untouched: no relation created, dropped or rewritten
 	}
+	s.cat, s.counters, s.catWrites = after, c1, state.catWrites
 	s.recordLocks(sr, seen, held, before, after, baseline, end)
 	touched := map[uint32]bool{}
 	for _, l := range sr.Locks {
-		touched[l.oid] = true
+		if l.Mode != "AccessShareLock" { // a relation only read keeps its size
+			touched[l.oid] = true
+		}
 	}
 	for oid, r := range after {
 		b, ok := before[oid]
@@ -460,9 +474,12 @@ func (s *session) runStatement(ctx context.Context, mig *pgx.Conn, st Statement,
 			oids = append(oids, oid)
 		}
 	}
-	sizes, err := s.sizesOn(ctx, mig, oids, inTx)
-	if err != nil {
-		return sr, err
+	sizes := state.sizes
+	if !inTx && len(oids) > 0 {
+		var err error
+		if sizes, err = relationSizes(ctx, mig, oids); err != nil {
+			return sr, err
+		}
 	}
 	for i := range sr.Rewrites {
 		for oid, r := range after {
@@ -472,16 +489,15 @@ func (s *session) runStatement(ctx context.Context, mig *pgx.Conn, st Statement,
 		}
 	}
 	for _, oid := range oids {
+		if _, ok := sizes[oid]; !ok {
+			continue // in a transaction, only what it holds a write lock on was read
+		}
 		sr.Sizes = append(sr.Sizes, Size{Relation: after[oid].name, BytesBefore: s.sizes[oid], BytesAfter: sizes[oid]})
 		s.sizes[oid] = sizes[oid]
 	}
 	sort.Slice(sr.Sizes, func(i, j int) bool { return sr.Sizes[i].Relation < sr.Sizes[j].Relation })
 	sort.Strings(sr.IndexesBuilt)
 	sort.Slice(sr.Rewrites, func(i, j int) bool { return sr.Rewrites[i].Relation < sr.Rewrites[j].Relation })
-	c1, err := readCounters(ctx, s.meta)
-	if err != nil {
-		return sr, err
-	}
 	sr.WALBytes, sr.TempBytes = c1.wal-c0.wal, c1.temp-c0.temp
 	if inTx {
 		// the size read above took and gave back its own locks; what is held now is the base
@@ -534,24 +550,4 @@ func (s *session) recordLocks(sr *StmtResult, seen map[lockKey]time.Time, held m
 			sr.txEnd = append(sr.txEnd, &sr.Locks[i])
 		}
 	}
-}
-
-// sizesOn reads relation sizes on the migration's connection, which sees its uncommitted
-// files. pg_relation_size takes an AccessShareLock; inside a transaction a savepoint rolled
-// back gives it back at once, so the rehearsal holds no lock the migration would not.
-func (s *session) sizesOn(ctx context.Context, mig *pgx.Conn, oids []uint32, inTx bool) (map[uint32]int64, error) {
-	if len(oids) == 0 {
-		return map[uint32]int64{}, nil
-	}
-	if !inTx {
-		return relationSizes(ctx, mig, oids)
-	}
-	if _, err := mig.Exec(ctx, "SAVEPOINT understudy_sizes"); err != nil {
-		return nil, err
-	}
-	sizes, err := relationSizes(ctx, mig, oids)
-	if _, rerr := mig.Exec(ctx, "ROLLBACK TO SAVEPOINT understudy_sizes; RELEASE SAVEPOINT understudy_sizes"); rerr != nil && err == nil {
-		err = rerr
-	}
-	return sizes, err
 }
