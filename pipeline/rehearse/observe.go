@@ -64,8 +64,11 @@ type migState struct {
 	catWrites int64
 }
 
-const catalogWritesSQL = `SELECT pg_stat_get_xact_tuples_inserted('pg_class'::regclass) + pg_stat_get_xact_tuples_updated('pg_class'::regclass)
-  + pg_stat_get_xact_tuples_deleted('pg_class'::regclass)`
+// catalogWritesSQL counts the transaction's writes to pg_class; -1 when track_counts is off
+// and nothing is counted.
+const catalogWritesSQL = `SELECT CASE WHEN current_setting('track_counts')::bool THEN
+  pg_stat_get_xact_tuples_inserted('pg_class'::regclass) + pg_stat_get_xact_tuples_updated('pg_class'::regclass)
+  + pg_stat_get_xact_tuples_deleted('pg_class'::regclass) ELSE -1 END`
 
 // locksAndSizesSQL lists the backend's relation locks, with the size of each relation it
 // may have written. The locks are read (all at once, by pg_lock_status's first call) before
@@ -109,7 +112,7 @@ func readState(ctx context.Context, conn *pgx.Conn, inTx bool, prevWrites int64)
 		_, _ = conn.Exec(ctx, "ROLLBACK TO SAVEPOINT understudy_sizes; RELEASE SAVEPOINT understudy_sizes")
 		return migState{}, fmt.Errorf("read pg_locks and sizes: %w", err)
 	}
-	if st.catWrites != prevWrites {
+	if st.catWrites < 0 || st.catWrites != prevWrites {
 		var err error
 		if st.cat, err = readCatalog(ctx, conn); err != nil {
 			return migState{}, err

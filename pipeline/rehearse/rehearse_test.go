@@ -189,3 +189,27 @@ func TestTrafficIsPaced(t *testing.T) {
 		t.Errorf("2 paced clients ran %.0f queries/s; at most 2,000 expected", perSec)
 	}
 }
+
+// The catalog is read again after a statement only when the transaction wrote pg_class, a
+// count that exists only with track_counts on; with it off, every statement still has its
+// rewrites and new indexes found.
+func TestRewritesFoundWithoutTrackCounts(t *testing.T) {
+	dsn := shopCopy(t)
+	dir := migrationsDir(t, map[string]string{
+		"0001_two.sql": "UPDATE customers SET name = name WHERE id = 1;\nALTER TABLE customers ALTER COLUMN id TYPE numeric;\nCREATE INDEX customers_name ON customers (name);",
+	})
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	rep, err := rehearse(t, dsn+sep+"options=-c%20track_counts%3Doff", Options{Migrations: dir, Traffic: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := findStmt(t, rep, "0001_two.sql", 1); len(st.Rewrites) == 0 {
+		t.Errorf("ALTER COLUMN TYPE numeric must report customers rewritten; got %+v", st)
+	}
+	if st := findStmt(t, rep, "0001_two.sql", 2); len(st.IndexesBuilt) != 1 {
+		t.Errorf("CREATE INDEX must report the index built; got %+v", st.IndexesBuilt)
+	}
+}
