@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,10 +32,16 @@ var rehearseMigrations = map[string]string{
 	"0005_orders_flag.sql":   "ALTER TABLE orders ADD COLUMN gift boolean NOT NULL DEFAULT false;\n",
 }
 
+// smallStatements is the size of the many-small-statements migration.
+const smallStatements = 2000
+
 // BenchmarkRehearse compares, on the shop fixture (UNDERSTUDY_BENCH_ROWS, default 2M rows),
 // psql running the migration files one by one with a rehearsal of the same files without
 // traffic and with traffic (4 clients). Each run gets a fresh clone of the fixture. The bar:
-// rehearsal without traffic ≤ 1.1× psql; with traffic, the migrations ≤ 1.5× psql.
+// rehearsal without traffic ≤ 1.1× psql; with traffic, the migrations ≤ 1.5× psql. It also
+// times a file of smallStatements one-row INSERTs (psql -1 against a rehearsal without
+// traffic), where the rehearsal's work around each statement shows; that has no bar. Each
+// migration's time per run is logged (psql, off, auto). Results: RESULTS-rehearse.md.
 func BenchmarkRehearse(b *testing.B) {
 	admin := os.Getenv(envPG)
 	if admin == "" {
@@ -89,14 +97,20 @@ func BenchmarkRehearse(b *testing.B) {
 		return withDB("bench_rehearse")
 	}
 	defer exec1("DROP DATABASE IF EXISTS bench_rehearse WITH (FORCE)")
+	perFile := map[string][]string{} // migration → its times per run, for the log
 	psql := func(dsn string) time.Duration {
-		start := time.Now()
-		cmd := exec.Command("sh", "-c", "for f in "+dir+"/*.sql; do psql -X -q -v ON_ERROR_STOP=1 -d \"$DSN\" -f \"$f\" || exit 1; done")
-		cmd.Env = append(os.Environ(), "DSN="+dsn)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("psql: %v\n%s", err, out)
+		var total time.Duration
+		for _, f := range sortedKeys(rehearseMigrations) {
+			start := time.Now()
+			cmd := exec.Command("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", filepath.Join(dir, f))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("psql: %v\n%s", err, out)
+			}
+			d := time.Since(start)
+			total += d
+			perFile[f] = append(perFile[f], fmt.Sprintf("psql %.3f", d.Seconds()))
 		}
-		return time.Since(start)
+		return total
 	}
 	rehearsal := func(dsn, traffic string) (total, migrations time.Duration) {
 		start := time.Now()
@@ -107,12 +121,40 @@ func BenchmarkRehearse(b *testing.B) {
 		var s float64
 		for _, m := range rep.Migrations {
 			s += m.Seconds
+			perFile[m.Name] = append(perFile[m.Name], fmt.Sprintf("%s %.3f", traffic, m.Seconds))
 		}
 		return time.Since(start), time.Duration(s * float64(time.Second))
 	}
-	var tPsql, tPlain, tTraffic, tTrafficMig time.Duration
+	// many small statements: where the rehearsal's work around each statement shows
+	small := b.TempDir()
+	var seed strings.Builder
+	seed.WriteString("CREATE TABLE bench_settings (id int PRIMARY KEY, name text NOT NULL, value text);\n")
+	for i := 0; i < smallStatements; i++ {
+		fmt.Fprintf(&seed, "INSERT INTO bench_settings (id, name, value) VALUES (%d, 'setting %d', 'on');\n", i, i)
+	}
+	if err := os.WriteFile(filepath.Join(small, "0001_settings.sql"), []byte(seed.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	timed := func(f func()) time.Duration {
+		start := time.Now()
+		f()
+		return time.Since(start)
+	}
+	var tPsql, tPlain, tTraffic, tTrafficMig, tSmallPsql, tSmall time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		dsn := clone()
+		tSmallPsql += timed(func() {
+			if out, err := exec.Command("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-d", dsn, "-f", filepath.Join(small, "0001_settings.sql")).CombinedOutput(); err != nil {
+				b.Fatalf("psql: %v\n%s", err, out)
+			}
+		})
+		dsn = clone()
+		tSmall += timed(func() {
+			if _, err := rehearse.Run(ctx, rehearse.Options{Target: config.DSN(dsn), Migrations: small, Traffic: "off"}); err != nil {
+				b.Fatal(err)
+			}
+		})
 		tPsql += psql(clone())
 		d, _ := rehearsal(clone(), "off")
 		tPlain += d
@@ -126,6 +168,21 @@ func BenchmarkRehearse(b *testing.B) {
 	b.ReportMetric(tTrafficMig.Seconds()/n, "traffic_migrations_s")
 	b.ReportMetric(tPlain.Seconds()/tPsql.Seconds(), "no_traffic_ratio")
 	b.ReportMetric(tTraffic.Seconds()/tPsql.Seconds(), "traffic_ratio")
+	b.ReportMetric(tSmall.Seconds()/tSmallPsql.Seconds(), "small_statements_ratio")
+	for _, f := range sortedKeys(rehearseMigrations) {
+		fmt.Fprintf(os.Stderr, "  %s: %v\n", f, perFile[f])
+	}
+	fmt.Fprintf(os.Stderr, "%d one-row INSERTs in one file (one transaction): psql -1 %.2fs, rehearsal %.2fs (%.2f×)\n",
+		smallStatements, tSmallPsql.Seconds()/n, tSmall.Seconds()/n, tSmall.Seconds()/tSmallPsql.Seconds())
 	fmt.Fprintf(os.Stderr, "rehearse at %d rows: psql %.2fs, rehearsal %.2fs (%.2f×), migrations under traffic %.2fs (%.2f×)\n",
 		rows, tPsql.Seconds()/n, tPlain.Seconds()/n, tPlain.Seconds()/tPsql.Seconds(), tTrafficMig.Seconds()/n, tTraffic.Seconds()/tPsql.Seconds())
+}
+
+func sortedKeys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
