@@ -240,7 +240,8 @@ func (p *Proxy) cancelUpstream(k upstreamKey) {
 	if err != nil {
 		return
 	}
-	c, err := net.DialTimeout("tcp", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), 10*time.Second)
+	network, address := pgconn.NetworkAddress(cfg.Host, cfg.Port) // a TCP host, or a Unix socket directory
+	c, err := net.DialTimeout(network, address, 10*time.Second)
 	if err != nil {
 		return
 	}

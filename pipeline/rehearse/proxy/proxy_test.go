@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -155,9 +156,36 @@ func TestWrongPasswordRefused(t *testing.T) {
 }
 
 // A client that goes away mid-query does not leave its statement running on the server
-// (a migration tool killed during CREATE INDEX must not keep the lock).
+// (a migration tool killed during CREATE INDEX must not keep the lock), whether the proxy
+// reaches the server over TCP or a Unix socket.
 func TestClientGoneMidQuery(t *testing.T) {
 	p, rec, dsn := listen(t)
+	clientGoneMidQuery(t, p, rec, dsn)
+}
+
+func TestClientGoneMidQueryUnixSocket(t *testing.T) {
+	dsn := pgtest.NewDB(t)
+	admin := pgtest.Connect(t, dsn)
+	var dirs string
+	if err := admin.QueryRow(t.Context(), "SELECT split_part(current_setting('unix_socket_directories'), ',', 1)").Scan(&dirs); err != nil || dirs == "" {
+		t.Fatalf("the test server has no Unix socket directory (%v)", err)
+	}
+	admin.Close(t.Context())
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix := fmt.Sprintf("host=%s port=%d user=%s password=%s dbname=%s", strings.TrimSpace(dirs), cfg.Port, cfg.User, cfg.Password, cfg.Database)
+	rec := &recorder{}
+	p, err := Listen(unix, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	clientGoneMidQuery(t, p, rec, dsn)
+}
+
+func clientGoneMidQuery(t *testing.T, p *Proxy, rec *recorder, dsn string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	c, err := pgconn.Connect(ctx, proxyURL(p))
