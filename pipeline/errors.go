@@ -15,6 +15,7 @@ const (
 	ExitConnect     ExitCode = 3 // a server could not be reached or refused the credentials
 	ExitUnsafe      ExitCode = 4 // refused: target not empty, unfinished earlier run, or target is the source
 	ExitTooling     ExitCode = 5 // pg_dump missing or older than the source server
+	ExitBudget      ExitCode = 6 // a rehearsal broke a budget (understudy rehearse)
 	ExitInterrupted ExitCode = 130
 )
 

@@ -34,6 +34,7 @@ Usage:
   understudy init --source DSN [--output FILE]   write a starter config for a database
   understudy plan --source DSN --config FILE [--samples N] [--strict] [--show-values]   show what rules would do (read-only)
   understudy verify --source DSN --target DSN --config FILE [--scale N]   check a finished target: rows (as subset and scale asked), constraints, no survivors
+  understudy rehearse --target DSN --migrations DIR | --command 'tool …' [--traffic auto|off|FILE] [--max-lock-wait D] [--report FILE]   rehearse migrations on a copy
   understudy report --source DSN --target DSN [--config FILE] [--html FILE] [--json FILE] [--scale N] [--shared a,b] [--check] [--show-values]   data distributions side by side
   understudy transformers [--markdown]   list the built-in transformers
   understudy version
@@ -41,7 +42,7 @@ Usage:
 Run 'understudy sync -h' for the sync flags. Exit codes: 0 done, 1 failed part-way (target
 marked incomplete), 2 bad flags or config, 3 cannot connect or missing privilege, 4 refused
 as unsafe (target not empty, unfinished earlier run, target is the source), 5 pg_dump missing
-or too old, 130 interrupted.
+or too old, 6 a rehearsal broke a budget, 130 interrupted.
 `
 
 // memoryLimit is the Go heap's soft limit unless GOMEMLIMIT says otherwise. What understudy
@@ -87,6 +88,8 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) pipel
 		return report(stderr, runSnapshots(ctx, args[1:], stdout, stderr))
 	case "plan":
 		return report(stderr, runPlan(ctx, args[1:], stdout, stderr))
+	case "rehearse":
+		return report(stderr, runRehearse(ctx, args[1:], stdout, stderr))
 	case "init":
 		return report(stderr, runInit(ctx, args[1:], stdout, stderr))
 	case "transformers":

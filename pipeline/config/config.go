@@ -40,6 +40,8 @@ type Config struct {
 	// Env names the environment variables the file expands (${VAR}). Their values may be
 	// secrets (a DSN's password, the key): they are kept out of pg_dump's environment.
 	Env []string
+	// Budget, when set, is what a rehearsal may cost (the rehearse command; see Budget).
+	Budget *Budget
 }
 
 // Scale multiplies every table but the shared ones: each row is written Factor times, copy i
@@ -141,7 +143,7 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data)
 }
 
-var topKeys = []string{"source", "target", "key", "jobs", "tables", "references", "scale"}
+var topKeys = []string{"source", "target", "key", "jobs", "tables", "references", "scale", "budget"}
 
 // Parse parses config text; file names it in errors.
 func Parse(file string, data []byte) (*Config, error) {
@@ -203,6 +205,10 @@ func Parse(file string, data []byte) (*Config, error) {
 			}
 		case "scale":
 			if err := parseScale(cfg, v, fail); err != nil {
+				return nil, err
+			}
+		case "budget":
+			if err := parseBudget(cfg, v, fail); err != nil {
 				return nil, err
 			}
 		default:

@@ -60,6 +60,15 @@ type Manifest struct {
 	Rows      int64             `json:"rows"`
 	Bytes     int64             `json:"bytes"`
 	Extra     map[string]string `json:"extra,omitempty"`
+	// Shape says whether the rows are a subset of the source's and how many times they were
+	// written (scale); nil in snapshots written before it was recorded.
+	Shape *Shape `json:"shape,omitempty"`
+}
+
+// Shape is how a snapshot's rows relate to the source's.
+type Shape struct {
+	Subset bool `json:"subset"` // the config filtered tables (where, percent)
+	Scale  int  `json:"scale"`  // each non-shared table's rows written this many times (1: not scaled)
 }
 
 // Source says where the rows came from.

@@ -1,0 +1,118 @@
+package rehearse
+
+import (
+	"errors"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/understudy-dev/understudy/pipeline"
+)
+
+func psqlCommand(t *testing.T, dir string) string {
+	t.Helper()
+	if _, err := exec.LookPath("psql"); err != nil {
+		t.Fatalf("psql is not on PATH (source test-env.sh): %v", err)
+	}
+	return "for f in " + dir + "/*.sql; do psql -X -q -v ON_ERROR_STOP=1 -f \"$f\" || exit 1; done"
+}
+
+func stmtBySQL(t *testing.T, rep *Report, prefix string) *StmtResult {
+	t.Helper()
+	for _, m := range rep.Migrations {
+		for _, st := range m.Statements {
+			if strings.HasPrefix(st.SQL, prefix) {
+				return st
+			}
+		}
+	}
+	t.Fatalf("no statement %q in the report", prefix)
+	return nil
+}
+
+// The same measurements as from a directory, through psql and the wire-protocol proxy.
+func TestCommandPsqlThroughProxy(t *testing.T) {
+	dsn := shopCopy(t)
+	dir := migrationsDir(t, map[string]string{
+		"0001_add_flag.sql":   "ALTER TABLE orders ADD COLUMN flag int DEFAULT 0;",
+		"0002_widen.sql":      "ALTER TABLE orders ALTER COLUMN amount TYPE numeric(12,4);",
+		"0003_index.sql":      "CREATE INDEX orders_code ON orders (code, amount);",
+		"0004_concurrent.sql": "CREATE INDEX CONCURRENTLY orders_status ON orders (status, code, amount);",
+		"0005_fk.sql":         "BEGIN;\nALTER TABLE orders ADD CONSTRAINT orders_customer FOREIGN KEY (customer_id) REFERENCES customers (id);\nCOMMIT;",
+	})
+	cmd := psqlCommand(t, dir)
+	rep, err := rehearse(t, dsn, Options{Command: cmd, Traffic: "auto"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Migrations) != 1 || rep.Migrations[0].Name != cmd || !rep.Migrations[0].OK {
+		t.Fatalf("want one migration named after the command; got %+v", rep.Migrations)
+	}
+	if st := stmtBySQL(t, rep, "ALTER TABLE orders ADD COLUMN flag"); len(st.Rewrites) != 0 {
+		t.Errorf("ADD COLUMN … DEFAULT 0 reported rewrites %+v", st.Rewrites)
+	}
+	widen := stmtBySQL(t, rep, "ALTER TABLE orders ALTER COLUMN amount")
+	rewrote := false
+	for _, r := range widen.Rewrites {
+		rewrote = rewrote || r.Relation == "public.orders" && r.Kind == "table"
+	}
+	if !rewrote {
+		t.Errorf("numeric(10,2) → numeric(12,4) must report public.orders rewritten; got %+v", widen.Rewrites)
+	}
+	plain := stmtBySQL(t, rep, "CREATE INDEX orders_code")
+	if !hasLock(plain, "public.orders", "ShareLock") {
+		t.Errorf("CREATE INDEX: want ShareLock on public.orders; got %+v", plain.Locks)
+	}
+	if tr := plain.Traffic; tr == nil || tr.Waited == 0 || tr.MaxWaitSeconds < plain.Seconds/2 {
+		t.Errorf("writers under a %.2fs plain CREATE INDEX must be reported blocked for at least half of it; got %+v", plain.Seconds, tr)
+	}
+	conc := stmtBySQL(t, rep, "CREATE INDEX CONCURRENTLY")
+	if !hasLock(conc, "public.orders", "ShareUpdateExclusiveLock") {
+		t.Errorf("CREATE INDEX CONCURRENTLY: want ShareUpdateExclusiveLock on public.orders; got %+v", conc.Locks)
+	}
+	if conc.Traffic == nil || conc.Traffic.Queries == 0 || conc.Traffic.Waited != 0 {
+		t.Errorf("nobody waits for CREATE INDEX CONCURRENTLY; got %+v", conc.Traffic)
+	}
+	fk := stmtBySQL(t, rep, "ALTER TABLE orders ADD CONSTRAINT orders_customer")
+	for _, rel := range []string{"public.orders", "public.customers"} {
+		if !hasLock(fk, rel, "ShareRowExclusiveLock") {
+			t.Errorf("ADD FOREIGN KEY: want ShareRowExclusiveLock on %s; got %+v", rel, fk.Locks)
+		}
+	}
+}
+
+func TestCommandFailsOnData(t *testing.T) {
+	dsn := shopCopy(t)
+	dir := migrationsDir(t, map[string]string{
+		"0001_unique.sql": "CREATE UNIQUE INDEX orders_status_key ON orders (status);",
+	})
+	rep, err := rehearse(t, dsn, Options{Command: psqlCommand(t, dir), Traffic: "off"})
+	var ue *pipeline.UserError
+	if !errors.As(err, &ue) || ue.Code != pipeline.ExitFailed || !strings.Contains(err.Error(), "could not create unique index") {
+		t.Fatalf("want exit 1 with PostgreSQL's error; got %v", err)
+	}
+	if rep.Migrations[0].OK || rep.Migrations[0].Error == nil || rep.Migrations[0].Error.SQLState != "23505" {
+		t.Errorf("want the failed migration in the report with SQLSTATE 23505; got %+v", rep.Migrations[0])
+	}
+}
+
+// An import of many rows is aggregated by normalized text, pg_stat_statements style.
+func TestCommandAggregatesImport(t *testing.T) {
+	dsn := shopCopy(t)
+	var b strings.Builder
+	for i := 0; i < 300; i++ {
+		b.WriteString("INSERT INTO customers (id, name) VALUES (" + itoa(100000+i) + ", 'imported " + itoa(i) + "');\n")
+	}
+	dir := migrationsDir(t, map[string]string{"import.sql": b.String()})
+	rep, err := rehearse(t, dsn, Options{Command: psqlCommand(t, dir), Traffic: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sts := rep.Migrations[0].Statements
+	if len(sts) != 1 || sts[0].Calls != 300 || sts[0].Rows == nil || *sts[0].Rows != 300 || sts[0].SQL != "INSERT INTO customers (id, name) VALUES ($1, $2)" {
+		t.Fatalf("want one aggregated INSERT with 300 calls and rows; got %d statements, first %+v", len(sts), sts[0])
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
