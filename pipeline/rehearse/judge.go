@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/understudy-dev/understudy/pipeline"
 )
 
 // Budget is what a rehearsal may cost before it fails (exit 6). Zero means no limit.
@@ -51,9 +53,9 @@ func judge(rep *Report, b Budget) {
 			}
 			for _, rw := range st.Rewrites {
 				if b.NoRewriteOver > 0 && rw.BytesBefore > b.NoRewriteOver {
-					add(Violation{Budget: "no-rewrite-over", Migration: m.Name, SQL: st.SQL, Measured: FormatBytes(rw.BytesBefore), Limit: FormatBytes(b.NoRewriteOver),
+					add(Violation{Budget: "no-rewrite-over", Migration: m.Name, SQL: st.SQL, Measured: pipeline.HumanBytes(rw.BytesBefore), Limit: pipeline.HumanBytes(b.NoRewriteOver),
 						Message: fmt.Sprintf("%s: %s rewrote %s %s of %s (budget %s)", m.Name, st.SQL, rw.Kind, rw.Relation,
-							FormatBytes(rw.BytesBefore), b.describe("no-rewrite-over", FormatBytes(b.NoRewriteOver)))})
+							pipeline.HumanBytes(rw.BytesBefore), b.describe("no-rewrite-over", pipeline.HumanBytes(b.NoRewriteOver)))})
 				}
 			}
 		}
@@ -130,7 +132,7 @@ func advise(st *StmtResult) []string {
 				why = "a new column's volatile default (or a stored generated column)"
 			}
 			out = append(out, fmt.Sprintf("%s rewrote %s (%s → %s) under %s → avoid the rewrite: add a new column, backfill it in batches, switch readers over, then drop the old one (or pick a change PostgreSQL makes in place, e.g. a larger varchar, a constant default)",
-				why, rw.Relation, FormatBytes(rw.BytesBefore), FormatBytes(rw.BytesAfter), impact(l)))
+				why, rw.Relation, pipeline.HumanBytes(rw.BytesBefore), pipeline.HumanBytes(rw.BytesAfter), impact(l)))
 			break
 		}
 	}
@@ -156,18 +158,4 @@ func secs(s float64) string {
 		return fmt.Sprintf("%.0f ms", s*1000)
 	}
 	return fmt.Sprintf("%.2f ms", s*1000)
-}
-
-// FormatBytes prints n in binary units (1.5 GiB).
-func FormatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

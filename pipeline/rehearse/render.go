@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/understudy-dev/understudy/pipeline"
 )
 
 // WriteSummary prints the table a terminal shows after a rehearsal: one line per statement
@@ -18,7 +20,7 @@ func (r *Report) WriteSummary(w io.Writer) {
 		if v.RowsEstimated {
 			est = "~"
 		}
-		fmt.Fprintf(w, "  %s: %s%d rows, %s\n", v.Relation, est, v.Rows, FormatBytes(v.Bytes))
+		fmt.Fprintf(w, "  %s: %s%d rows, %s\n", v.Relation, est, v.Rows, pipeline.HumanBytes(v.Bytes))
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nMIGRATION\tSTATEMENT\tTIME\tLOCKS\tREWRITES\tWAL\tTRAFFIC (waited / queries, max wait)")
@@ -37,7 +39,7 @@ func (r *Report) WriteSummary(w io.Writer) {
 				calls = fmt.Sprintf(" ×%d", st.Calls)
 			}
 			fmt.Fprintf(tw, "%s\t%s%s%s\t%s\t%s\t%s\t%s\t%s\n", name, status, shorten(st.SQL, 50), calls, secs(st.Seconds), lockSummary(st.Locks),
-				rewriteSummary(st.Rewrites), FormatBytes(st.WALBytes), trafficSummary(st.Traffic))
+				rewriteSummary(st.Rewrites), pipeline.HumanBytes(st.WALBytes), trafficSummary(st.Traffic))
 		}
 	}
 	tw.Flush()
@@ -117,7 +119,7 @@ func rewriteSummary(rw []Rewrite) string {
 	var parts []string
 	for _, r := range rw {
 		if r.Kind == "table" {
-			parts = append(parts, r.Relation+" "+FormatBytes(r.BytesBefore))
+			parts = append(parts, r.Relation+" "+pipeline.HumanBytes(r.BytesBefore))
 		}
 	}
 	if len(parts) == 0 {
@@ -163,7 +165,7 @@ func (r *Report) WriteMarkdown(path string) error {
 		if v.RowsEstimated {
 			est = "~"
 		}
-		vols = append(vols, fmt.Sprintf("`%s` %s%s rows, %s", v.Relation, est, groupDigits(v.Rows), FormatBytes(v.Bytes)))
+		vols = append(vols, fmt.Sprintf("`%s` %s%s rows, %s", v.Relation, est, groupDigits(v.Rows), pipeline.HumanBytes(v.Bytes)))
 	}
 	if len(vols) > 0 {
 		fmt.Fprintf(&b, "; %s", strings.Join(vols, "; "))
@@ -232,16 +234,16 @@ func (r *Report) WriteMarkdown(path string) error {
 			if st.Rows != nil {
 				fmt.Fprintf(&b, ", %d rows", *st.Rows)
 			}
-			fmt.Fprintf(&b, ", WAL %s", FormatBytes(st.WALBytes))
+			fmt.Fprintf(&b, ", WAL %s", pipeline.HumanBytes(st.WALBytes))
 			if st.TempBytes > 0 {
-				fmt.Fprintf(&b, ", temp %s", FormatBytes(st.TempBytes))
+				fmt.Fprintf(&b, ", temp %s", pipeline.HumanBytes(st.TempBytes))
 			}
 			b.WriteString("\n")
 			for _, l := range st.Locks {
 				fmt.Fprintf(&b, "  - lock %s on %s, held %s\n", l.Mode, l.Relation, secs(l.HeldSeconds))
 			}
 			for _, rw := range st.Rewrites {
-				fmt.Fprintf(&b, "  - rewrote %s %s: %s → %s\n", rw.Kind, rw.Relation, FormatBytes(rw.BytesBefore), FormatBytes(rw.BytesAfter))
+				fmt.Fprintf(&b, "  - rewrote %s %s: %s → %s\n", rw.Kind, rw.Relation, pipeline.HumanBytes(rw.BytesBefore), pipeline.HumanBytes(rw.BytesAfter))
 			}
 			for _, ix := range st.IndexesBuilt {
 				fmt.Fprintf(&b, "  - built index %s\n", ix)
