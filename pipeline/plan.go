@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/subset"
 	"github.com/understudy-dev/understudy/pipeline/when"
 	"github.com/understudy-dev/understudy/schemas"
@@ -671,7 +672,7 @@ func orderRules(cfg *config.Config, tp *TablePlan, tr config.TableRules) error {
 }
 
 func cfgErr(cfg *config.Config, line int, path, format string, args ...any) error {
-	return &UserError{Code: ExitUsage, Err: &config.Error{File: cfg.File, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)}}
+	return &failure.UserError{Code: failure.ExitUsage, Err: &config.Error{File: cfg.File, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)}}
 }
 
 func didYouMean(s string, candidates []string) string {

@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/schemas"
 	"github.com/understudy-dev/understudy/schemas/fkgraph"
 	"github.com/understudy-dev/understudy/schemas/pgarrow"
@@ -413,13 +414,13 @@ func (d *domain) measure(ctx context.Context, stats ScaleStats, factor int) erro
 			if n := d.col.Typmod - 4; d.col.BaseOID == pgtype.VarcharOID && d.col.Typmod >= 4 && !d.ruled {
 				suffix := len(sep) + len(strconv.Itoa(factor-1))
 				if longest+suffix > int(n) {
-					return &UserError{Code: ExitUsage, Err: fmt.Errorf("scale ×%d: %s is %s and holds values of %d characters, with no room for the copy suffix %q; list %s under scale.shared",
+					return &failure.UserError{Code: failure.ExitUsage, Err: fmt.Errorf("scale ×%d: %s is %s and holds values of %d characters, with no room for the copy suffix %q; list %s under scale.shared",
 						factor, d.name, d.col.TypeName, longest, sep+strconv.Itoa(factor-1), d.table.Name)}
 				}
 			}
 			return nil
 		}
-		return &UserError{Code: ExitUsage, Err: fmt.Errorf("scale: %s holds values ending in each of %s followed by digits, so no copy suffix is safe; list %s under scale.shared",
+		return &failure.UserError{Code: failure.ExitUsage, Err: fmt.Errorf("scale: %s holds values ending in each of %s followed by digits, so no copy suffix is safe; list %s under scale.shared",
 			d.name, strings.Join(scaleSeps, " "), d.table.Name)}
 	}
 	return nil

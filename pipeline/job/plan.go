@@ -15,6 +15,7 @@ import (
 
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/pgsource"
 	"github.com/understudy-dev/understudy/pipeline/pii"
 	"github.com/understudy-dev/understudy/pipeline/when"
@@ -195,7 +196,7 @@ func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
 		}
 	}
 	if o.Strict && len(warn) > 0 {
-		return len(warn), pipeline.Errorf(pipeline.ExitUnsafe, "fix them, or run plan without --strict", "%d warning(s) under --strict", len(warn))
+		return len(warn), failure.Errorf(failure.ExitUnsafe, "fix them, or run plan without --strict", "%d warning(s) under --strict", len(warn))
 	}
 	return len(warn), nil
 }

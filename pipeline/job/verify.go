@@ -12,6 +12,7 @@ import (
 
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/pgsource"
 	"github.com/understudy-dev/understudy/schemas"
 )
@@ -141,7 +142,7 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, error) {
 		res.Failures++
 	}
 	if res.Failures > 0 {
-		return res, pipeline.Errorf(pipeline.ExitFailed, "", "verify: %d check(s) failed", res.Failures)
+		return res, failure.Errorf(failure.ExitFailed, "", "verify: %d check(s) failed", res.Failures)
 	}
 	fmt.Fprintln(o.Out, "verify: every check passed")
 	return res, nil

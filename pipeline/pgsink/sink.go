@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/schemas"
 )
 
@@ -118,7 +119,7 @@ func (s *Sink) Prepare(ctx context.Context, ddl *schemas.DDL, cat *schemas.Catal
 			return err
 		}
 		if err := s.checkEmpty(ctx); err != nil {
-			return pipeline.WithCode(pipeline.ExitUnsafe, "drop them by hand or load into another database", fmt.Errorf("after --replace: %w", err))
+			return failure.WithCode(failure.ExitUnsafe, "drop them by hand or load into another database", fmt.Errorf("after --replace: %w", err))
 		}
 	}
 	if _, err := s.admin.Exec(ctx, "CREATE SCHEMA "+schemas.QuoteIdent(MarkerSchema)+"; CREATE TABLE "+
@@ -129,7 +130,7 @@ func (s *Sink) Prepare(ctx context.Context, ddl *schemas.DDL, cat *schemas.Catal
 		return fmt.Errorf("target: mark incomplete: %w", err)
 	}
 	if _, err := s.admin.Exec(ctx, ddl.PreData); err != nil {
-		return pipeline.WithCode(pipeline.ExitFailed, preDataHint(err), fmt.Errorf("target: create schema (pre-data): %w", err))
+		return failure.WithCode(failure.ExitFailed, preDataHint(err), fmt.Errorf("target: create schema (pre-data): %w", err))
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/schemas"
 )
 
@@ -51,7 +52,7 @@ type RunOptions struct {
 // decides.
 func Run(ctx context.Context, o RunOptions) (*Report, error) {
 	if err := o.Compare.Validate(); err != nil {
-		return nil, pipeline.WithCode(pipeline.ExitUsage, "", err)
+		return nil, failure.WithCode(failure.ExitUsage, "", err)
 	}
 	var conns [2]*pgx.Conn
 	defer func() {
