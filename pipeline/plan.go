@@ -721,3 +721,12 @@ func (t *TablePlan) Fingerprint() string {
 	}
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
+
+// CopyFormat is the COPY option for the unit's table: binary, or text for the few types
+// that cannot round-trip through binary.
+func CopyFormat(t *TablePlan) string {
+	if t.TextFormat {
+		return "(FORMAT text)"
+	}
+	return "(FORMAT binary)"
+}

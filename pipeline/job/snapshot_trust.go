@@ -54,7 +54,7 @@ func runRecord(ctx context.Context, o SnapshotOptions, src *pgsource.Source, run
 	return snapshot.RunRecord{Run: run, Started: started.UTC(), Source: id, ConfigFingerprint: c.Fingerprint(), KeyFingerprint: keyFP}, nil
 }
 
-// sourceIdentity reads which database the source is: pipeline.Identify's cluster and name,
+// sourceIdentity reads which database the source is: postgres.Identify's cluster and name,
 // and the database's OID, which tells a database from another created under the same name.
 func sourceIdentity(ctx context.Context, src *pgsource.Source) (snapshot.SourceIdentity, error) {
 	id := snapshot.SourceIdentity{SystemIdentifier: src.Identity.SystemID, Database: src.Identity.Database}

@@ -21,6 +21,7 @@ import (
 	"github.com/understudy-dev/understudy/pipeline/pgsink"
 	"github.com/understudy-dev/understudy/pipeline/pgsource"
 	"github.com/understudy-dev/understudy/pipeline/pii"
+	"github.com/understudy-dev/understudy/pipeline/postgres"
 	"github.com/understudy-dev/understudy/pipeline/subset"
 	"github.com/understudy-dev/understudy/schemas"
 	"github.com/understudy-dev/understudy/transforms"
@@ -151,7 +152,7 @@ func planSource(ctx context.Context, src *pgsource.Source, pgDump func() (schema
 	if o.Config != nil {
 		opts.HideEnv = o.Config.Env
 	}
-	schema := inBackground(func() (*schemas.DDL, error) { return dump.Dump(dumpCtx, pipeline.PgDumpDSN(o.Source.Value()), opts) })
+	schema := inBackground(func() (*schemas.DDL, error) { return dump.Dump(dumpCtx, postgres.PgDumpDSN(o.Source.Value()), opts) })
 	plan, err := planRows(ctx, src, o, jobs)
 	if err != nil {
 		cancelDump()
@@ -200,7 +201,7 @@ func planRows(ctx context.Context, src *pgsource.Source, o SourceOptions, jobs i
 // or snapshot of plan does: lock every table (pg_dump locks even those the plan skips), read
 // the rows of those it copies with no row-level security applying, read every sequence.
 func checkSource(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan) error {
-	return pipeline.CheckSource(ctx, src.Querier(), pipeline.SourceNeeds{
+	return postgres.CheckSource(ctx, src.Querier(), postgres.SourceNeeds{
 		Locked: src.Catalog().Tables, Read: planned(plan), Sequences: src.Catalog().Sequences})
 }
 

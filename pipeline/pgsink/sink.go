@@ -25,6 +25,7 @@ import (
 
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/failure"
+	"github.com/understudy-dev/understudy/pipeline/postgres"
 	"github.com/understudy-dev/understudy/schemas"
 )
 
@@ -82,7 +83,7 @@ func (e *NotEmptyError) Error() string {
 
 // Open connects to the target and checks it can be loaded. It changes nothing.
 func Open(ctx context.Context, dsn string, opts Options) (*Sink, error) {
-	conn, err := pipeline.Connect(ctx, dsn, "target")
+	conn, err := postgres.Connect(ctx, dsn, "target")
 	if err != nil {
 		return nil, err
 	}
@@ -93,8 +94,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*Sink, error) {
 }
 
 // Identity says which database the sink reached.
-func (s *Sink) Identity(ctx context.Context) (pipeline.DBIdentity, error) {
-	return pipeline.Identify(ctx, s.admin)
+func (s *Sink) Identity(ctx context.Context) (postgres.DBIdentity, error) {
+	return postgres.Identify(ctx, s.admin)
 }
 
 // Querier reads and writes the target on the sink's own connection: for the steps between
@@ -470,7 +471,7 @@ func (s *Sink) Close() error {
 
 // NewWriter opens a worker connection.
 func (s *Sink) NewWriter(ctx context.Context) (pipeline.Writer, error) {
-	conn, err := pipeline.Connect(ctx, s.dsn, "target")
+	conn, err := postgres.Connect(ctx, s.dsn, "target")
 	if err != nil {
 		return nil, err
 	}
@@ -530,7 +531,7 @@ func (w *writer) CopyIn(ctx context.Context, u pipeline.Unit, r io.Reader) (int6
 			return 0, fmt.Errorf("write to target: %w", err)
 		}
 	}
-	sql := "COPY " + u.Table.Name.Quoted() + " (" + pipeline.QuotedColumns(u.Table.Columns) + ") FROM STDIN " + format
+	sql := "COPY " + u.Table.Name.Quoted() + " (" + postgres.QuotedColumns(u.Table.Columns) + ") FROM STDIN " + format
 	tag, err := w.conn.PgConn().CopyFrom(ctx, r, sql)
 	if err == nil && freeze {
 		_, err = w.conn.Exec(ctx, "COMMIT")

@@ -1,4 +1,4 @@
-package pipeline
+package postgres
 
 import (
 	"context"
@@ -256,20 +256,4 @@ func QuotedColumns(cols []schemas.Column) string {
 		b.WriteString(schemas.QuoteIdent(c.Name))
 	}
 	return b.String()
-}
-
-// SequenceValue is a sequence's state, read from the source and set on the target.
-type SequenceValue struct {
-	Name      schemas.Name
-	LastValue int64
-	IsCalled  bool
-}
-
-// CopyFormat is the COPY option for the unit's table: binary, or text for the few types
-// that cannot round-trip through binary.
-func CopyFormat(t *TablePlan) string {
-	if t.TextFormat {
-		return "(FORMAT text)"
-	}
-	return "(FORMAT binary)"
 }
