@@ -50,7 +50,7 @@ type domain struct {
 	name  string // schema.table.column
 	table *schemas.Table
 	col   *schemas.Column
-	kind  remapKind
+	kind  transforms.Kind
 	span  int64
 	max   int64
 	sep   string
@@ -190,7 +190,7 @@ func (p *Plan) ApplyScale(ctx context.Context, stats ScaleStats, cfg *config.Con
 				}
 				pick := ""
 				for _, c := range u {
-					if col := tp.Table.Column(c); col != nil && !fixed[colRef{tp, c}] && !col.Generated && remapKindOf(*col) != 0 {
+					if col := tp.Table.Column(c); col != nil && !fixed[colRef{tp, c}] && !col.Generated && remapKindOf(*col) != transforms.KindNone {
 						pick = c
 						break
 					}
@@ -223,20 +223,13 @@ func (p *Plan) ApplyScale(ctx context.Context, stats ScaleStats, cfg *config.Con
 	var jitter []jitterRule
 	if sc.JitterDates != "" {
 		jitter = append(jitter, jitterRule{"date_noise", "max", sc.JitterDates, "!!str", func(c schemas.Column) bool {
-			switch c.BaseOID {
-			case pgtype.DateOID, pgtype.TimestampOID, pgtype.TimestamptzOID:
-				return true
-			}
-			return false
+			return transforms.KindOf(c.BaseOID).IsTime()
 		}})
 	}
 	if sc.JitterNumbers > 0 {
 		jitter = append(jitter, jitterRule{"numeric_noise", "ratio", strconv.FormatFloat(sc.JitterNumbers, 'g', -1, 64), "!!float", func(c schemas.Column) bool {
-			switch c.BaseOID {
-			case pgtype.Float4OID, pgtype.Float8OID, pgtype.NumericOID:
-				return true
-			}
-			return false
+			k := transforms.KindOf(c.BaseOID)
+			return k.IsFloat() || k == transforms.KindNumeric
 		}})
 	}
 	key := transforms.ScaleKey(opts.Key)
@@ -247,18 +240,18 @@ func (p *Plan) ApplyScale(ctx context.Context, stats ScaleStats, cfg *config.Con
 				continue
 			}
 			m := Remap{Index: i, Column: c, Domain: d.name, kind: remapKindOf(c), span: d.span, max: d.max, sep: d.sep}
-			if m.kind == 0 {
+			if m.kind == transforms.KindNone {
 				return cfgErr(cfg, sc.Line, "scale", "%s.%s (%s) references %s, but scaling cannot move values of type %s; list %s under scale.shared",
 					tp.Name, c.Name, c.TypeName, d.name, c.TypeName, tp.Name)
 			}
-			if m.kind != d.kind && (m.kind == remapUUID || d.kind == remapUUID || m.kind == remapText || d.kind == remapText) {
+			if m.kind != d.kind && (m.kind == transforms.KindUUID || d.kind == transforms.KindUUID || m.kind == transforms.KindText || d.kind == transforms.KindText) {
 				return cfgErr(cfg, sc.Line, "scale", "%s.%s (%s) references %s of another kind of type; list %s under scale.shared", tp.Name, c.Name, c.TypeName, d.name, tp.Name)
 			}
-			if m.kind <= remapInt8 && d.max > m.kind.max()-int64(sc.Factor-1)*d.span {
+			if _, hi := m.kind.IntRange(); m.kind.IsInt() && d.max > hi-int64(sc.Factor-1)*d.span {
 				return cfgErr(cfg, sc.Line, "scale", "×%d moves %s.%s up to %s + %d × %d, beyond the largest %s; scale less, or list %s under scale.shared",
 					sc.Factor, tp.Name, c.Name, strconv.FormatInt(d.max, 10), sc.Factor-1, d.span, c.TypeName, tp.Name)
 			}
-			if m.kind == remapUUID {
+			if m.kind == transforms.KindUUID {
 				m.subkey = key.Derive("scale/uuid/" + d.name)
 			}
 			tp.Remaps = append(tp.Remaps, m)
@@ -274,7 +267,7 @@ func (p *Plan) ApplyScale(ctx context.Context, stats ScaleStats, cfg *config.Con
 // separator.
 func (d *domain) measure(ctx context.Context, stats ScaleStats, factor int) error {
 	switch d.kind {
-	case remapInt2, remapInt4, remapInt8:
+	case transforms.KindInt2, transforms.KindInt4, transforms.KindInt8:
 		lo, hi, ok, err := stats.IntRange(ctx, d.table, d.col.Name)
 		if err != nil {
 			return err
@@ -283,7 +276,7 @@ func (d *domain) measure(ctx context.Context, stats ScaleStats, factor int) erro
 		if ok {
 			d.span, d.max = hi-lo+1, hi
 		}
-	case remapText:
+	case transforms.KindText:
 		clash, longest, err := stats.TextStats(ctx, d.table, d.col.Name, scaleSeps)
 		if err != nil {
 			return err
@@ -394,7 +387,7 @@ func (p *Plan) ScaleSpans() map[string]ColumnSpan {
 	}
 	for _, tp := range p.Tables {
 		for _, m := range tp.Remaps {
-			if m.kind <= remapInt8 {
+			if m.kind.IsInt() {
 				spans[m.Domain] = ColumnSpan{Min: m.max - m.span + 1, Max: m.max + int64(tp.Copies-1)*m.span}
 			}
 		}

@@ -5,16 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"strconv"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/understudy-dev/understudy/schemas"
 	"github.com/understudy-dev/understudy/schemas/pgarrow"
+	"github.com/understudy-dev/understudy/transforms"
 )
 
 // What runs per batch of a scaled table: copy i of a batch, with every remapped column moved
@@ -27,47 +26,21 @@ type Remap struct {
 	// Domain names the key column whose values these are: the column itself, or the key it
 	// references.
 	Domain string
-	kind   remapKind
+	kind   transforms.Kind
 	span   int64  // integers
 	max    int64  // integers: the domain's largest source value
 	sep    string // text
 	subkey []byte // uuid
 }
 
-type remapKind uint8
-
-const (
-	remapInt2 remapKind = iota + 1
-	remapInt4
-	remapInt8
-	remapUUID
-	remapText
-)
-
-func remapKindOf(c schemas.Column) remapKind {
-	switch c.BaseOID {
-	case pgtype.Int2OID:
-		return remapInt2
-	case pgtype.Int4OID:
-		return remapInt4
-	case pgtype.Int8OID:
-		return remapInt8
-	case pgtype.UUIDOID:
-		return remapUUID
-	case pgtype.TextOID, pgtype.VarcharOID:
-		return remapText
+// remapKindOf is c's kind when scaling can move its values (integers, uuid, text and
+// varchar), else KindNone.
+func remapKindOf(c schemas.Column) transforms.Kind {
+	switch k := transforms.KindOf(c.BaseOID); {
+	case k.IsInt(), k == transforms.KindUUID, k == transforms.KindText:
+		return k
 	}
-	return 0
-}
-
-func (k remapKind) max() int64 {
-	switch k {
-	case remapInt2:
-		return math.MaxInt16
-	case remapInt4:
-		return math.MaxInt32
-	}
-	return math.MaxInt64
+	return transforms.KindNone
 }
 
 // rulesOf returns the rules of copy i.
@@ -157,27 +130,27 @@ func (m *Remap) apply(a arrow.Array, i int, mem memory.Allocator) (arrow.Array, 
 			v := a.Value(j)
 			buf = buf[:0]
 			switch m.kind {
-			case remapInt2:
+			case transforms.KindInt2:
 				if len(v) != 2 {
 					return nil, fmt.Errorf("a smallint of %d bytes", len(v))
 				}
 				buf = binary.BigEndian.AppendUint16(buf, uint16(int64(int16(binary.BigEndian.Uint16(v)))+off))
-			case remapInt4:
+			case transforms.KindInt4:
 				if len(v) != 4 {
 					return nil, fmt.Errorf("an integer of %d bytes", len(v))
 				}
 				buf = binary.BigEndian.AppendUint32(buf, uint32(int64(int32(binary.BigEndian.Uint32(v)))+off))
-			case remapInt8:
+			case transforms.KindInt8:
 				if len(v) != 8 {
 					return nil, fmt.Errorf("a bigint of %d bytes", len(v))
 				}
 				buf = binary.BigEndian.AppendUint64(buf, uint64(int64(binary.BigEndian.Uint64(v))+off))
-			case remapUUID:
+			case transforms.KindUUID:
 				if len(v) != 16 {
 					return nil, fmt.Errorf("a uuid of %d bytes", len(v))
 				}
 				buf = append(buf, m.uuid(v, i)...)
-			case remapText:
+			case transforms.KindText:
 				buf = append(append(buf, v...), suffix...)
 			}
 			b.Append(buf)
@@ -229,9 +202,9 @@ func (m *Remap) uuid(v []byte, i int) []byte {
 // Describe says how the remap moves a value of copy i, for plan.
 func (m Remap) Describe() string {
 	switch m.kind {
-	case remapUUID:
+	case transforms.KindUUID:
 		return "keyed uuid of (copy, value)"
-	case remapText:
+	case transforms.KindText:
 		return fmt.Sprintf("value + %q + copy", m.sep)
 	}
 	return fmt.Sprintf("value + copy × %d", m.span)
