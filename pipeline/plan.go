@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/subset"
 	"github.com/understudy-dev/understudy/pipeline/when"
 	"github.com/understudy-dev/understudy/schemas"
@@ -671,7 +672,7 @@ func orderRules(cfg *config.Config, tp *TablePlan, tr config.TableRules) error {
 }
 
 func cfgErr(cfg *config.Config, line int, path, format string, args ...any) error {
-	return &UserError{Code: ExitUsage, Err: &config.Error{File: cfg.File, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)}}
+	return &failure.UserError{Code: failure.ExitUsage, Err: &config.Error{File: cfg.File, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)}}
 }
 
 func didYouMean(s string, candidates []string) string {
@@ -719,4 +720,13 @@ func (t *TablePlan) Fingerprint() string {
 		fmt.Fprintf(h, "rule %q %q %q %q %q\n", r.Column.Name, r.Rule, params, when, r.Follows)
 	}
 	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// CopyFormat is the COPY option for the unit's table: binary, or text for the few types
+// that cannot round-trip through binary.
+func CopyFormat(t *TablePlan) string {
+	if t.TextFormat {
+		return "(FORMAT text)"
+	}
+	return "(FORMAT binary)"
 }

@@ -46,3 +46,10 @@ func SequencesPast(seqs []SequenceValue, defs map[schemas.Name]schemas.SequenceD
 	}
 	return out
 }
+
+// SequenceValue is a sequence's state, read from the source and set on the target.
+type SequenceValue struct {
+	Name      schemas.Name
+	LastValue int64
+	IsCalled  bool
+}

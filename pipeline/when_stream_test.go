@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/schemas"
 	"github.com/understudy-dev/understudy/schemas/pgarrow"
 	"github.com/understudy-dev/understudy/transforms"
@@ -273,8 +274,8 @@ func TestWhenConfigErrors(t *testing.T) {
 		{"{transform: hash,\n        when: \"name > 'M'\"}", `w.yaml:5: tables.public.customers.columns.name: when: at character 1: column "name" is of type text: ordering text (>)`},
 	} {
 		_, err := whenPlan(t, "tables:\n  public.customers:\n    columns:\n      name: "+tc.rule+"\n")
-		var ue *UserError
-		if !errors.As(err, &ue) || ue.Code != ExitUsage || !strings.Contains(err.Error(), tc.want) {
+		var ue *failure.UserError
+		if !errors.As(err, &ue) || ue.Code != failure.ExitUsage || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s:\n got %v\nwant %s", tc.rule, err, tc.want)
 		}
 	}

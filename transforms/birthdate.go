@@ -16,7 +16,7 @@ import (
 // the same dates. Timestamps keep their time of day.
 type birthdate struct {
 	shapeIdentity
-	kind    shapeKind
+	kind    Kind
 	subkey  []byte
 	band    int64
 	y, m, d int64 // as_of
@@ -41,8 +41,8 @@ func newBirthdate(env Env) (Transformer, error) {
 		return nil, err
 	}
 	c := env.Column
-	t := &birthdate{kind: shapeKindOf(c), band: 5}
-	if !t.kind.isTime() {
+	t := &birthdate{kind: KindOf(c.BaseOID), band: 5}
+	if !t.kind.IsTime() {
 		return nil, fmt.Errorf("birthdate writes dates; column type %s is not a date or timestamp", c.TypeName)
 	}
 	if p.Band != nil {

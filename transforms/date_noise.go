@@ -18,7 +18,7 @@ import (
 // year. Years of timestamptz values are counted in UTC.
 type dateNoise struct {
 	shapeIdentity
-	kind      shapeKind
+	kind      Kind
 	subkey    []byte
 	maxDays   int64
 	maxMicros int64
@@ -44,8 +44,8 @@ func newDateNoise(env Env) (Transformer, error) {
 		return nil, err
 	}
 	c := env.Column
-	t := &dateNoise{kind: shapeKindOf(c), keepYear: p.KeepYear}
-	if !t.kind.isTime() {
+	t := &dateNoise{kind: KindOf(c.BaseOID), keepYear: p.KeepYear}
+	if !t.kind.IsTime() {
 		return nil, fmt.Errorf("date_noise moves dates and timestamps; column type %s is not one", c.TypeName)
 	}
 	if p.Max == "" {
@@ -59,7 +59,7 @@ func newDateNoise(env Env) (Transformer, error) {
 		return nil, errors.New("max must be more than 0")
 	}
 	t.maxMicros, t.maxDays = us, us/pgdate.DayMicros
-	if t.kind == shapeDate && t.maxDays == 0 {
+	if t.kind == KindDate && t.maxDays == 0 {
 		return nil, fmt.Errorf("max %s: a date moves by whole days, so max must be at least 1d", p.Max)
 	}
 	if err := shapeNotUnique("date_noise", c, "two dates can land on the same day"); err != nil {

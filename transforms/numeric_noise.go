@@ -18,7 +18,7 @@ import (
 // every machine (no fused multiply-add can creep in).
 type numericNoise struct {
 	shapeIdentity
-	kind   shapeKind
+	kind   Kind
 	subkey []byte
 	r      int64 // floor(ratio × 2^32)
 	// numeric(p, s) bounds, when the column has them
@@ -41,8 +41,8 @@ func newNumericNoise(env Env) (Transformer, error) {
 	if err := env.Params.Decode(&p); err != nil {
 		return nil, err
 	}
-	t := &numericNoise{kind: shapeKindOf(env.Column)}
-	if !t.kind.isNumber() {
+	t := &numericNoise{kind: KindOf(env.Column.BaseOID)}
+	if !t.kind.IsNumber() {
 		return nil, fmt.Errorf("numeric_noise changes numbers (smallint, integer, bigint, real, double precision, numeric); column type %s is not one", env.Column.TypeName)
 	}
 	ratio := 0.1
@@ -64,7 +64,7 @@ func newNumericNoise(env Env) (Transformer, error) {
 		return nil, err
 	}
 	t.p, t.s, t.typmod = pgnumeric.Typmod(env.Column.Typmod)
-	t.typmod = t.typmod && t.kind == shapeNumeric
+	t.typmod = t.typmod && t.kind == KindNumeric
 	return t, nil
 }
 
@@ -81,7 +81,7 @@ func (t *numericNoise) factor(k *Keyed) uint64 { return uint64(1<<32 + k.Range(-
 
 func (t *numericNoise) shapeInt(k *Keyed, v int64) int64 {
 	n := t.factor(k)
-	lo, hi := t.kind.intRange()
+	lo, hi := t.kind.IntRange()
 	mag, limit := uint64(v), uint64(hi)
 	if v < 0 {
 		mag, limit = -uint64(v), -uint64(lo)

@@ -18,7 +18,7 @@ import (
 // timestamp.
 type randomRange struct {
 	shapeIdentity
-	kind     shapeKind
+	kind     Kind
 	subkey   []byte
 	lo, hi   int64   // integers; days for dates; µs for timestamps
 	flo, fhi float64 // floats
@@ -45,8 +45,8 @@ func newRandomRange(env Env) (Transformer, error) {
 		return nil, err
 	}
 	c := env.Column
-	t := &randomRange{kind: shapeKindOf(c), min: p.Min, max: p.Max}
-	if !t.kind.isNumber() && !t.kind.isTime() {
+	t := &randomRange{kind: KindOf(c.BaseOID), min: p.Min, max: p.Max}
+	if !t.kind.IsNumber() && !t.kind.IsTime() {
 		return nil, fmt.Errorf("random_range draws numbers, dates and timestamps; column type %s is not one", c.TypeName)
 	}
 	if p.Min == "" || p.Max == "" {
@@ -74,8 +74,8 @@ func (t *randomRange) bounds(c Column) error {
 		return nil
 	}
 	switch k := t.kind; {
-	case k.isInt():
-		lo, hi := k.intRange()
+	case k.IsInt():
+		lo, hi := k.IntRange()
 		var v [2]int64
 		for i, s := range [2]string{t.min, t.max} {
 			what := [2]string{"min", "max"}[i]
@@ -93,9 +93,9 @@ func (t *randomRange) bounds(c Column) error {
 		}
 		t.lo, t.hi = v[0], v[1]
 		return order(t.lo <= t.hi)
-	case k.isFloat():
+	case k.IsFloat():
 		top := math.MaxFloat64
-		if k == shapeFloat4 {
+		if k == KindFloat4 {
 			top = math.MaxFloat32
 		}
 		var v [2]float64
@@ -110,7 +110,7 @@ func (t *randomRange) bounds(c Column) error {
 			}
 			v[i] = f
 		}
-		if k == shapeFloat4 {
+		if k == KindFloat4 {
 			if err := order(v[0] <= v[1]); err != nil {
 				return err
 			}
@@ -129,7 +129,7 @@ func (t *randomRange) bounds(c Column) error {
 		}
 		t.flo, t.fhi = v[0], v[1]
 		return order(t.flo <= t.fhi)
-	case k == shapeNumeric:
+	case k == KindNumeric:
 		lo, err := shapeRat("min", t.min)
 		if err != nil {
 			return err
@@ -167,7 +167,7 @@ func (t *randomRange) bounds(c Column) error {
 			}
 		}
 		return nil
-	case k == shapeDate:
+	case k == KindDate:
 		var err error
 		if t.lo, err = shapeParseDate("min", t.min); err != nil {
 			return err
@@ -207,7 +207,7 @@ func (t *randomRange) shapeFloat(k *Keyed, _ float64) float64 {
 	return min(max(v, t.flo), t.fhi)
 }
 
-// shapeNumeric draws a mantissa at the value's scale. Past 18 decimals it draws at the
+// KindNumeric draws a mantissa at the value's scale. Past 18 decimals it draws at the
 // largest scale whose bounds fit in 64 bits and pads with zeros, keeping the scale.
 func (t *randomRange) shapeNumeric(k *Keyed, dst []byte, d pgnumeric.Decimal[string]) ([]byte, error) {
 	scale := d.Scale()

@@ -20,7 +20,7 @@ import (
 // rounded to hundreds, 999.99 in numeric(5,2) rounded to units) moves one step towards zero.
 type roundRule struct {
 	shapeIdentity
-	kind      shapeKind
+	kind      Kind
 	useDigits bool
 	digits    int
 	// integers
@@ -53,8 +53,8 @@ func newRound(env Env) (Transformer, error) {
 		return nil, err
 	}
 	c := env.Column
-	t := &roundRule{kind: shapeKindOf(c)}
-	if !t.kind.isNumber() {
+	t := &roundRule{kind: KindOf(c.BaseOID)}
+	if !t.kind.IsNumber() {
 		return nil, fmt.Errorf("round changes numbers (smallint, integer, bigint, real, double precision, numeric); column type %s is not one", c.TypeName)
 	}
 	switch {
@@ -64,7 +64,7 @@ func newRound(env Env) (Transformer, error) {
 		return nil, errors.New("round needs digits (decimal places; -2 rounds to hundreds) or step (round down to a multiple, e.g. 1000)")
 	}
 	t.p, t.s, t.typmod = pgnumeric.Typmod(c.Typmod)
-	t.typmod = t.typmod && t.kind == shapeNumeric
+	t.typmod = t.typmod && t.kind == KindNumeric
 	if p.Digits != nil {
 		if err := t.setDigits(*p.Digits); err != nil {
 			return nil, err
@@ -102,8 +102,8 @@ func (t *roundRule) setStep(s string, c Column) error {
 		return fmt.Errorf("step %s must be positive", s)
 	}
 	switch k := t.kind; {
-	case k.isInt():
-		lo, hi := k.intRange()
+	case k.IsInt():
+		lo, hi := k.IntRange()
 		if !r.IsInt() || !r.Num().IsInt64() || r.Num().Int64() > hi {
 			return fmt.Errorf("step %s: column type %s needs a whole step of at most %d", s, c.TypeName, hi)
 		}
@@ -111,7 +111,7 @@ func (t *roundRule) setStep(s string, c Column) error {
 		// ceil(lo / step) × step, exactly
 		q := new(big.Int).Neg(new(big.Int).Div(new(big.Int).Neg(big.NewInt(lo)), big.NewInt(t.istep)))
 		t.imin = q.Mul(q, big.NewInt(t.istep)).Int64()
-	case k.isFloat():
+	case k.IsFloat():
 		t.fstep, _ = r.Float64()
 		if math.IsInf(t.fstep, 0) || t.fstep == 0 {
 			return fmt.Errorf("step %s is out of range", s)
@@ -154,7 +154,7 @@ func (t *roundRule) shapeInt(_ *Keyed, v int64) int64 {
 	if t.pow == 0 {
 		return 0
 	}
-	lo, hi := t.kind.intRange()
+	lo, hi := t.kind.IntRange()
 	mag, limit := uint64(v), uint64(hi)
 	if v < 0 {
 		mag, limit = -uint64(v), -uint64(lo)
@@ -171,7 +171,7 @@ func (t *roundRule) shapeInt(_ *Keyed, v int64) int64 {
 
 func (t *roundRule) shapeFloat(_ *Keyed, v float64) float64 {
 	top := math.MaxFloat64
-	if t.kind == shapeFloat4 {
+	if t.kind == KindFloat4 {
 		top = math.MaxFloat32
 	}
 	if !t.useDigits {

@@ -2,7 +2,7 @@ package transforms
 
 // The shape family's engine: rules over native numbers, numerics, dates and timestamps
 // (numeric_noise, random_range, round, date_noise, truncate, birthdate) implement shapeRule,
-// and shapeApply runs one over a column of the type shapeKindOf found.
+// and shapeApply runs one over a column of the Kind KindOf found (kind.go).
 
 import (
 	"fmt"
@@ -13,71 +13,10 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/bitutil"
 	"github.com/apache/arrow/go/v15/arrow/memory"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/understudy-dev/understudy/schemas/pgdate"
 	"github.com/understudy-dev/understudy/schemas/pgnumeric"
 )
-
-// shapeKind is the native type of a column a shape rule works on.
-type shapeKind uint8
-
-const (
-	shapeNone shapeKind = iota
-	shapeInt2
-	shapeInt4
-	shapeInt8
-	shapeFloat4
-	shapeFloat8
-	shapeNumeric
-	shapeDate
-	shapeTimestamp
-	shapeTimestamptz
-)
-
-func shapeKindOf(c Column) shapeKind {
-	switch c.BaseOID {
-	case pgtype.Int2OID:
-		return shapeInt2
-	case pgtype.Int4OID:
-		return shapeInt4
-	case pgtype.Int8OID:
-		return shapeInt8
-	case pgtype.Float4OID:
-		return shapeFloat4
-	case pgtype.Float8OID:
-		return shapeFloat8
-	case pgtype.NumericOID:
-		return shapeNumeric
-	case pgtype.DateOID:
-		return shapeDate
-	case pgtype.TimestampOID:
-		return shapeTimestamp
-	case pgtype.TimestamptzOID:
-		return shapeTimestamptz
-	}
-	return shapeNone
-}
-
-func (k shapeKind) isInt() bool   { return k == shapeInt2 || k == shapeInt4 || k == shapeInt8 }
-func (k shapeKind) isFloat() bool { return k == shapeFloat4 || k == shapeFloat8 }
-func (k shapeKind) isNumber() bool {
-	return k.isInt() || k.isFloat() || k == shapeNumeric
-}
-func (k shapeKind) isTime() bool {
-	return k == shapeDate || k == shapeTimestamp || k == shapeTimestamptz
-}
-
-// intRange is the range of an integer kind.
-func (k shapeKind) intRange() (lo, hi int64) {
-	switch k {
-	case shapeInt2:
-		return math.MinInt16, math.MaxInt16
-	case shapeInt4:
-		return math.MinInt32, math.MaxInt32
-	}
-	return math.MinInt64, math.MaxInt64
-}
 
 // shapeRule is a rule over native numbers, numerics, dates and timestamps. shapeApply calls,
 // for each non-NULL finite value, the method of the column's type, with k (nil for an
@@ -86,7 +25,7 @@ func (k shapeKind) intRange() (lo, hi int64) {
 type shapeRule interface {
 	shapeInt(k *Keyed, v int64) int64
 	shapeFloat(k *Keyed, v float64) float64
-	// shapeNumeric appends the text of the new value; d is the input, finite.
+	// KindNumeric appends the text of the new value; d is the input, finite.
 	shapeNumeric(k *Keyed, dst []byte, d pgnumeric.Decimal[string]) ([]byte, error)
 	shapeDay(k *Keyed, days int64) int64
 	shapeMicros(k *Keyed, us int64) int64
@@ -109,14 +48,14 @@ func (shapeIdentity) shapeMicros(_ *Keyed, v int64) int64 { return v }
 // stays NULL; NaN, ±Infinity and the ±infinity sentinels of dates and timestamps pass
 // unchanged. Results are clamped to the column type's range (PostgreSQL's, for dates and
 // timestamps), so the load never fails on range.
-func shapeApply(name string, r shapeRule, kind shapeKind, subkey []byte, rec arrow.Record, col int, mem memory.Allocator) (arrow.Array, error) {
+func shapeApply(name string, r shapeRule, kind Kind, subkey []byte, rec arrow.Record, col int, mem memory.Allocator) (arrow.Array, error) {
 	arr := rec.Column(col)
 	var k *Keyed
 	if subkey != nil {
 		k = NewKeyed(subkey)
 	}
 	seed := make([]byte, 0, 32)
-	lo, hi := kind.intRange()
+	lo, hi := kind.IntRange()
 	ints := func(v int64) int64 {
 		if k != nil {
 			seed = strconv.AppendInt(seed[:0], v, 10)
@@ -140,31 +79,31 @@ func shapeApply(name string, r shapeRule, kind shapeKind, subkey []byte, rec arr
 	}
 	switch a := arr.(type) {
 	case *array.Int16:
-		if kind.isInt() {
+		if kind.IsInt() {
 			return shapeMapFixed(mem, a, a.Int16Values(), func(v int16) int16 { return int16(ints(int64(v))) }), nil
 		}
 	case *array.Int32:
-		if kind.isInt() {
+		if kind.IsInt() {
 			return shapeMapFixed(mem, a, a.Int32Values(), func(v int32) int32 { return int32(ints(int64(v))) }), nil
 		}
 	case *array.Int64:
-		if kind.isInt() {
+		if kind.IsInt() {
 			return shapeMapFixed(mem, a, a.Int64Values(), func(v int64) int64 { return ints(v) }), nil
 		}
 	case *array.Float32:
-		if kind.isFloat() {
+		if kind.IsFloat() {
 			return shapeMapFixed(mem, a, a.Float32Values(), func(v float32) float32 {
 				return float32(floats(float64(v), 32, math.MaxFloat32))
 			}), nil
 		}
 	case *array.Float64:
-		if kind.isFloat() {
+		if kind.IsFloat() {
 			return shapeMapFixed(mem, a, a.Float64Values(), func(v float64) float64 {
 				return floats(v, 64, math.MaxFloat64)
 			}), nil
 		}
 	case *array.Date32:
-		if kind == shapeDate {
+		if kind == KindDate {
 			return shapeMapFixed(mem, a, a.Date32Values(), func(v arrow.Date32) arrow.Date32 {
 				if v == math.MaxInt32 || v == math.MinInt32 {
 					return v
@@ -177,7 +116,7 @@ func shapeApply(name string, r shapeRule, kind shapeKind, subkey []byte, rec arr
 			}), nil
 		}
 	case *array.Timestamp:
-		if kind == shapeTimestamp || kind == shapeTimestamptz {
+		if kind == KindTimestamp || kind == KindTimestamptz {
 			return shapeMapFixed(mem, a, a.TimestampValues(), func(v arrow.Timestamp) arrow.Timestamp {
 				if v == math.MaxInt64 || v == math.MinInt64 {
 					return v
@@ -190,7 +129,7 @@ func shapeApply(name string, r shapeRule, kind shapeKind, subkey []byte, rec arr
 			}), nil
 		}
 	case *array.String:
-		if kind == shapeNumeric {
+		if kind == KindNumeric {
 			return shapeMapNumeric(name, r, k, a, mem)
 		}
 	}

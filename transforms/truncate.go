@@ -13,7 +13,7 @@ import (
 // (timestamptz in UTC). It draws nothing, so it needs no key.
 type truncateRule struct {
 	shapeIdentity
-	kind shapeKind
+	kind Kind
 	to   string
 }
 
@@ -32,8 +32,8 @@ func newTruncate(env Env) (Transformer, error) {
 		return nil, err
 	}
 	c := env.Column
-	t := &truncateRule{kind: shapeKindOf(c), to: p.To}
-	if !t.kind.isTime() {
+	t := &truncateRule{kind: KindOf(c.BaseOID), to: p.To}
+	if !t.kind.IsTime() {
 		return nil, fmt.Errorf("truncate cuts dates and timestamps; column type %s is not one", c.TypeName)
 	}
 	if t.to == "" {
@@ -42,7 +42,7 @@ func newTruncate(env Env) (Transformer, error) {
 	switch t.to {
 	case "year", "month":
 	case "day", "hour":
-		if t.kind == shapeDate {
+		if t.kind == KindDate {
 			return nil, fmt.Errorf("to: %s changes nothing on a date; use month or year", t.to)
 		}
 	default:

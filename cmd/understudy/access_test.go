@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
-	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 )
 
 // Every command that reads the source's rows refuses a role that row-level security
@@ -33,8 +33,8 @@ CREATE POLICY tenant_one ON accounts USING (tenant = 1);`)
 	} {
 		t.Run(args[0], func(t *testing.T) {
 			code, _, stderr := runCLI(t, args...)
-			if code != pipeline.ExitConnect {
-				t.Fatalf("exit %d, want %d:\n%s", code, pipeline.ExitConnect, stderr)
+			if code != failure.ExitConnect {
+				t.Fatalf("exit %d, want %d:\n%s", code, failure.ExitConnect, stderr)
 			}
 			for _, want := range []string{"public.accounts", "tenant_one", "row-level security", "BYPASSRLS", "hint: "} {
 				if !strings.Contains(stderr, want) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/job"
 	"github.com/understudy-dev/understudy/transforms"
 )
@@ -95,10 +96,10 @@ func parseFlags(fs *flag.FlagSet, name string, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return pipeline.WithCode(pipeline.ExitUsage, "see 'understudy "+name+" -h'", err)
+		return failure.WithCode(failure.ExitUsage, "see 'understudy "+name+" -h'", err)
 	}
 	if fs.NArg() > 0 {
-		return pipeline.Errorf(pipeline.ExitUsage, "see 'understudy "+name+" -h'", "unexpected argument %q", fs.Arg(0))
+		return failure.Errorf(failure.ExitUsage, "see 'understudy "+name+" -h'", "unexpected argument %q", fs.Arg(0))
 	}
 	return nil
 }
@@ -109,7 +110,7 @@ func loadConfig(path string) (*config.Config, error) {
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
-		return nil, pipeline.WithCode(pipeline.ExitUsage, "", err)
+		return nil, failure.WithCode(failure.ExitUsage, "", err)
 	}
 	return cfg, nil
 }
@@ -145,7 +146,7 @@ func (f *dsnFlag) dsn(c *command) (config.DSN, error) {
 	}
 	v := firstNonEmpty(f.value, fromConfig.Value(), os.Getenv(f.env()))
 	if v == "" {
-		return "", pipeline.Errorf(pipeline.ExitUsage, fmt.Sprintf("give --%s (or %s)", f.role, f.where(c)), "missing %s DSN", f.role)
+		return "", failure.Errorf(failure.ExitUsage, fmt.Sprintf("give --%s (or %s)", f.role, f.where(c)), "missing %s DSN", f.role)
 	}
 	return config.DSN(v), nil
 }
@@ -272,7 +273,7 @@ func newLogger(format string, stderr io.Writer) (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(stderr, nil)), nil
 	}
-	return nil, pipeline.Errorf(pipeline.ExitUsage, "", "--log-format must be text or json, not %q", format)
+	return nil, failure.Errorf(failure.ExitUsage, "", "--log-format must be text or json, not %q", format)
 }
 
 // loadKey finds the key: --key-file, else key: in the config, else UNDERSTUDY_KEY; with
@@ -284,11 +285,11 @@ func loadKey(keyFile string, cfg *config.Config, random bool) (*transforms.Key, 
 	case keyFile != "":
 		data, err := os.ReadFile(keyFile)
 		if err != nil {
-			return nil, pipeline.Errorf(pipeline.ExitUsage, "", "--key-file: %v", err)
+			return nil, failure.Errorf(failure.ExitUsage, "", "--key-file: %v", err)
 		}
 		secret, from = strings.TrimRight(string(data), "\r\n"), "--key-file "+keyFile
 		if secret == "" {
-			return nil, pipeline.Errorf(pipeline.ExitUsage, transforms.KeyHint, "%s: the file is empty", from)
+			return nil, failure.Errorf(failure.ExitUsage, transforms.KeyHint, "%s: the file is empty", from)
 		}
 	case cfg.Key.Value() != "":
 		secret, from = cfg.Key.Value(), fmt.Sprintf("%s:%d: key", cfg.File, cfg.KeyLine)
@@ -300,7 +301,7 @@ func loadKey(keyFile string, cfg *config.Config, random bool) (*transforms.Key, 
 	}
 	switch {
 	case random && secret != "":
-		return nil, pipeline.Errorf(pipeline.ExitUsage, "drop --random to use the key, or unset it for a random run", "--random and a key exclude each other")
+		return nil, failure.Errorf(failure.ExitUsage, "drop --random to use the key, or unset it for a random run", "--random and a key exclude each other")
 	case random:
 		return transforms.NewRandomKey(), nil
 	case secret == "":
@@ -308,7 +309,7 @@ func loadKey(keyFile string, cfg *config.Config, random bool) (*transforms.Key, 
 	}
 	k, err := transforms.NewKey(secret)
 	if err != nil {
-		return nil, pipeline.Errorf(pipeline.ExitUsage, transforms.KeyHint, "%s: %v", from, err)
+		return nil, failure.Errorf(failure.ExitUsage, transforms.KeyHint, "%s: %v", from, err)
 	}
 	return k, nil
 }

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 )
 
 // A key too short to be one is refused with exit 2, naming where it came from (the flag and
@@ -41,8 +41,8 @@ func TestShortKeyIsRefusedNamingWhereItCameFrom(t *testing.T) {
 			if tc.name == "empty key file" {
 				want = tc.want
 			}
-			if code != pipeline.ExitUsage {
-				t.Errorf("exit %d, want %d:\n%s", code, pipeline.ExitUsage, stderr)
+			if code != failure.ExitUsage {
+				t.Errorf("exit %d, want %d:\n%s", code, failure.ExitUsage, stderr)
 			}
 			for _, w := range want {
 				if !strings.Contains(stderr, w) {

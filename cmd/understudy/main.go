@@ -15,8 +15,8 @@ import (
 	"runtime/debug"
 	"syscall"
 
-	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/job"
 	"github.com/understudy-dev/understudy/transforms"
 )
@@ -64,14 +64,14 @@ func main() {
 }
 
 // run is execute without signals, as the tests call the commands.
-func run(args []string, stdout, stderr io.Writer) pipeline.ExitCode {
+func run(args []string, stdout, stderr io.Writer) failure.ExitCode {
 	return execute(context.Background(), args, stdout, stderr)
 }
 
-func execute(ctx context.Context, args []string, stdout, stderr io.Writer) pipeline.ExitCode {
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) failure.ExitCode {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return pipeline.ExitUsage
+		return failure.ExitUsage
 	}
 	switch args[0] {
 	case "sync":
@@ -96,7 +96,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) pipel
 		reg := transforms.Default()
 		if len(args) > 1 && args[1] == "--markdown" {
 			fmt.Fprint(stdout, reg.Reference())
-			return pipeline.ExitOK
+			return failure.ExitOK
 		}
 		w := 0
 		for _, n := range reg.Names() {
@@ -106,36 +106,36 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) pipel
 			e, _ := reg.Lookup(n)
 			fmt.Fprintf(stdout, "%-*s  %s\n%*s  e.g. %s\n", w, e.Name, e.Summary, w, "", e.Example)
 		}
-		return pipeline.ExitOK
+		return failure.ExitOK
 	case "version", "--version":
 		fmt.Fprintf(stdout, "understudy %s (%s)\n", version, runtime.Version())
-		return pipeline.ExitOK
+		return failure.ExitOK
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
-		return pipeline.ExitOK
+		return failure.ExitOK
 	}
 	fmt.Fprintf(stderr, "understudy: unknown command %q\n\n%s", args[0], usage)
-	return pipeline.ExitUsage
+	return failure.ExitUsage
 }
 
 // report prints err once, with its hint, and returns its exit code.
-func report(stderr io.Writer, err error) pipeline.ExitCode {
+func report(stderr io.Writer, err error) failure.ExitCode {
 	if err == nil {
-		return pipeline.ExitOK
+		return failure.ExitOK
 	}
 	if errors.Is(err, flag.ErrHelp) {
-		return pipeline.ExitOK
+		return failure.ExitOK
 	}
-	code := pipeline.ExitFailed
-	var ue *pipeline.UserError
+	code := failure.ExitFailed
+	var ue *failure.UserError
 	var ce *config.Error
 	switch {
 	case errors.As(err, &ue):
 		code = ue.Code
 	case errors.As(err, &ce):
-		code = pipeline.ExitUsage
+		code = failure.ExitUsage
 	case errors.Is(err, context.Canceled):
-		code = pipeline.ExitInterrupted
+		code = failure.ExitInterrupted
 	}
 	fmt.Fprintf(stderr, "understudy: %v\n", err)
 	if ue != nil && ue.Hint != "" {
@@ -244,7 +244,7 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *output != "" {
 		f, err := os.OpenFile(*output, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
-			return pipeline.Errorf(pipeline.ExitUsage, "choose another --output or remove the file", "--output: %v", err)
+			return failure.Errorf(failure.ExitUsage, "choose another --output or remove the file", "--output: %v", err)
 		}
 		defer f.Close()
 		out = f

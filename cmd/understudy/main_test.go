@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
-	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 )
 
-func runCLI(t *testing.T, args ...string) (pipeline.ExitCode, string, string) {
+func runCLI(t *testing.T, args ...string) (failure.ExitCode, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := run(args, &out, &errb)
@@ -25,20 +25,20 @@ func TestExitCodesAndMessages(t *testing.T) {
 	cases := []struct {
 		name string
 		args []string
-		code pipeline.ExitCode
+		code failure.ExitCode
 		want string
 	}{
-		{"no command", nil, pipeline.ExitUsage, "Usage:"},
-		{"unknown command", []string{"snyc"}, pipeline.ExitUsage, `unknown command "snyc"`},
-		{"unknown flag", []string{"sync", "--sorce", "x"}, pipeline.ExitUsage, "flag provided but not defined: -sorce"},
-		{"missing target", []string{"sync", "--source", "postgres://a@h/db"}, pipeline.ExitUsage, "missing target DSN"},
-		{"config error names file and line", []string{"sync", "--config", badCfg, "--source", "x", "--target", "y"}, pipeline.ExitUsage,
+		{"no command", nil, failure.ExitUsage, "Usage:"},
+		{"unknown command", []string{"snyc"}, failure.ExitUsage, `unknown command "snyc"`},
+		{"unknown flag", []string{"sync", "--sorce", "x"}, failure.ExitUsage, "flag provided but not defined: -sorce"},
+		{"missing target", []string{"sync", "--source", "postgres://a@h/db"}, failure.ExitUsage, "missing target DSN"},
+		{"config error names file and line", []string{"sync", "--config", badCfg, "--source", "x", "--target", "y"}, failure.ExitUsage,
 			badCfg + `:5: tables.oops: unknown key "colums" (did you mean "columns"?)`},
 		{"unreachable server", []string{"sync", "--source", "postgres://u:topsecret@127.0.0.1:1/db?connect_timeout=5", "--target", "postgres://u@127.0.0.1:1/db2"},
-			pipeline.ExitConnect, "source 127.0.0.1:1/db as u: cannot connect"},
-		{"short key", []string{"sync", "--source", "x", "--target", "y", "--key-file", writeFile(t, dir, "k", "short")}, pipeline.ExitUsage, "at least 16 bytes"},
+			failure.ExitConnect, "source 127.0.0.1:1/db as u: cannot connect"},
+		{"short key", []string{"sync", "--source", "x", "--target", "y", "--key-file", writeFile(t, dir, "k", "short")}, failure.ExitUsage, "at least 16 bytes"},
 		{"random and a key", []string{"sync", "--source", "x", "--target", "y", "--random", "--key-file", writeFile(t, dir, "k2", "0123456789abcdef0123456789abcdef")},
-			pipeline.ExitUsage, "--random and a key exclude each other"},
+			failure.ExitUsage, "--random and a key exclude each other"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,7 +76,7 @@ INSERT INTO people SELECT g, 'user' || g || '@example.com', 'secret note ' || g 
 	t.Setenv("UNDERSTUDY_KEY", "cli-test-key-0123456789")
 	t.Setenv("UNDERSTUDY_SOURCE", src)
 	code, stdout, stderr := runCLI(t, "sync", "--target", dst, "--config", cfg, "--report", report, "--log-format", "json")
-	if code != pipeline.ExitOK {
+	if code != failure.ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	if !strings.Contains(stdout, "public.people") || !strings.Contains(stdout, "email=hash") {
@@ -110,7 +110,7 @@ func TestMissingOrOldPgDumpIsExitCode5(t *testing.T) {
 		{old, "version 9 but the source server is version"},
 	} {
 		code, _, stderr := runCLI(t, "sync", "--source", src, "--target", dst, "--pg-dump", tc.path)
-		if code != pipeline.ExitTooling || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "hint: ") {
+		if code != failure.ExitTooling || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "hint: ") {
 			t.Errorf("exit %d, stderr %s; want exit 5 with %q and a hint", code, stderr, tc.want)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
-	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 )
 
 // Every command finds its DSNs the same way, as the README says: a flag wins over the config
@@ -20,7 +20,7 @@ func TestEveryCommandTakesDSNsFlagThenConfigThenEnvironment(t *testing.T) {
 	pgtest.Exec(t, pgtest.Connect(t, src), `CREATE TABLE t (id int PRIMARY KEY, n int); INSERT INTO t SELECT g, g FROM generate_series(1, 10) g;`)
 	dir := t.TempDir()
 	snap := filepath.Join(dir, "snap")
-	if code, _, stderr := runCLI(t, "snapshot", "--source", src, "--to", snap, "--jobs", "1"); code != pipeline.ExitOK {
+	if code, _, stderr := runCLI(t, "snapshot", "--source", src, "--to", snap, "--jobs", "1"); code != failure.ExitOK {
 		t.Fatalf("snapshot: exit %d\n%s", code, stderr)
 	}
 	nowhere := func(db string) string { return "postgres://u@127.0.0.1:1/" + db + "?connect_timeout=5" }
@@ -70,7 +70,7 @@ func TestEveryCommandTakesDSNsFlagThenConfigThenEnvironment(t *testing.T) {
 				}
 				code, _, stderr := runCLI(t, args...)
 				want := c.role + " 127.0.0.1:1/" + from + " as u: cannot connect"
-				if code != pipeline.ExitConnect || !strings.Contains(stderr, want) {
+				if code != failure.ExitConnect || !strings.Contains(stderr, want) {
 					t.Fatalf("%v (%s from the environment): exit %d\n%s\nwant exit 3 naming %q", args, other, code, stderr, want)
 				}
 			})
@@ -91,7 +91,7 @@ func TestEveryCommandRefusesStrayArguments(t *testing.T) {
 		{"init", "--source", "x", "stray"},
 	} {
 		code, _, stderr := runCLI(t, args...)
-		if code != pipeline.ExitUsage || !strings.Contains(stderr, `unexpected argument "stray"`) {
+		if code != failure.ExitUsage || !strings.Contains(stderr, `unexpected argument "stray"`) {
 			t.Errorf("%v: exit %d\n%s\nwant exit 2 and unexpected argument", args, code, stderr)
 		}
 	}
@@ -115,7 +115,7 @@ func TestHelpListsEveryFlag(t *testing.T) {
 	for name, flags := range commands {
 		code, stdout, stderr := runCLI(t, name, "-h")
 		help := stdout + stderr
-		if code != pipeline.ExitOK {
+		if code != failure.ExitOK {
 			t.Errorf("%s -h: exit %d\n%s", name, code, help)
 		}
 		if !strings.Contains(help, "Usage: understudy "+name) {

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
-	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 )
 
 // Without a terminal on standard output (a CI log), plan masks the production values of its
@@ -16,7 +16,7 @@ func TestPlanMasksValuesWithoutATerminal(t *testing.T) {
 	cfg := writeFile(t, t.TempDir(), "understudy.yaml", adminsConfig)
 	t.Setenv("UNDERSTUDY_KEY", "plan-cli-key-0123456789")
 	code, stdout, stderr := runCLI(t, "plan", "--source", src, "--config", cfg)
-	if code != pipeline.ExitOK || !strings.Contains(stdout, "sample, before → after") {
+	if code != failure.ExitOK || !strings.Contains(stdout, "sample, before → after") {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	if l := leaked(stdout + stderr); len(l) > 0 {
@@ -26,7 +26,7 @@ func TestPlanMasksValuesWithoutATerminal(t *testing.T) {
 		t.Errorf("plan shows no masked before-value:\n%s", stdout)
 	}
 	code, stdout, _ = runCLI(t, "plan", "--source", src, "--config", cfg, "--show-values")
-	if code != pipeline.ExitOK || !strings.Contains(stdout, "zelda.quartermain@hyrule-castle.test → ") || !strings.Contains(stdout, "ADM-ZELDA-7 → ") {
+	if code != failure.ExitOK || !strings.Contains(stdout, "zelda.quartermain@hyrule-castle.test → ") || !strings.Contains(stdout, "ADM-ZELDA-7 → ") {
 		t.Errorf("with --show-values: exit %d\n%s", code, stdout)
 	}
 }

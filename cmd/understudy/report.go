@@ -10,6 +10,7 @@ import (
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
 	// Aliased: main already has a func report (print an error, return its exit code).
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	rep "github.com/understudy-dev/understudy/pipeline/report"
 )
 
@@ -44,10 +45,10 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if *scale < 1 {
-		return pipeline.Errorf(pipeline.ExitUsage, "", "--scale: %d is not a positive factor", *scale)
+		return failure.Errorf(failure.ExitUsage, "", "--scale: %d is not a positive factor", *scale)
 	}
 	if *sampleAbove < -1 {
-		return pipeline.Errorf(pipeline.ExitUsage, "", "--sample-above: %d is not a row count (-1: never sample)", *sampleAbove)
+		return failure.Errorf(failure.ExitUsage, "", "--sample-above: %d is not a row count (-1: never sample)", *sampleAbove)
 	}
 	opts := rep.CompareOptions{Scale: *scale}
 	for _, s := range strings.Split(*shared, ",") {
@@ -61,7 +62,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	if err := opts.Validate(); err != nil {
-		return pipeline.WithCode(pipeline.ExitUsage, "", err)
+		return failure.WithCode(failure.ExitUsage, "", err)
 	}
 	if cfg == nil {
 		fmt.Fprintln(stderr, "understudy: report without --config: only the PII detector decides which columns are personal; columns rewritten by rules it does not flag are compared by their values")
@@ -86,11 +87,11 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		if err := pipeline.WritePrivateFile(out.path, buf.Bytes()); err != nil {
-			return pipeline.Errorf(pipeline.ExitFailed, "", "write report: %v", err)
+			return failure.Errorf(failure.ExitFailed, "", "write report: %v", err)
 		}
 	}
 	if n := r.Failed(); *check && n > 0 {
-		return pipeline.Errorf(pipeline.ExitFailed, "the target's data is not shaped like the source's: see FAILED above",
+		return failure.Errorf(failure.ExitFailed, "the target's data is not shaped like the source's: see FAILED above",
 			"report: %d of %d checks failed", n, len(r.Findings))
 	}
 	return nil

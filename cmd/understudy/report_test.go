@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
-	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 )
 
 const reportSchema = `
@@ -44,7 +44,7 @@ func TestReportCLI(t *testing.T) {
 
 	t.Run("same data passes --check", func(t *testing.T) {
 		code, stdout, stderr := runCLI(t, "report", "--source", src, "--target", same, "--check", "--html", htmlFile, "--json", jsonFile)
-		if code != pipeline.ExitOK || !strings.Contains(stdout, ", 0 failed") || !strings.Contains(stdout, "== public.player  rows 300 → 300") {
+		if code != failure.ExitOK || !strings.Contains(stdout, ", 0 failed") || !strings.Contains(stdout, "== public.player  rows 300 → 300") {
 			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 		}
 		noPassword(t, stdout, stderr)
@@ -65,7 +65,7 @@ func TestReportCLI(t *testing.T) {
 
 	t.Run("changed nulls fail --check", func(t *testing.T) {
 		code, stdout, stderr := runCLI(t, "report", "--source", src, "--target", dst, "--check")
-		if code != pipeline.ExitFailed || !strings.Contains(stderr, "checks failed") {
+		if code != failure.ExitFailed || !strings.Contains(stderr, "checks failed") {
 			t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
 		}
 		if !strings.Contains(stdout, "public.player.rating") || !strings.Contains(stdout, "null_fraction") {
@@ -73,14 +73,14 @@ func TestReportCLI(t *testing.T) {
 		}
 		noPassword(t, stdout, stderr)
 		// Without --check the same report is only information.
-		if code, _, _ := runCLI(t, "report", "--source", src, "--target", dst); code != pipeline.ExitOK {
+		if code, _, _ := runCLI(t, "report", "--source", src, "--target", dst); code != failure.ExitOK {
 			t.Errorf("without --check: exit %d", code)
 		}
 	})
 
 	t.Run("scale expects more rows", func(t *testing.T) {
 		code, stdout, _ := runCLI(t, "report", "--source", src, "--target", same, "--scale", "2", "--shared", "public.team", "--check")
-		if code != pipeline.ExitFailed || !strings.Contains(stdout, "= 2 × source (600)") {
+		if code != failure.ExitFailed || !strings.Contains(stdout, "= 2 × source (600)") {
 			t.Fatalf("exit %d\nstdout:\n%s", code, stdout)
 		}
 	})
@@ -96,7 +96,7 @@ func TestReportCLI(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := runCLI(t, tc.args...)
-			if code != pipeline.ExitUsage || !strings.Contains(stderr, tc.want) {
+			if code != failure.ExitUsage || !strings.Contains(stderr, tc.want) {
 				t.Fatalf("exit %d, stderr:\n%s\nwant exit 2 and %q", code, stderr, tc.want)
 			}
 			noPassword(t, stderr)
@@ -164,7 +164,7 @@ func TestReportHidesPersonalValues(t *testing.T) {
 		t.Helper()
 		args := append([]string{"report", "--source", src, "--target", dst, "--config", cfg, "--html", htmlFile, "--json", jsonFile, "--check"}, extra...)
 		code, stdout, stderr := runCLI(t, args...)
-		if code != pipeline.ExitOK {
+		if code != failure.ExitOK {
 			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 		}
 		for _, f := range []string{htmlFile, jsonFile} {
@@ -272,11 +272,11 @@ UPDATE employee SET email = md5(email); UPDATE invoice SET billing_city = 'Sprin
 			dst := pgtest.NewDB(t)
 			dir := t.TempDir()
 			cfg, runReport := filepath.Join(dir, "understudy.yaml"), filepath.Join(dir, "run.json")
-			if code, _, stderr := runCLI(t, "init", "--source", src, "--output", cfg); code != pipeline.ExitOK {
+			if code, _, stderr := runCLI(t, "init", "--source", src, "--output", cfg); code != failure.ExitOK {
 				t.Fatalf("init: exit %d\n%s", code, stderr)
 			}
 			t.Setenv("UNDERSTUDY_KEY", "report-check-key-0123456789")
-			if code, _, stderr := runCLI(t, "sync", "--source", src, "--target", dst, "--config", cfg, "--report", runReport); code != pipeline.ExitOK {
+			if code, _, stderr := runCLI(t, "sync", "--source", src, "--target", dst, "--config", cfg, "--report", runReport); code != failure.ExitOK {
 				t.Fatalf("sync: exit %d\n%s", code, stderr)
 			}
 			if st, err := os.Stat(runReport); err != nil || st.Mode().Perm() != 0o600 {
@@ -292,7 +292,7 @@ UPDATE employee SET email = md5(email); UPDATE invoice SET billing_city = 'Sprin
 			}
 			code, stdout, stderr := runCLI(t, "report", "--source", src, "--target", dst, "--config", cfg, "--check")
 			noValues(stdout + stderr)
-			if code != pipeline.ExitOK || !strings.Contains(stdout, " 0 failed") {
+			if code != failure.ExitOK || !strings.Contains(stdout, " 0 failed") {
 				t.Fatalf("report --check after init and sync: exit %d\n%s\n%s", code, stdout, stderr)
 			}
 			if tc.stray == "" {
@@ -301,7 +301,7 @@ UPDATE employee SET email = md5(email); UPDATE invoice SET billing_city = 'Sprin
 			pgtest.Exec(t, pgtest.Connect(t, dst), tc.stray)
 			code, stdout, stderr = runCLI(t, "report", "--source", src, "--target", dst, "--config", cfg, "--check")
 			noValues(stdout + stderr)
-			if code != pipeline.ExitFailed {
+			if code != failure.ExitFailed {
 				t.Fatalf("a target that strays in shape: exit %d\n%s", code, stdout)
 			}
 			failed := stdout[strings.Index(stdout, "\nFAILED ("):]

@@ -9,7 +9,7 @@ import (
 
 	"github.com/understudy-dev/understudy/fixtures"
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
-	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/snapshot"
 )
 
@@ -30,7 +30,7 @@ func TestSignedSnapshotCommands(t *testing.T) {
 	root := filepath.Join(dir, "snaps")
 	signed, unsigned := filepath.Join(root, "signed"), filepath.Join(root, "unsigned")
 	var outputs []string
-	cli := func(args ...string) (pipeline.ExitCode, string) {
+	cli := func(args ...string) (failure.ExitCode, string) {
 		t.Helper()
 		code, out, stderr := runCLI(t, args...)
 		outputs = append(outputs, out, stderr)
@@ -45,7 +45,7 @@ func TestSignedSnapshotCommands(t *testing.T) {
 	if code, out := cli("snapshot", "--source", src, "--to", unsigned, "--allow-unmasked"); code != 0 {
 		t.Fatalf("unsigned snapshot: exit %d\n%s", code, out)
 	}
-	if code, out := cli("snapshot", "--source", src, "--to", filepath.Join(root, "x"), "--allow-unmasked", "--sign-key-file", shortFile); code != pipeline.ExitUsage || !strings.Contains(out, "at least 16 bytes") {
+	if code, out := cli("snapshot", "--source", src, "--to", filepath.Join(root, "x"), "--allow-unmasked", "--sign-key-file", shortFile); code != failure.ExitUsage || !strings.Contains(out, "at least 16 bytes") {
 		t.Errorf("a short sign key: exit %d\n%s", code, out)
 	}
 
@@ -86,8 +86,8 @@ func TestSignedSnapshotCommands(t *testing.T) {
 		{"the wrong key", signed, wrongFile, "does not verify"},
 	} {
 		dst := pgtest.NewDB(t)
-		if code, out := cli("restore", "--from", tc.from, "--target", dst, "--sign-key-file", tc.key); code != pipeline.ExitUnsafe || !strings.Contains(out, tc.want) {
-			t.Errorf("restore of %s: exit %d, want %d saying %q\n%s", tc.what, code, pipeline.ExitUnsafe, tc.want, out)
+		if code, out := cli("restore", "--from", tc.from, "--target", dst, "--sign-key-file", tc.key); code != failure.ExitUnsafe || !strings.Contains(out, tc.want) {
+			t.Errorf("restore of %s: exit %d, want %d saying %q\n%s", tc.what, code, failure.ExitUnsafe, tc.want, out)
 		}
 		untouched(tc.what, dst)
 	}

@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/job"
 	"github.com/understudy-dev/understudy/pipeline/snapshot"
 	"github.com/understudy-dev/understudy/pipeline/store"
@@ -19,11 +19,11 @@ import (
 
 func openStore(ctx context.Context, flagName, loc string) (store.Store, error) {
 	if loc == "" {
-		return nil, pipeline.Errorf(pipeline.ExitUsage, "e.g. "+flagName+" ./snap or "+flagName+" s3://bucket/prefix", "missing %s", flagName)
+		return nil, failure.Errorf(failure.ExitUsage, "e.g. "+flagName+" ./snap or "+flagName+" s3://bucket/prefix", "missing %s", flagName)
 	}
 	s, err := location.Open(ctx, loc)
 	if err != nil {
-		return nil, pipeline.WithCode(pipeline.ExitUsage, "", fmt.Errorf("%s: %w", flagName, err))
+		return nil, failure.WithCode(failure.ExitUsage, "", fmt.Errorf("%s: %w", flagName, err))
 	}
 	return s, nil
 }
@@ -110,7 +110,7 @@ func loadSignKey(file string) (*snapshot.SignKey, error) {
 	if file != "" {
 		data, err := os.ReadFile(file)
 		if err != nil {
-			return nil, pipeline.Errorf(pipeline.ExitUsage, "", "--sign-key-file: %v", err)
+			return nil, failure.Errorf(failure.ExitUsage, "", "--sign-key-file: %v", err)
 		}
 		secret = strings.TrimRight(string(data), "\r\n")
 	}
@@ -119,7 +119,7 @@ func loadSignKey(file string) (*snapshot.SignKey, error) {
 	}
 	k, err := snapshot.NewSignKey([]byte(secret))
 	if err != nil {
-		return nil, pipeline.Errorf(pipeline.ExitUsage, "", "sign key: %v", err)
+		return nil, failure.Errorf(failure.ExitUsage, "", "sign key: %v", err)
 	}
 	return k, nil
 }
@@ -127,7 +127,7 @@ func loadSignKey(file string) (*snapshot.SignKey, error) {
 // runSnapshots is 'snapshots list LOCATION' and 'snapshots show LOCATION'.
 func runSnapshots(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) != 2 || args[0] != "list" && args[0] != "show" {
-		return pipeline.Errorf(pipeline.ExitUsage, "understudy snapshots list s3://bucket/ | understudy snapshots show s3://bucket/prefix",
+		return failure.Errorf(failure.ExitUsage, "understudy snapshots list s3://bucket/ | understudy snapshots show s3://bucket/prefix",
 			"snapshots takes list or show, and a location")
 	}
 	s, err := openStore(ctx, "location", args[1])

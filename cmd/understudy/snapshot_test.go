@@ -12,7 +12,7 @@ import (
 
 	"github.com/understudy-dev/understudy/fixtures"
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
-	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 )
 
 // The snapshot commands end to end, as a user runs them: a snapshot killed part-way leaves
@@ -53,7 +53,7 @@ func TestSnapshotCommands(t *testing.T) {
 		t.Errorf("list of an unfinished snapshot: exit %d\n%s%s", code, out, stderr)
 	}
 	dst := pgtest.NewDB(t)
-	if code, _, stderr := runCLI(t, "restore", "--from", snap, "--target", dst); code != pipeline.ExitUnsafe || !strings.Contains(stderr, "no finished snapshot") {
+	if code, _, stderr := runCLI(t, "restore", "--from", snap, "--target", dst); code != failure.ExitUnsafe || !strings.Contains(stderr, "no finished snapshot") {
 		t.Errorf("restore of an unfinished snapshot: exit %d\n%s", code, stderr)
 	}
 
@@ -68,7 +68,7 @@ func TestSnapshotCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "public.order_items") || !strings.Contains(out, "resumed") {
 		t.Errorf("show: exit %d\n%s%s", code, out, stderr)
 	}
-	if code, _, stderr := runCLI(t, "snapshot", "--source", src, "--to", snap, "--allow-unmasked"); code != pipeline.ExitUnsafe || !strings.Contains(stderr, "already holds a finished snapshot") {
+	if code, _, stderr := runCLI(t, "snapshot", "--source", src, "--to", snap, "--allow-unmasked"); code != failure.ExitUnsafe || !strings.Contains(stderr, "already holds a finished snapshot") {
 		t.Errorf("snapshot over a finished one: exit %d\n%s", code, stderr)
 	}
 	if code, _, stderr := runCLI(t, "restore", "--from", snap, "--target", dst, "--jobs", "2"); code != 0 {

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
-	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 )
 
 // assertNothingCopied checks that a refused run left the target as it found it: empty.
@@ -42,8 +42,8 @@ INSERT INTO plain SELECT generate_series(1, 10);`)
 
 	refused := func(t *testing.T, err error, policies ...string) {
 		t.Helper()
-		assertCode(t, err, pipeline.ExitConnect, "public.accounts")
-		var ue *pipeline.UserError
+		assertCode(t, err, failure.ExitConnect, "public.accounts")
+		var ue *failure.UserError
 		errors.As(err, &ue)
 		msg := err.Error() + "\n" + ue.Hint
 		for _, want := range append(policies, "row-level security", "BYPASSRLS", "owner") {
@@ -142,8 +142,8 @@ SELECT nextval('invoice_no');`)
 	// Only the sequences are missing.
 	dst := pgtest.NewDB(t)
 	_, err := Sync(ctx, syncOpts(reader, dst))
-	assertCode(t, err, pipeline.ExitConnect, "SELECT on sequence public.invoice_no")
-	assertCode(t, err, pipeline.ExitConnect, "SELECT on sequence public.orders_id_seq")
+	assertCode(t, err, failure.ExitConnect, "SELECT on sequence public.invoice_no")
+	assertCode(t, err, failure.ExitConnect, "SELECT on sequence public.orders_id_seq")
 	assertNothingCopied(t, dst)
 
 	// Tables, schemas, sequences: all of them in one error.
@@ -167,7 +167,7 @@ INSERT INTO measures VALUES (1, 1);`)
 	}
 	check := func(t *testing.T, err error) string {
 		t.Helper()
-		assertCode(t, err, pipeline.ExitConnect, role)
+		assertCode(t, err, failure.ExitConnect, role)
 		for _, w := range want {
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("error does not list %q:\n%v", w, err)
@@ -176,7 +176,7 @@ INSERT INTO measures VALUES (1, 1);`)
 		if strings.Contains(err.Error(), "measures_1") {
 			t.Errorf("error lists a privilege the role has:\n%v", err)
 		}
-		var ue *pipeline.UserError
+		var ue *failure.UserError
 		errors.As(err, &ue)
 		return ue.Hint
 	}

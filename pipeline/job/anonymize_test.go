@@ -10,8 +10,8 @@ import (
 
 	"github.com/understudy-dev/understudy/fixtures"
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
-	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/transforms"
 )
 
@@ -99,7 +99,7 @@ func TestGuardRefusesUnmaskedPersonalData(t *testing.T) {
 	o := syncOpts(src, dst)
 	o.AllowUnmasked = false
 	_, err := Sync(context.Background(), o)
-	assertCode(t, err, pipeline.ExitUnsafe, "look like personal data")
+	assertCode(t, err, failure.ExitUnsafe, "look like personal data")
 	for _, col := range []string{"public.customer.email", "public.customer.first_name", "public.customer.last_name",
 		"public.customer.phone", "public.customer.address", "public.customer.city", "public.customer.postal_code",
 		"public.employee.email", "public.employee.birth_date", "public.employee.first_name"} {
@@ -112,7 +112,7 @@ func TestGuardRefusesUnmaskedPersonalData(t *testing.T) {
 			t.Errorf("%s reported as personal:\n%v", notPII, err)
 		}
 	}
-	var ue *pipeline.UserError
+	var ue *failure.UserError
 	errors.As(err, &ue)
 	if !strings.Contains(ue.Hint, "tables:\n") || !strings.Contains(ue.Hint, "\n  public.customer:\n    columns:\n      first_name: first_name\n") || !strings.Contains(ue.Hint, "--allow-unmasked") {
 		t.Errorf("hint has no config to paste:\n%s", ue.Hint)
@@ -220,7 +220,7 @@ func TestPlanShowsRulesSamplesAndWarnings(t *testing.T) {
 		t.Error("no warnings counted")
 	}
 	_, err = Plan(context.Background(), PlanOptions{Source: config.DSN(src), Rules: Rules{Config: cfg, Key: key}, Strict: true, Out: io.Discard})
-	assertCode(t, err, pipeline.ExitUnsafe, "warning(s) under --strict")
+	assertCode(t, err, failure.ExitUnsafe, "warning(s) under --strict")
 	after := pgtest.TableDigests(t, src)
 	for name, d := range before {
 		if after[name] != d {
@@ -258,7 +258,7 @@ func TestVerifyCountsSurvivors(t *testing.T) {
 	}
 	out.Reset()
 	res, err := Verify(context.Background(), VerifyOptions{Source: config.DSN(src), Target: config.DSN(leaky), Rules: Rules{Config: cfg, Key: key}, Out: &out})
-	assertCode(t, err, pipeline.ExitFailed, "check(s) failed")
+	assertCode(t, err, failure.ExitFailed, "check(s) failed")
 	if res.Failures != 3 || !strings.Contains(out.String(), "FAIL") {
 		t.Errorf("%d failures (want email, phone and notes):\n%s", res.Failures, out.String())
 	}

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
-	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 )
 
 // A dictionary whose default keeps the values its map does not list copies those values as
@@ -30,7 +30,7 @@ INSERT INTO people VALUES (1, 'Paris'), (2, 'Oberammergau'), (3, 'Paris'), (4, N
 		o := syncOpts(src, dst)
 		o.AllowUnmasked, o.Config = false, rule(def)
 		_, err := Sync(context.Background(), o)
-		assertCode(t, err, pipeline.ExitUnsafe, "public.people.city")
+		assertCode(t, err, failure.ExitUnsafe, "public.people.city")
 		msg := err.Error() + "\n" + hintOf(err)
 		for _, want := range []string{"dictionary copies the values its map does not list as they are", "default: null"} {
 			if !strings.Contains(msg, want) {
@@ -78,7 +78,7 @@ INSERT INTO people VALUES (1, 'Paris'), (2, 'Oberammergau'), (3, 'Paris'), (4, N
 			}
 			continue
 		}
-		assertCode(t, err, pipeline.ExitUnsafe, "")
+		assertCode(t, err, failure.ExitUnsafe, "")
 		if !strings.Contains(out.String(), "public.people.city") || !strings.Contains(out.String(), "copies the values its map does not list") {
 			t.Errorf("default %q: plan does not warn that the dictionary copies values through:\n%s", def, out.String())
 		}
@@ -89,7 +89,7 @@ INSERT INTO people VALUES (1, 'Paris'), (2, 'Oberammergau'), (3, 'Paris'), (4, N
 }
 
 func hintOf(err error) string {
-	var ue *pipeline.UserError
+	var ue *failure.UserError
 	if errors.As(err, &ue) {
 		return ue.Hint
 	}

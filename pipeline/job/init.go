@@ -7,10 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
 	"github.com/understudy-dev/understudy/pipeline/pgsource"
 	"github.com/understudy-dev/understudy/pipeline/pii"
+	"github.com/understudy-dev/understudy/pipeline/postgres"
 	"github.com/understudy-dev/understudy/schemas"
 )
 
@@ -37,7 +37,7 @@ func Init(ctx context.Context, o InitOptions) error {
 			sampled = append(sampled, t)
 		}
 	}
-	if err := pipeline.CheckSource(ctx, src.Querier(), pipeline.SourceNeeds{Read: sampled}); err != nil {
+	if err := postgres.CheckSource(ctx, src.Querier(), postgres.SourceNeeds{Read: sampled}); err != nil {
 		return err
 	}
 	found, err := pii.Detect(ctx, src.Querier(), cat.Tables, nil)

@@ -15,8 +15,10 @@ import (
 
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/pgsource"
 	"github.com/understudy-dev/understudy/pipeline/pii"
+	"github.com/understudy-dev/understudy/pipeline/postgres"
 	"github.com/understudy-dev/understudy/pipeline/when"
 	"github.com/understudy-dev/understudy/schemas"
 	"github.com/understudy-dev/understudy/schemas/pgarrow"
@@ -195,7 +197,7 @@ func Plan(ctx context.Context, o PlanOptions) (warnings int, err error) {
 		}
 	}
 	if o.Strict && len(warn) > 0 {
-		return len(warn), pipeline.Errorf(pipeline.ExitUnsafe, "fix them, or run plan without --strict", "%d warning(s) under --strict", len(warn))
+		return len(warn), failure.Errorf(failure.ExitUnsafe, "fix them, or run plan without --strict", "%d warning(s) under --strict", len(warn))
 	}
 	return len(warn), nil
 }
@@ -257,7 +259,7 @@ func countRules(p *pipeline.Plan) int {
 // values, production's, masked unless show.
 func showSamples(ctx context.Context, w io.Writer, src *pgsource.Source, tp *pipeline.TablePlan, n int, show bool) error {
 	var in, out bytes.Buffer
-	q := fmt.Sprintf("COPY (SELECT %s FROM ONLY %s LIMIT %d) TO STDOUT (FORMAT binary)", pipeline.QuotedColumns(tp.Columns), tp.Name.Quoted(), n)
+	q := fmt.Sprintf("COPY (SELECT %s FROM ONLY %s LIMIT %d) TO STDOUT (FORMAT binary)", postgres.QuotedColumns(tp.Columns), tp.Name.Quoted(), n)
 	if _, err := src.PgConn().CopyTo(ctx, &in, q); err != nil {
 		return fmt.Errorf("sample %s: %w", tp.Name, err)
 	}

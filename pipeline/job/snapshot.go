@@ -8,6 +8,7 @@ import (
 
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/parquetpart"
 	"github.com/understudy-dev/understudy/pipeline/pgsink"
 	"github.com/understudy-dev/understudy/pipeline/pgsource"
@@ -70,14 +71,14 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 	var old *snapshot.Manifest
 	switch {
 	case contents.Finished && !o.Replace:
-		return nil, pipeline.Errorf(pipeline.ExitUnsafe, "choose another prefix, or pass --replace to overwrite it",
+		return nil, failure.Errorf(failure.ExitUnsafe, "choose another prefix, or pass --replace to overwrite it",
 			"%s already holds a finished snapshot", o.To)
 	case contents.Finished:
 		if old, err = snapshot.ReadManifest(ctx, o.To); err != nil {
-			return nil, pipeline.WithCode(pipeline.ExitUnsafe, "remove it yourself, or choose another prefix", fmt.Errorf("--replace: %w", err))
+			return nil, failure.WithCode(failure.ExitUnsafe, "remove it yourself, or choose another prefix", fmt.Errorf("--replace: %w", err))
 		}
 	case len(contents.Own) > 0 && !o.Resume && !o.Replace:
-		return nil, pipeline.Errorf(pipeline.ExitUnsafe, "pass --resume to finish it (keeping its finished chunks), or --replace to start over",
+		return nil, failure.Errorf(failure.ExitUnsafe, "pass --resume to finish it (keeping its finished chunks), or --replace to start over",
 			"%s holds an unfinished snapshot", o.To)
 	}
 	progress, err := snapshot.ReadProgress(ctx, o.To)
@@ -310,9 +311,9 @@ func serverVersion(num int) string {
 func unfinished(s store.Store, err error) error {
 	hint := "the snapshot at " + s.String() + " is unfinished (no manifest); fix the cause and run again with --resume to keep the finished parts"
 	if errors.Is(err, context.Canceled) {
-		return pipeline.WithCode(pipeline.ExitInterrupted, hint, err)
+		return failure.WithCode(failure.ExitInterrupted, hint, err)
 	}
-	return pipeline.WithCode(pipeline.ExitFailed, hint, err)
+	return failure.WithCode(failure.ExitFailed, hint, err)
 }
 
 // freshCopies gives a scaled restore's new copies fresh values: the rules the snapshot was
@@ -331,7 +332,7 @@ func freshCopies(m *snapshot.Manifest, plan *pipeline.Plan, o RestoreOptions) er
 	}
 	rules, err := config.FromSpecs(snapshot.ManifestName+" (rule_specs)", specs)
 	if err != nil {
-		return pipeline.WithCode(pipeline.ExitFailed, "", err)
+		return failure.WithCode(failure.ExitFailed, "", err)
 	}
 	for _, msg := range plan.AddCopyRules(rules, pipeline.PlanOptions{Key: o.Key}) {
 		o.Log.Warn("the scaled copies repeat the snapshot's values of a column", "why", msg)
@@ -363,10 +364,10 @@ func Restore(ctx context.Context, o RestoreOptions) (err error) {
 	defer end(&err)
 	m, err := snapshot.ReadSignedManifest(ctx, o.From, o.SignKey)
 	if ue := (*snapshot.UnfinishedError)(nil); errors.As(err, &ue) {
-		return pipeline.WithCode(pipeline.ExitUnsafe, "finish it with 'understudy snapshot --resume', or restore another snapshot ('understudy snapshots list')", err)
+		return failure.WithCode(failure.ExitUnsafe, "finish it with 'understudy snapshot --resume', or restore another snapshot ('understudy snapshots list')", err)
 	}
 	if se := (*snapshot.SignatureError)(nil); errors.As(err, &se) {
-		return pipeline.WithCode(pipeline.ExitUnsafe, "restore only snapshots signed with your key: its SQL runs on the target", err)
+		return failure.WithCode(failure.ExitUnsafe, "restore only snapshots signed with your key: its SQL runs on the target", err)
 	}
 	if err != nil {
 		return err
@@ -392,9 +393,9 @@ func Restore(ctx context.Context, o RestoreOptions) (err error) {
 	ddl := schemas.ParseDDL(string(pre), string(post))
 	plan, src, err := snapshotsource.Plan(m, o.From, o.Tables, o.Parts)
 	if ce := (*snapshot.CorruptError)(nil); errors.As(err, &ce) {
-		return pipeline.WithCode(pipeline.ExitFailed, "", err)
+		return failure.WithCode(failure.ExitFailed, "", err)
 	} else if err != nil {
-		return pipeline.WithCode(pipeline.ExitUsage, "", err) // --tables
+		return failure.WithCode(failure.ExitUsage, "", err) // --tables
 	}
 	if sc := o.scale(); sc != nil && sc.Factor > 1 {
 		if err := plan.ApplyScale(ctx, pipeline.StreamStats{Src: src, Plan: plan}, o.config(), sc, pipeline.PlanOptions{Key: o.Key}); err != nil {
@@ -433,11 +434,11 @@ func Restore(ctx context.Context, o RestoreOptions) (err error) {
 func readSchemaFile(ctx context.Context, s store.Store, f snapshot.File) ([]byte, error) {
 	data, err := snapshot.ReadFile(ctx, s, f)
 	if ce := (*snapshot.CorruptError)(nil); errors.As(err, &ce) {
-		return nil, pipeline.WithCode(pipeline.ExitUnsafe, "restore another snapshot, or take it again",
+		return nil, failure.WithCode(failure.ExitUnsafe, "restore another snapshot, or take it again",
 			fmt.Errorf("refusing to run a schema file that is not what the manifest recorded: %w", err))
 	}
 	if err != nil {
-		return nil, pipeline.WithCode(pipeline.ExitFailed, "", err)
+		return nil, failure.WithCode(failure.ExitFailed, "", err)
 	}
 	return data, nil
 }
@@ -447,10 +448,10 @@ func readSchemaFile(ctx context.Context, s store.Store, f snapshot.File) ([]byte
 func ShowSnapshot(ctx context.Context, s store.Store, key *snapshot.SignKey) (*snapshot.Manifest, *snapshot.Signature, error) {
 	m, err := snapshot.ReadSignedManifest(ctx, s, key)
 	if ue := (*snapshot.UnfinishedError)(nil); errors.As(err, &ue) {
-		return nil, nil, pipeline.WithCode(pipeline.ExitUnsafe, "'understudy snapshots list' shows the finished ones", err)
+		return nil, nil, failure.WithCode(failure.ExitUnsafe, "'understudy snapshots list' shows the finished ones", err)
 	}
 	if se := (*snapshot.SignatureError)(nil); errors.As(err, &se) {
-		return nil, nil, pipeline.WithCode(pipeline.ExitUnsafe, "", err)
+		return nil, nil, failure.WithCode(failure.ExitUnsafe, "", err)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -469,7 +470,7 @@ func prepareTarget(ctx context.Context, dst *pgsink.Sink, ddl *schemas.DDL, cat 
 	if err := dst.Prepare(ctx, ddl, cat); err != nil {
 		var ne *pgsink.NotEmptyError
 		if errors.As(err, &ne) {
-			return pipeline.WithCode(pipeline.ExitUnsafe, "pass --replace to drop what understudy manages and load again", err)
+			return failure.WithCode(failure.ExitUnsafe, "pass --replace to drop what understudy manages and load again", err)
 		}
 		return incomplete(err)
 	}

@@ -16,8 +16,8 @@ import (
 	"github.com/understudy-dev/understudy/fixtures"
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
 	"github.com/understudy-dev/understudy/fixtures/s3test"
-	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/snapshot"
 	"github.com/understudy-dev/understudy/pipeline/store"
 	"github.com/understudy-dev/understudy/pipeline/store/location"
@@ -192,8 +192,8 @@ func TestRestoreRefusesDamagedSnapshots(t *testing.T) {
 	unfinished := copyDir(t, dir, filepath.Join(root, "unfinished"))
 	os.Remove(filepath.Join(unfinished, snapshot.ManifestName))
 	err = Restore(context.Background(), restoreOpts(dirStore(t, unfinished), pgtest.NewDB(t)))
-	var ue *pipeline.UserError
-	if !errors.As(err, &ue) || ue.Code != pipeline.ExitUnsafe || !strings.Contains(err.Error(), "no finished snapshot") {
+	var ue *failure.UserError
+	if !errors.As(err, &ue) || ue.Code != failure.ExitUnsafe || !strings.Contains(err.Error(), "no finished snapshot") {
 		t.Errorf("unfinished snapshot: %v", err)
 	}
 	entries, err := ListSnapshots(context.Background(), dirStore(t, root), func(p string) (store.Store, error) {

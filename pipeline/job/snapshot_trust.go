@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/pgsource"
 	"github.com/understudy-dev/understudy/pipeline/snapshot"
 	"github.com/understudy-dev/understudy/pipeline/store"
@@ -22,7 +22,7 @@ func snapshotContents(ctx context.Context, s store.Store) (*snapshot.Contents, e
 		return nil, err
 	}
 	if len(c.Foreign) > 0 {
-		return nil, pipeline.WithCode(pipeline.ExitUnsafe,
+		return nil, failure.WithCode(failure.ExitUnsafe,
 			"give the snapshot a location of its own (an empty directory or a new prefix): understudy writes into, and deletes from, only its own snapshots",
 			&snapshot.ForeignError{Location: s.String(), Foreign: c.Foreign})
 	}
@@ -34,9 +34,9 @@ func lockRefusal(err error) error {
 	var le *snapshot.LockedError
 	switch {
 	case errors.As(err, &le) && le.Stale:
-		return pipeline.WithCode(pipeline.ExitUnsafe, "pass --resume to finish what it wrote, or --replace to start over (either takes its lock over)", err)
+		return failure.WithCode(failure.ExitUnsafe, "pass --resume to finish what it wrote, or --replace to start over (either takes its lock over)", err)
 	case errors.As(err, &le):
-		return pipeline.WithCode(pipeline.ExitUnsafe, fmt.Sprintf("wait for it to end; a run that was killed leaves a lock that goes stale %s after its last heartbeat "+
+		return failure.WithCode(failure.ExitUnsafe, fmt.Sprintf("wait for it to end; a run that was killed leaves a lock that goes stale %s after its last heartbeat "+
 			"(at once on the same host), and --resume or --replace then take it over", snapshot.LockStaleAfter), err)
 	}
 	return err
@@ -54,7 +54,7 @@ func runRecord(ctx context.Context, o SnapshotOptions, src *pgsource.Source, run
 	return snapshot.RunRecord{Run: run, Started: started.UTC(), Source: id, ConfigFingerprint: c.Fingerprint(), KeyFingerprint: keyFP}, nil
 }
 
-// sourceIdentity reads which database the source is: pipeline.Identify's cluster and name,
+// sourceIdentity reads which database the source is: postgres.Identify's cluster and name,
 // and the database's OID, which tells a database from another created under the same name.
 func sourceIdentity(ctx context.Context, src *pgsource.Source) (snapshot.SourceIdentity, error) {
 	id := snapshot.SourceIdentity{SystemIdentifier: src.Identity.SystemID, Database: src.Identity.Database}
@@ -73,14 +73,14 @@ func sourceIdentity(ctx context.Context, src *pgsource.Source) (snapshot.SourceI
 func provenSameRun(loc store.Store, p *snapshot.Progress, run snapshot.RunRecord) (map[string]bool, error) {
 	hint := "resume with the source, config and key the snapshot was started with, or pass --replace to start over"
 	if len(p.Runs) == 0 && len(p.Units) > 0 {
-		return nil, pipeline.Errorf(pipeline.ExitUnsafe, "pass --replace to start over",
+		return nil, failure.Errorf(failure.ExitUnsafe, "pass --replace to start over",
 			"--resume: the unfinished snapshot at %s does not record which source, config and key it was started with "+
 				"(an older understudy wrote it), so it cannot be proved to be the same", loc)
 	}
 	same := map[string]bool{}
 	for _, r := range p.Runs {
 		if diff := r.Differences(run); len(diff) > 0 {
-			return nil, pipeline.Errorf(pipeline.ExitUnsafe, hint,
+			return nil, failure.Errorf(failure.ExitUnsafe, hint,
 				"--resume: the unfinished snapshot at %s was started %s from another source, config or key: %s",
 				loc, r.Started.UTC().Format(time.RFC3339), strings.Join(diff, "; "))
 		}

@@ -21,8 +21,8 @@ import (
 	"github.com/understudy-dev/understudy/fixtures"
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
 	"github.com/understudy-dev/understudy/fixtures/s3test"
-	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/snapshot"
 	"github.com/understudy-dev/understudy/pipeline/store"
 	"github.com/understudy-dev/understudy/pipeline/store/s3store"
@@ -90,9 +90,9 @@ func objectNames(t *testing.T, s store.Store) []string {
 // wantRefused checks that err is a refusal (exit 4) whose message holds every one of want.
 func wantRefused(t *testing.T, what string, err error, want ...string) {
 	t.Helper()
-	var ue *pipeline.UserError
-	if !errors.As(err, &ue) || ue.Code != pipeline.ExitUnsafe {
-		t.Errorf("%s: got %v; want a refusal (exit %d)", what, err, pipeline.ExitUnsafe)
+	var ue *failure.UserError
+	if !errors.As(err, &ue) || ue.Code != failure.ExitUnsafe {
+		t.Errorf("%s: got %v; want a refusal (exit %d)", what, err, failure.ExitUnsafe)
 		return
 	}
 	t.Logf("%s: %v (hint: %s)", what, err, ue.Hint)

@@ -17,9 +17,11 @@ import (
 
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/pgsink"
 	"github.com/understudy-dev/understudy/pipeline/pgsource"
 	"github.com/understudy-dev/understudy/pipeline/pii"
+	"github.com/understudy-dev/understudy/pipeline/postgres"
 	"github.com/understudy-dev/understudy/pipeline/subset"
 	"github.com/understudy-dev/understudy/schemas"
 	"github.com/understudy-dev/understudy/transforms"
@@ -68,7 +70,7 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 		return nil, fmt.Errorf("target: %w", err)
 	}
 	if src.Identity.Same(dstID) {
-		return nil, pipeline.Errorf(pipeline.ExitUnsafe, "point --target at another database",
+		return nil, failure.Errorf(failure.ExitUnsafe, "point --target at another database",
 			"source and target are the same database (%s)", dstID.Database)
 	}
 
@@ -137,10 +139,10 @@ func inBackground[T any](f func() (T, error)) func() (T, error) {
 func planSource(ctx context.Context, src *pgsource.Source, pgDump func() (schemas.PgDump, error), o SourceOptions, jobs int) (*pipeline.Plan, *schemas.DDL, error) {
 	dump, err := pgDump()
 	if err != nil {
-		return nil, nil, pipeline.WithCode(pipeline.ExitTooling, "install the PostgreSQL client (Debian: apt-get install postgresql-client-15 or newer) or pass --pg-dump PATH", err)
+		return nil, nil, failure.WithCode(failure.ExitTooling, "install the PostgreSQL client (Debian: apt-get install postgresql-client-15 or newer) or pass --pg-dump PATH", err)
 	}
 	if err := dump.CheckServer(src.ServerVersionNum); err != nil {
-		return nil, nil, pipeline.WithCode(pipeline.ExitTooling, "install a pg_dump at least as new as the source server and pass --pg-dump PATH", err)
+		return nil, nil, failure.WithCode(failure.ExitTooling, "install a pg_dump at least as new as the source server and pass --pg-dump PATH", err)
 	}
 	// pg_dump reads the catalog while the plan is made: both only read, in one snapshot.
 	dumpCtx, cancelDump := context.WithCancel(ctx)
@@ -150,7 +152,7 @@ func planSource(ctx context.Context, src *pgsource.Source, pgDump func() (schema
 	if o.Config != nil {
 		opts.HideEnv = o.Config.Env
 	}
-	schema := inBackground(func() (*schemas.DDL, error) { return dump.Dump(dumpCtx, pipeline.PgDumpDSN(o.Source.Value()), opts) })
+	schema := inBackground(func() (*schemas.DDL, error) { return dump.Dump(dumpCtx, postgres.PgDumpDSN(o.Source.Value()), opts) })
 	plan, err := planRows(ctx, src, o, jobs)
 	if err != nil {
 		cancelDump()
@@ -160,10 +162,10 @@ func planSource(ctx context.Context, src *pgsource.Source, pgDump func() (schema
 	ddl, err := schema()
 	var dsnErr *schemas.DSNError
 	if errors.As(err, &dsnErr) {
-		return nil, nil, pipeline.WithCode(pipeline.ExitUsage, "", err)
+		return nil, nil, failure.WithCode(failure.ExitUsage, "", err)
 	}
 	if err != nil {
-		return nil, nil, pipeline.WithCode(pipeline.ExitTooling, "", err)
+		return nil, nil, failure.WithCode(failure.ExitTooling, "", err)
 	}
 	return plan, ddl, nil
 }
@@ -199,7 +201,7 @@ func planRows(ctx context.Context, src *pgsource.Source, o SourceOptions, jobs i
 // or snapshot of plan does: lock every table (pg_dump locks even those the plan skips), read
 // the rows of those it copies with no row-level security applying, read every sequence.
 func checkSource(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan) error {
-	return pipeline.CheckSource(ctx, src.Querier(), pipeline.SourceNeeds{
+	return postgres.CheckSource(ctx, src.Querier(), postgres.SourceNeeds{
 		Locked: src.Catalog().Tables, Read: planned(plan), Sequences: src.Catalog().Sequences})
 }
 
@@ -242,7 +244,7 @@ func applySubset(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan,
 	res, err := subset.Compute(ctx, src.Querier(), tables, seeds, key)
 	if se := (*subset.SeedError)(nil); errors.As(err, &se) {
 		tr := from[se.Index]
-		return &pipeline.UserError{Code: pipeline.ExitUsage, Err: &config.Error{File: cfg.File, Line: tr.SeedLine, Path: tr.Path(), Msg: se.Msg}}
+		return &failure.UserError{Code: failure.ExitUsage, Err: &config.Error{File: cfg.File, Line: tr.SeedLine, Path: tr.Path(), Msg: se.Msg}}
 	}
 	if err != nil {
 		return fmt.Errorf("source: subset: %w", err)
@@ -296,7 +298,7 @@ func guard(ctx context.Context, src *pgsource.Source, plan *pipeline.Plan) error
 	case passing > 0:
 		what = "have no rule, or one that copies some values as they are"
 	}
-	return pipeline.Errorf(pipeline.ExitUnsafe,
+	return failure.Errorf(failure.ExitUnsafe,
 		"give each a rule (or 'keep' if it is not personal) in the config — the lines below can be pasted — or pass --allow-unmasked to copy them as they are\n"+pii.ConfigSnippet(found),
 		"%d column(s) look like personal data and %s:\n%s", len(found), what, pii.List(found))
 }
@@ -306,7 +308,7 @@ func since(t time.Time) float64 { return float64(time.Since(t).Milliseconds()) /
 // incomplete marks err as a failed run that left the target marked unfinished.
 func incomplete(err error) error {
 	if errors.Is(err, context.Canceled) {
-		return pipeline.WithCode(pipeline.ExitInterrupted, "the target is marked incomplete; run again with --replace", err)
+		return failure.WithCode(failure.ExitInterrupted, "the target is marked incomplete; run again with --replace", err)
 	}
-	return pipeline.WithCode(pipeline.ExitFailed, "the target is marked incomplete (schema "+pgsink.MarkerSchema+"); fix the cause and run again with --replace", err)
+	return failure.WithCode(failure.ExitFailed, "the target is marked incomplete (schema "+pgsink.MarkerSchema+"); fix the cause and run again with --replace", err)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/pgsink"
 	"github.com/understudy-dev/understudy/transforms"
 )
@@ -340,12 +341,12 @@ func TestSyncRefusesUnsafeTargets(t *testing.T) {
 	pgtest.Exec(t, pgtest.Connect(t, src), "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2)")
 
 	_, err := Sync(context.Background(), syncOpts(src, src))
-	assertCode(t, err, pipeline.ExitUnsafe, "same database")
+	assertCode(t, err, failure.ExitUnsafe, "same database")
 
 	dst := pgtest.NewDB(t)
 	pgtest.Exec(t, pgtest.Connect(t, dst), "CREATE TABLE precious (x int); INSERT INTO precious VALUES (42)")
 	_, err = Sync(context.Background(), syncOpts(src, dst))
-	assertCode(t, err, pipeline.ExitUnsafe, "not empty")
+	assertCode(t, err, failure.ExitUnsafe, "not empty")
 	var n int
 	if err := pgtest.Connect(t, dst).QueryRow(context.Background(), "SELECT x FROM precious").Scan(&n); err != nil || n != 42 {
 		t.Errorf("a refused sync touched the target: %v", err)
@@ -388,14 +389,14 @@ WHERE datname = $1 AND application_name = 'understudy' AND query LIKE 'COPY %FRO
 	if !killed.Load() {
 		t.Fatalf("the copy finished before a connection could be dropped (err %v)", err)
 	}
-	assertCode(t, err, pipeline.ExitFailed, "")
-	var ue *pipeline.UserError
+	assertCode(t, err, failure.ExitFailed, "")
+	var ue *failure.UserError
 	if errors.As(err, &ue) && !strings.Contains(ue.Hint, "--replace") {
 		t.Errorf("hint %q does not say how to recover", ue.Hint)
 	}
 
 	_, err = Sync(context.Background(), syncOpts(src, dst))
-	assertCode(t, err, pipeline.ExitUnsafe, "unfinished copy")
+	assertCode(t, err, failure.ExitUnsafe, "unfinished copy")
 
 	o = syncOpts(src, dst)
 	o.Replace = true
@@ -412,7 +413,7 @@ func TestSyncErrorsNeverShowPasswords(t *testing.T) {
 	o := syncOpts(bad, pgtest.NewDB(t))
 	o.Log = slog.New(slog.NewTextHandler(&logs, nil))
 	_, err := Sync(context.Background(), o)
-	assertCode(t, err, pipeline.ExitConnect, "authentication failed")
+	assertCode(t, err, failure.ExitConnect, "authentication failed")
 	if strings.Contains(err.Error(), "wrong-secret-pw") || strings.Contains(logs.String(), "wrong-secret-pw") {
 		t.Errorf("password in error: %v", err)
 	}
@@ -446,16 +447,16 @@ func TestSyncConfigErrorsPointAtTheFile(t *testing.T) {
 		o := syncOpts(src, dst)
 		o.Config = cfg
 		_, err = Sync(context.Background(), o)
-		assertCode(t, err, pipeline.ExitUsage, tc.want)
+		assertCode(t, err, failure.ExitUsage, tc.want)
 		if n := len(pgtest.TableDigests(t, dst)); n != 0 {
 			t.Errorf("a config error still created %d tables in the target", n)
 		}
 	}
 }
 
-func assertCode(t *testing.T, err error, code pipeline.ExitCode, want string) {
+func assertCode(t *testing.T, err error, code failure.ExitCode, want string) {
 	t.Helper()
-	var ue *pipeline.UserError
+	var ue *failure.UserError
 	if !errors.As(err, &ue) {
 		t.Fatalf("error %v is not a UserError (want exit code %d)", err, code)
 	}

@@ -12,7 +12,9 @@ import (
 
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/pgsource"
+	"github.com/understudy-dev/understudy/pipeline/postgres"
 	"github.com/understudy-dev/understudy/schemas"
 )
 
@@ -62,19 +64,19 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := pipeline.CheckSource(ctx, src.Querier(), pipeline.SourceNeeds{Read: planned(plan)}); err != nil {
+	if err := postgres.CheckSource(ctx, src.Querier(), postgres.SourceNeeds{Read: planned(plan)}); err != nil {
 		return nil, err
 	}
 	// The rows the config asked for: its subset and its scale, planned as sync plans them.
 	if err := shapeRows(ctx, src, plan, o.Rules); err != nil {
 		return nil, err
 	}
-	sc, err := pipeline.Connect(ctx, o.Source.Value(), "source")
+	sc, err := postgres.Connect(ctx, o.Source.Value(), "source")
 	if err != nil {
 		return nil, err
 	}
 	defer sc.Close(context.WithoutCancel(ctx))
-	tc, err := pipeline.Connect(ctx, o.Target.Value(), "target")
+	tc, err := postgres.Connect(ctx, o.Target.Value(), "target")
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +143,7 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyResult, error) {
 		res.Failures++
 	}
 	if res.Failures > 0 {
-		return res, pipeline.Errorf(pipeline.ExitFailed, "", "verify: %d check(s) failed", res.Failures)
+		return res, failure.Errorf(failure.ExitFailed, "", "verify: %d check(s) failed", res.Failures)
 	}
 	fmt.Fprintln(o.Out, "verify: every check passed")
 	return res, nil
@@ -224,9 +226,9 @@ func survivors(ctx context.Context, o VerifyOptions, tp *pipeline.TablePlan, r p
 		q         string
 	}{{o.Source.Value(), "source", sw, srcQ(q)}, {o.Target.Value(), "target", tw, q}} {
 		g.Go(func() error {
-			// Both sides print values the same way (pipeline.Connect pins the settings that
+			// Both sides print values the same way (postgres.Connect pins the settings that
 			// shape text output), or equal values would not digest alike.
-			conn, err := pipeline.Connect(gctx, side.dsn, side.role)
+			conn, err := postgres.Connect(gctx, side.dsn, side.role)
 			if err != nil {
 				side.w.CloseWithError(err)
 				return err

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
-	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/transforms"
 )
 
@@ -230,7 +230,7 @@ FROM generate_series(1, 100) g;
 				}
 				return
 			}
-			assertCode(t, err, pipeline.ExitFailed, "check(s) failed")
+			assertCode(t, err, failure.ExitFailed, "check(s) failed")
 			if res.Failures != tc.wantFailures {
 				t.Errorf("%d failures, want %d\n%s", res.Failures, tc.wantFailures, out.String())
 			}

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
-	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/transforms"
 )
 
@@ -181,7 +181,7 @@ func TestSyncWhenConfigErrors(t *testing.T) {
 		o.Config = cfg
 		o.Key, _ = transforms.NewKey("when-sync-test-key-0123456789")
 		_, err = Sync(context.Background(), o)
-		assertCode(t, err, pipeline.ExitUsage, tc.want)
+		assertCode(t, err, failure.ExitUsage, tc.want)
 		if n := len(pgtest.TableDigests(t, dst)); n != 0 {
 			t.Errorf("a config error still created %d tables in the target", n)
 		}

@@ -24,6 +24,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/failure"
+	"github.com/understudy-dev/understudy/pipeline/postgres"
 	"github.com/understudy-dev/understudy/schemas"
 )
 
@@ -81,7 +83,7 @@ func (e *NotEmptyError) Error() string {
 
 // Open connects to the target and checks it can be loaded. It changes nothing.
 func Open(ctx context.Context, dsn string, opts Options) (*Sink, error) {
-	conn, err := pipeline.Connect(ctx, dsn, "target")
+	conn, err := postgres.Connect(ctx, dsn, "target")
 	if err != nil {
 		return nil, err
 	}
@@ -92,8 +94,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*Sink, error) {
 }
 
 // Identity says which database the sink reached.
-func (s *Sink) Identity(ctx context.Context) (pipeline.DBIdentity, error) {
-	return pipeline.Identify(ctx, s.admin)
+func (s *Sink) Identity(ctx context.Context) (postgres.DBIdentity, error) {
+	return postgres.Identify(ctx, s.admin)
 }
 
 // Querier reads and writes the target on the sink's own connection: for the steps between
@@ -118,7 +120,7 @@ func (s *Sink) Prepare(ctx context.Context, ddl *schemas.DDL, cat *schemas.Catal
 			return err
 		}
 		if err := s.checkEmpty(ctx); err != nil {
-			return pipeline.WithCode(pipeline.ExitUnsafe, "drop them by hand or load into another database", fmt.Errorf("after --replace: %w", err))
+			return failure.WithCode(failure.ExitUnsafe, "drop them by hand or load into another database", fmt.Errorf("after --replace: %w", err))
 		}
 	}
 	if _, err := s.admin.Exec(ctx, "CREATE SCHEMA "+schemas.QuoteIdent(MarkerSchema)+"; CREATE TABLE "+
@@ -129,7 +131,7 @@ func (s *Sink) Prepare(ctx context.Context, ddl *schemas.DDL, cat *schemas.Catal
 		return fmt.Errorf("target: mark incomplete: %w", err)
 	}
 	if _, err := s.admin.Exec(ctx, ddl.PreData); err != nil {
-		return pipeline.WithCode(pipeline.ExitFailed, preDataHint(err), fmt.Errorf("target: create schema (pre-data): %w", err))
+		return failure.WithCode(failure.ExitFailed, preDataHint(err), fmt.Errorf("target: create schema (pre-data): %w", err))
 	}
 	return nil
 }
@@ -469,7 +471,7 @@ func (s *Sink) Close() error {
 
 // NewWriter opens a worker connection.
 func (s *Sink) NewWriter(ctx context.Context) (pipeline.Writer, error) {
-	conn, err := pipeline.Connect(ctx, s.dsn, "target")
+	conn, err := postgres.Connect(ctx, s.dsn, "target")
 	if err != nil {
 		return nil, err
 	}
@@ -529,7 +531,7 @@ func (w *writer) CopyIn(ctx context.Context, u pipeline.Unit, r io.Reader) (int6
 			return 0, fmt.Errorf("write to target: %w", err)
 		}
 	}
-	sql := "COPY " + u.Table.Name.Quoted() + " (" + pipeline.QuotedColumns(u.Table.Columns) + ") FROM STDIN " + format
+	sql := "COPY " + u.Table.Name.Quoted() + " (" + postgres.QuotedColumns(u.Table.Columns) + ") FROM STDIN " + format
 	tag, err := w.conn.PgConn().CopyFrom(ctx, r, sql)
 	if err == nil && freeze {
 		_, err = w.conn.Exec(ctx, "COMMIT")

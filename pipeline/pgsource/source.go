@@ -2,7 +2,7 @@
 // connection exports the snapshot (pg_export_snapshot) and holds it for the whole run; every
 // worker connection and pg_dump import it, exactly as pg_dump -j does, so the copy is
 // point-in-time consistent however parallel it is. Rows leave as binary COPY streams. Every
-// connection reads with row_security off (pipeline.Connect), so a table whose policies would
+// connection reads with row_security off (postgres.Connect), so a table whose policies would
 // hide rows fails the read instead of yielding fewer.
 //
 // It does not decode rows or know what happens to them.
@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/postgres"
 	"github.com/understudy-dev/understudy/pipeline/subset"
 	"github.com/understudy-dev/understudy/schemas"
 )
@@ -31,7 +32,7 @@ type Source struct {
 	catalog  *schemas.Catalog
 	// ServerVersionNum is server_version_num, e.g. 150018.
 	ServerVersionNum int
-	Identity         pipeline.DBIdentity
+	Identity         postgres.DBIdentity
 }
 
 var _ pipeline.Source = (*Source)(nil)
@@ -39,7 +40,7 @@ var _ pipeline.Source = (*Source)(nil)
 // Open connects, starts the snapshot transaction, exports its snapshot and reads the catalog
 // in it.
 func Open(ctx context.Context, dsn string) (*Source, error) {
-	conn, err := pipeline.Connect(ctx, dsn, "source")
+	conn, err := postgres.Connect(ctx, dsn, "source")
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +54,7 @@ func Open(ctx context.Context, dsn string) (*Source, error) {
 
 func (s *Source) begin(ctx context.Context) error {
 	c := s.coord
-	// The coordinator sits idle in its transaction while workers copy: pipeline.Connect has
+	// The coordinator sits idle in its transaction while workers copy: postgres.Connect has
 	// turned off every server timeout that could end it.
 	if _, err := c.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"); err != nil {
 		return fmt.Errorf("source: begin snapshot transaction: %w", err)
@@ -64,7 +65,7 @@ func (s *Source) begin(ctx context.Context) error {
 	if err := c.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&s.ServerVersionNum); err != nil {
 		return fmt.Errorf("source: %w", err)
 	}
-	id, err := pipeline.Identify(ctx, c)
+	id, err := postgres.Identify(ctx, c)
 	if err != nil {
 		return fmt.Errorf("source: %w", err)
 	}
@@ -163,7 +164,7 @@ func (s *Source) Close(ctx context.Context) error {
 
 // NewReader opens a worker connection inside the snapshot.
 func (s *Source) NewReader(ctx context.Context) (pipeline.Reader, error) {
-	conn, err := pipeline.Connect(ctx, s.dsn, "source")
+	conn, err := postgres.Connect(ctx, s.dsn, "source")
 	if err != nil {
 		return nil, err
 	}

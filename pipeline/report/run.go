@@ -7,8 +7,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
+	"github.com/understudy-dev/understudy/pipeline/postgres"
 	"github.com/understudy-dev/understudy/schemas"
 )
 
@@ -51,7 +52,7 @@ type RunOptions struct {
 // decides.
 func Run(ctx context.Context, o RunOptions) (*Report, error) {
 	if err := o.Compare.Validate(); err != nil {
-		return nil, pipeline.WithCode(pipeline.ExitUsage, "", err)
+		return nil, failure.WithCode(failure.ExitUsage, "", err)
 	}
 	var conns [2]*pgx.Conn
 	defer func() {
@@ -69,7 +70,7 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 		cfg  *config.Config
 	}{{o.Source, "source", o.Config}, {o.Target, "target", nil}} {
 		g.Go(func() error {
-			conn, err := pipeline.Connect(gctx, side.dsn.Value(), side.role)
+			conn, err := postgres.Connect(gctx, side.dsn.Value(), side.role)
 			if err != nil {
 				return err
 			}
@@ -116,7 +117,7 @@ func Run(ctx context.Context, o RunOptions) (*Report, error) {
 }
 
 // checkSource checks, before Collect reads a row, that the source role may read every table's
-// rows (see pipeline.CheckSource).
+// rows (see postgres.CheckSource).
 func checkSource(ctx context.Context, conn *pgx.Conn) error {
 	cat, err := schemas.LoadCatalog(ctx, conn)
 	if err != nil {
@@ -128,5 +129,5 @@ func checkSource(ctx context.Context, conn *pgx.Conn) error {
 			read = append(read, t)
 		}
 	}
-	return pipeline.CheckSource(ctx, conn, pipeline.SourceNeeds{Read: read})
+	return postgres.CheckSource(ctx, conn, postgres.SourceNeeds{Read: read})
 }

@@ -1,4 +1,9 @@
-package pipeline
+// Package failure is where commands and jobs meet over what went wrong: the process exit
+// codes README.md documents, and UserError, the one error type that reaches main, with its
+// code and a hint. Every layer may return one (a sink refusing an unsafe target, a connection
+// that fails, a bad configuration), so the package imports nothing of understudy's: it is a
+// leaf any package may import without pointing upward.
+package failure
 
 import (
 	"errors"

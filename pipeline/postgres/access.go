@@ -1,4 +1,4 @@
-package pipeline
+package postgres
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/schemas"
 )
 
@@ -151,7 +152,7 @@ ORDER BY 1, 2`, nsp, rel)
 			"Connect as the table's owner, or as a role with BYPASSRLS:\n  " + strings.Join(rls, "\n  ") +
 			"\n  as a superuser: ALTER ROLE " + schemas.QuoteIdent(role) + " BYPASSRLS;")
 	}
-	return Errorf(ExitConnect, hint.String(), "source role %s cannot read all that this command needs:\n  %s", role, strings.Join(problems, "\n  "))
+	return failure.Errorf(failure.ExitConnect, hint.String(), "source role %s cannot read all that this command needs:\n  %s", role, strings.Join(problems, "\n  "))
 }
 
 // grantStatements returns the GRANTs that give role what it lacks.

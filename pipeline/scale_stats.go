@@ -16,6 +16,66 @@ import (
 	"github.com/understudy-dev/understudy/schemas/pgarrow"
 )
 
+// ScaleStats reads what scaling needs to know of a key column's values, over every row of
+// the table (and of all its partitions).
+type ScaleStats interface {
+	// IntRange returns an integer column's smallest and largest value; ok is false when it
+	// has none.
+	IntRange(ctx context.Context, t *schemas.Table, col string) (lo, hi int64, ok bool, err error)
+	// TextStats reports, for each separator, whether a text column has a value ending in it
+	// followed by digits, and the column's longest value in characters.
+	TextStats(ctx context.Context, t *schemas.Table, col string, seps []string) (clash []bool, longest int, err error)
+}
+
+// SQLStats reads them with queries, in the source's snapshot (or, after a load, in the
+// target).
+type SQLStats struct {
+	Q    schemas.Querier
+	Side string // the database Q reads, for errors; empty: "source"
+}
+
+func (s SQLStats) side() string {
+	if s.Side == "" {
+		return "source"
+	}
+	return s.Side
+}
+
+func (s SQLStats) IntRange(ctx context.Context, t *schemas.Table, col string) (int64, int64, bool, error) {
+	var lo, hi *int64
+	c := schemas.QuoteIdent(col)
+	if err := s.Q.QueryRow(ctx, "SELECT min("+c+")::int8, max("+c+")::int8 FROM "+t.Name.Quoted()).Scan(&lo, &hi); err != nil {
+		return 0, 0, false, fmt.Errorf("%s: range of %s.%s: %w", s.side(), t.Name, col, err)
+	}
+	if lo == nil {
+		return 0, 0, false, nil
+	}
+	return *lo, *hi, true, nil
+}
+
+func (s SQLStats) TextStats(ctx context.Context, t *schemas.Table, col string, seps []string) ([]bool, int, error) {
+	c := schemas.QuoteIdent(col)
+	q := "SELECT max(char_length(" + c + "))"
+	args := make([]any, len(seps))
+	for i, sep := range seps {
+		q += fmt.Sprintf(", coalesce(bool_or(%s ~ $%d), false)", c, i+1)
+		args[i] = "^.*" + regexpQuote(sep) + "[0-9]+$"
+	}
+	var longest *int
+	clash := make([]bool, len(seps))
+	dst := []any{&longest}
+	for i := range clash {
+		dst = append(dst, &clash[i])
+	}
+	if err := s.Q.QueryRow(ctx, q+" FROM "+t.Name.Quoted(), args...).Scan(dst...); err != nil {
+		return nil, 0, fmt.Errorf("%s: values of %s.%s: %w", s.side(), t.Name, col, err)
+	}
+	if longest == nil {
+		return clash, 0, nil
+	}
+	return clash, *longest, nil
+}
+
 // StreamStats reads what scaling needs by streaming the key's table from a Source that has
 // no query language (a snapshot being restored): one read of each key table, decoding only
 // the key column.

@@ -2,25 +2,18 @@ package pipeline
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/jackc/pgx/v5/pgtype"
 	"gopkg.in/yaml.v3"
 
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/schemas"
 	"github.com/understudy-dev/understudy/schemas/fkgraph"
-	"github.com/understudy-dev/understudy/schemas/pgarrow"
 	"github.com/understudy-dev/understudy/transforms"
 )
 
@@ -48,56 +41,6 @@ import (
 //
 // Nothing is held per row: every move is a pure function of (key, i, value).
 
-// Remap moves one column's values in copies i > 0.
-type Remap struct {
-	Index  int // position in TablePlan.Columns
-	Column schemas.Column
-	// Domain names the key column whose values these are: the column itself, or the key it
-	// references.
-	Domain string
-	kind   remapKind
-	span   int64  // integers
-	max    int64  // integers: the domain's largest source value
-	sep    string // text
-	subkey []byte // uuid
-}
-
-type remapKind uint8
-
-const (
-	remapInt2 remapKind = iota + 1
-	remapInt4
-	remapInt8
-	remapUUID
-	remapText
-)
-
-func remapKindOf(c schemas.Column) remapKind {
-	switch c.BaseOID {
-	case pgtype.Int2OID:
-		return remapInt2
-	case pgtype.Int4OID:
-		return remapInt4
-	case pgtype.Int8OID:
-		return remapInt8
-	case pgtype.UUIDOID:
-		return remapUUID
-	case pgtype.TextOID, pgtype.VarcharOID:
-		return remapText
-	}
-	return 0
-}
-
-func (k remapKind) max() int64 {
-	switch k {
-	case remapInt2:
-		return math.MaxInt16
-	case remapInt4:
-		return math.MaxInt32
-	}
-	return math.MaxInt64
-}
-
 // scaleSeps are the text separators tried in order: the first that no source value of the
 // domain uses before trailing digits is taken.
 var scaleSeps = []string{"~", "#", "^", "|", "~~"}
@@ -107,7 +50,7 @@ type domain struct {
 	name  string // schema.table.column
 	table *schemas.Table
 	col   *schemas.Column
-	kind  remapKind
+	kind  transforms.Kind
 	span  int64
 	max   int64
 	sep   string
@@ -247,7 +190,7 @@ func (p *Plan) ApplyScale(ctx context.Context, stats ScaleStats, cfg *config.Con
 				}
 				pick := ""
 				for _, c := range u {
-					if col := tp.Table.Column(c); col != nil && !fixed[colRef{tp, c}] && !col.Generated && remapKindOf(*col) != 0 {
+					if col := tp.Table.Column(c); col != nil && !fixed[colRef{tp, c}] && !col.Generated && remapKindOf(*col) != transforms.KindNone {
 						pick = c
 						break
 					}
@@ -280,20 +223,13 @@ func (p *Plan) ApplyScale(ctx context.Context, stats ScaleStats, cfg *config.Con
 	var jitter []jitterRule
 	if sc.JitterDates != "" {
 		jitter = append(jitter, jitterRule{"date_noise", "max", sc.JitterDates, "!!str", func(c schemas.Column) bool {
-			switch c.BaseOID {
-			case pgtype.DateOID, pgtype.TimestampOID, pgtype.TimestamptzOID:
-				return true
-			}
-			return false
+			return transforms.KindOf(c.BaseOID).IsTime()
 		}})
 	}
 	if sc.JitterNumbers > 0 {
 		jitter = append(jitter, jitterRule{"numeric_noise", "ratio", strconv.FormatFloat(sc.JitterNumbers, 'g', -1, 64), "!!float", func(c schemas.Column) bool {
-			switch c.BaseOID {
-			case pgtype.Float4OID, pgtype.Float8OID, pgtype.NumericOID:
-				return true
-			}
-			return false
+			k := transforms.KindOf(c.BaseOID)
+			return k.IsFloat() || k == transforms.KindNumeric
 		}})
 	}
 	key := transforms.ScaleKey(opts.Key)
@@ -304,18 +240,18 @@ func (p *Plan) ApplyScale(ctx context.Context, stats ScaleStats, cfg *config.Con
 				continue
 			}
 			m := Remap{Index: i, Column: c, Domain: d.name, kind: remapKindOf(c), span: d.span, max: d.max, sep: d.sep}
-			if m.kind == 0 {
+			if m.kind == transforms.KindNone {
 				return cfgErr(cfg, sc.Line, "scale", "%s.%s (%s) references %s, but scaling cannot move values of type %s; list %s under scale.shared",
 					tp.Name, c.Name, c.TypeName, d.name, c.TypeName, tp.Name)
 			}
-			if m.kind != d.kind && (m.kind == remapUUID || d.kind == remapUUID || m.kind == remapText || d.kind == remapText) {
+			if m.kind != d.kind && (m.kind == transforms.KindUUID || d.kind == transforms.KindUUID || m.kind == transforms.KindText || d.kind == transforms.KindText) {
 				return cfgErr(cfg, sc.Line, "scale", "%s.%s (%s) references %s of another kind of type; list %s under scale.shared", tp.Name, c.Name, c.TypeName, d.name, tp.Name)
 			}
-			if m.kind <= remapInt8 && d.max > m.kind.max()-int64(sc.Factor-1)*d.span {
+			if _, hi := m.kind.IntRange(); m.kind.IsInt() && d.max > hi-int64(sc.Factor-1)*d.span {
 				return cfgErr(cfg, sc.Line, "scale", "×%d moves %s.%s up to %s + %d × %d, beyond the largest %s; scale less, or list %s under scale.shared",
 					sc.Factor, tp.Name, c.Name, strconv.FormatInt(d.max, 10), sc.Factor-1, d.span, c.TypeName, tp.Name)
 			}
-			if m.kind == remapUUID {
+			if m.kind == transforms.KindUUID {
 				m.subkey = key.Derive("scale/uuid/" + d.name)
 			}
 			tp.Remaps = append(tp.Remaps, m)
@@ -327,71 +263,11 @@ func (p *Plan) ApplyScale(ctx context.Context, stats ScaleStats, cfg *config.Con
 	return nil
 }
 
-// ScaleStats reads what scaling needs to know of a key column's values, over every row of
-// the table (and of all its partitions).
-type ScaleStats interface {
-	// IntRange returns an integer column's smallest and largest value; ok is false when it
-	// has none.
-	IntRange(ctx context.Context, t *schemas.Table, col string) (lo, hi int64, ok bool, err error)
-	// TextStats reports, for each separator, whether a text column has a value ending in it
-	// followed by digits, and the column's longest value in characters.
-	TextStats(ctx context.Context, t *schemas.Table, col string, seps []string) (clash []bool, longest int, err error)
-}
-
-// SQLStats reads them with queries, in the source's snapshot (or, after a load, in the
-// target).
-type SQLStats struct {
-	Q    schemas.Querier
-	Side string // the database Q reads, for errors; empty: "source"
-}
-
-func (s SQLStats) side() string {
-	if s.Side == "" {
-		return "source"
-	}
-	return s.Side
-}
-
-func (s SQLStats) IntRange(ctx context.Context, t *schemas.Table, col string) (int64, int64, bool, error) {
-	var lo, hi *int64
-	c := schemas.QuoteIdent(col)
-	if err := s.Q.QueryRow(ctx, "SELECT min("+c+")::int8, max("+c+")::int8 FROM "+t.Name.Quoted()).Scan(&lo, &hi); err != nil {
-		return 0, 0, false, fmt.Errorf("%s: range of %s.%s: %w", s.side(), t.Name, col, err)
-	}
-	if lo == nil {
-		return 0, 0, false, nil
-	}
-	return *lo, *hi, true, nil
-}
-
-func (s SQLStats) TextStats(ctx context.Context, t *schemas.Table, col string, seps []string) ([]bool, int, error) {
-	c := schemas.QuoteIdent(col)
-	q := "SELECT max(char_length(" + c + "))"
-	args := make([]any, len(seps))
-	for i, sep := range seps {
-		q += fmt.Sprintf(", coalesce(bool_or(%s ~ $%d), false)", c, i+1)
-		args[i] = "^.*" + regexpQuote(sep) + "[0-9]+$"
-	}
-	var longest *int
-	clash := make([]bool, len(seps))
-	dst := []any{&longest}
-	for i := range clash {
-		dst = append(dst, &clash[i])
-	}
-	if err := s.Q.QueryRow(ctx, q+" FROM "+t.Name.Quoted(), args...).Scan(dst...); err != nil {
-		return nil, 0, fmt.Errorf("%s: values of %s.%s: %w", s.side(), t.Name, col, err)
-	}
-	if longest == nil {
-		return clash, 0, nil
-	}
-	return clash, *longest, nil
-}
-
 // measure reads what moving the domain's values needs: an integer key's range, a text key's
 // separator.
 func (d *domain) measure(ctx context.Context, stats ScaleStats, factor int) error {
 	switch d.kind {
-	case remapInt2, remapInt4, remapInt8:
+	case transforms.KindInt2, transforms.KindInt4, transforms.KindInt8:
 		lo, hi, ok, err := stats.IntRange(ctx, d.table, d.col.Name)
 		if err != nil {
 			return err
@@ -400,7 +276,7 @@ func (d *domain) measure(ctx context.Context, stats ScaleStats, factor int) erro
 		if ok {
 			d.span, d.max = hi-lo+1, hi
 		}
-	case remapText:
+	case transforms.KindText:
 		clash, longest, err := stats.TextStats(ctx, d.table, d.col.Name, scaleSeps)
 		if err != nil {
 			return err
@@ -413,13 +289,13 @@ func (d *domain) measure(ctx context.Context, stats ScaleStats, factor int) erro
 			if n := d.col.Typmod - 4; d.col.BaseOID == pgtype.VarcharOID && d.col.Typmod >= 4 && !d.ruled {
 				suffix := len(sep) + len(strconv.Itoa(factor-1))
 				if longest+suffix > int(n) {
-					return &UserError{Code: ExitUsage, Err: fmt.Errorf("scale ×%d: %s is %s and holds values of %d characters, with no room for the copy suffix %q; list %s under scale.shared",
+					return &failure.UserError{Code: failure.ExitUsage, Err: fmt.Errorf("scale ×%d: %s is %s and holds values of %d characters, with no room for the copy suffix %q; list %s under scale.shared",
 						factor, d.name, d.col.TypeName, longest, sep+strconv.Itoa(factor-1), d.table.Name)}
 				}
 			}
 			return nil
 		}
-		return &UserError{Code: ExitUsage, Err: fmt.Errorf("scale: %s holds values ending in each of %s followed by digits, so no copy suffix is safe; list %s under scale.shared",
+		return &failure.UserError{Code: failure.ExitUsage, Err: fmt.Errorf("scale: %s holds values ending in each of %s followed by digits, so no copy suffix is safe; list %s under scale.shared",
 			d.name, strings.Join(scaleSeps, " "), d.table.Name)}
 	}
 	return nil
@@ -501,162 +377,6 @@ func (t *TablePlan) buildCopyRules(cfg *config.Config, sc *config.Scale, opts Pl
 	return nil
 }
 
-// rulesOf returns the rules of copy i.
-func (t *TablePlan) rulesOf(i int) []ColumnRule {
-	if i == 0 {
-		return t.Rules
-	}
-	return t.copyRules[i-1]
-}
-
-// copies is the number of rows written per source row.
-func (t *TablePlan) copies() int { return max(t.Copies, 1) }
-
-// streamColumns describes the columns for the transform stage: ArrowColumns, with the
-// columns a copy's jitter reads decoded natively too.
-func streamColumns(t *TablePlan) []pgarrow.Column {
-	cols := ArrowColumns(t)
-	if len(t.copyRules) > 0 { // every copy has its rules on the same columns
-		for _, r := range t.copyRules[0] {
-			cols[r.Index].Native = cols[r.Index].Native || r.Native
-		}
-	}
-	return cols
-}
-
-// remapBatch returns copy i of rec: every remapped column moved.
-func (t *TablePlan) remapBatch(rec arrow.Record, i int, mem memory.Allocator) (arrow.Record, error) {
-	cur := rec
-	cur.Retain()
-	for _, m := range t.Remaps {
-		a, err := m.apply(cur.Column(m.Index), i, mem)
-		if err != nil {
-			cur.Release()
-			return nil, fmt.Errorf("scale %s.%s: %w", t.Name, m.Column.Name, err)
-		}
-		next := withColumn(cur, m.Index, a)
-		a.Release()
-		cur.Release()
-		cur = next
-	}
-	return cur, nil
-}
-
-// apply moves the values of a into copy i.
-func (m *Remap) apply(a arrow.Array, i int, mem memory.Allocator) (arrow.Array, error) {
-	off := int64(i) * m.span
-	switch a := a.(type) {
-	case *array.Int16:
-		return shiftInts[int16](a, array.NewInt16Builder(mem), off), nil
-	case *array.Int32:
-		return shiftInts[int32](a, array.NewInt32Builder(mem), off), nil
-	case *array.Int64:
-		return shiftInts[int64](a, array.NewInt64Builder(mem), off), nil
-	case *array.FixedSizeBinary:
-		b := array.NewFixedSizeBinaryBuilder(mem, a.DataType().(*arrow.FixedSizeBinaryType))
-		defer b.Release()
-		for j := 0; j < a.Len(); j++ {
-			if a.IsNull(j) {
-				b.AppendNull()
-			} else {
-				b.Append(m.uuid(a.Value(j), i))
-			}
-		}
-		return b.NewArray(), nil
-	case *array.String:
-		b := array.NewStringBuilder(mem)
-		defer b.Release()
-		suffix := m.sep + strconv.Itoa(i)
-		for j := 0; j < a.Len(); j++ {
-			if a.IsNull(j) {
-				b.AppendNull()
-			} else {
-				b.Append(a.Value(j) + suffix)
-			}
-		}
-		return b.NewArray(), nil
-	case *array.Binary: // raw wire bytes
-		b := array.NewBinaryBuilder(mem, arrow.BinaryTypes.Binary)
-		defer b.Release()
-		suffix := []byte(m.sep + strconv.Itoa(i))
-		var buf []byte
-		for j := 0; j < a.Len(); j++ {
-			if a.IsNull(j) {
-				b.AppendNull()
-				continue
-			}
-			v := a.Value(j)
-			buf = buf[:0]
-			switch m.kind {
-			case remapInt2:
-				if len(v) != 2 {
-					return nil, fmt.Errorf("a smallint of %d bytes", len(v))
-				}
-				buf = binary.BigEndian.AppendUint16(buf, uint16(int64(int16(binary.BigEndian.Uint16(v)))+off))
-			case remapInt4:
-				if len(v) != 4 {
-					return nil, fmt.Errorf("an integer of %d bytes", len(v))
-				}
-				buf = binary.BigEndian.AppendUint32(buf, uint32(int64(int32(binary.BigEndian.Uint32(v)))+off))
-			case remapInt8:
-				if len(v) != 8 {
-					return nil, fmt.Errorf("a bigint of %d bytes", len(v))
-				}
-				buf = binary.BigEndian.AppendUint64(buf, uint64(int64(binary.BigEndian.Uint64(v))+off))
-			case remapUUID:
-				if len(v) != 16 {
-					return nil, fmt.Errorf("a uuid of %d bytes", len(v))
-				}
-				buf = append(buf, m.uuid(v, i)...)
-			case remapText:
-				buf = append(append(buf, v...), suffix...)
-			}
-			b.Append(buf)
-		}
-		return b.NewArray(), nil
-	}
-	return nil, fmt.Errorf("cannot move values held as %s", a.DataType())
-}
-
-type intArray[T int16 | int32 | int64] interface {
-	Len() int
-	IsNull(int) bool
-	Value(int) T
-}
-
-type intBuilder[T int16 | int32 | int64] interface {
-	array.Builder
-	Append(T)
-}
-
-// shiftInts adds off to every value of a (the plan checked it cannot overflow).
-func shiftInts[T int16 | int32 | int64](a intArray[T], b intBuilder[T], off int64) arrow.Array {
-	defer b.Release()
-	b.Reserve(a.Len())
-	for j := 0; j < a.Len(); j++ {
-		if a.IsNull(j) {
-			b.AppendNull()
-		} else {
-			b.Append(T(int64(a.Value(j)) + off))
-		}
-	}
-	return b.NewArray()
-}
-
-// uuid is copy i of a uuid key: the first 16 bytes of HMAC-SHA256(subkey, i ‖ v), marked as
-// a version 4 (random) uuid.
-func (m *Remap) uuid(v []byte, i int) []byte {
-	h := hmac.New(sha256.New, m.subkey)
-	var n [4]byte
-	binary.BigEndian.PutUint32(n[:], uint32(i))
-	h.Write(n[:])
-	h.Write(v)
-	out := h.Sum(nil)[:16]
-	out[6] = out[6]&0x0f | 0x40
-	out[8] = out[8]&0x3f | 0x80
-	return out
-}
-
 // ScaleSpans gives, for every integer key domain that scaling moves (schema.table.column of
 // the key), the values its copies hold together: copy 0's smallest to the last copy's
 // largest. SequencesPast moves the sequences that feed them past the last copy.
@@ -667,23 +387,12 @@ func (p *Plan) ScaleSpans() map[string]ColumnSpan {
 	}
 	for _, tp := range p.Tables {
 		for _, m := range tp.Remaps {
-			if m.kind <= remapInt8 {
+			if m.kind.IsInt() {
 				spans[m.Domain] = ColumnSpan{Min: m.max - m.span + 1, Max: m.max + int64(tp.Copies-1)*m.span}
 			}
 		}
 	}
 	return spans
-}
-
-// Describe says how the remap moves a value of copy i, for plan.
-func (m Remap) Describe() string {
-	switch m.kind {
-	case remapUUID:
-		return "keyed uuid of (copy, value)"
-	case remapText:
-		return fmt.Sprintf("value + %q + copy", m.sep)
-	}
-	return fmt.Sprintf("value + copy × %d", m.span)
 }
 
 // AddCopyRules gives the scaled copies 1 and up of the plan's tables the rules cfg sets, each

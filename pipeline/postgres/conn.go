@@ -1,4 +1,4 @@
-package pipeline
+package postgres
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/schemas"
 )
 
@@ -24,7 +25,7 @@ import (
 func Connect(ctx context.Context, dsn, role string) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, Errorf(ExitUsage, "use postgres://user:password@host:port/dbname or key=value form",
+		return nil, failure.Errorf(failure.ExitUsage, "use postgres://user:password@host:port/dbname or key=value form",
 			"%s DSN %s: cannot parse it", role, config.Redact(dsn))
 	}
 	server := net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
@@ -66,7 +67,7 @@ func Connect(ctx context.Context, dsn, role string) (*pgx.Conn, error) {
 	if len(set) > 0 {
 		if _, err := conn.Exec(ctx, strings.Join(set, "; ")); err != nil {
 			conn.Close(ctx)
-			return nil, Errorf(ExitConnect, "", "%s: set the session up: %v", describe(cfg, role), err)
+			return nil, failure.Errorf(failure.ExitConnect, "", "%s: set the session up: %v", describe(cfg, role), err)
 		}
 	}
 	return conn, nil
@@ -164,8 +165,8 @@ func describe(cfg *pgx.ConnConfig, role string) string {
 	return fmt.Sprintf("%s %s:%d/%s as %s", role, cfg.Host, cfg.Port, cfg.Database, cfg.User)
 }
 
-// connectError turns a failed connection into a UserError that names the server, never the
-// password.
+// connectError turns a failed connection into a failure.UserError that names the server,
+// never the password.
 func connectError(cfg *pgx.ConnConfig, role string, err error) error {
 	where := describe(cfg, role)
 	msg := err.Error()
@@ -176,16 +177,16 @@ func connectError(cfg *pgx.ConnConfig, role string, err error) error {
 	var netErr net.Error
 	switch {
 	case errors.As(err, &pgErr) && (pgErr.Code == "28P01" || pgErr.Code == "28000"):
-		return Errorf(ExitConnect, "check the user name and password in the DSN (or PGPASSWORD / ~/.pgpass)",
+		return failure.Errorf(failure.ExitConnect, "check the user name and password in the DSN (or PGPASSWORD / ~/.pgpass)",
 			"%s: authentication failed", where)
 	case errors.As(err, &pgErr) && pgErr.Code == "3D000":
-		return Errorf(ExitConnect, "create the database first (createdb) or fix the name in the DSN",
+		return failure.Errorf(failure.ExitConnect, "create the database first (createdb) or fix the name in the DSN",
 			"%s: database does not exist", where)
 	case errors.As(err, &netErr), strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"):
-		return Errorf(ExitConnect, "is the server running and reachable from here? check host and port",
+		return failure.Errorf(failure.ExitConnect, "is the server running and reachable from here? check host and port",
 			"%s: cannot connect: %s", where, lastPart(msg))
 	}
-	return Errorf(ExitConnect, "", "%s: %s", where, lastPart(msg))
+	return failure.Errorf(failure.ExitConnect, "", "%s: %s", where, lastPart(msg))
 }
 
 // PgDumpDSN returns dsn with client_encoding=UTF8 added, for pg_dump. pg_dump writes the
@@ -255,20 +256,4 @@ func QuotedColumns(cols []schemas.Column) string {
 		b.WriteString(schemas.QuoteIdent(c.Name))
 	}
 	return b.String()
-}
-
-// SequenceValue is a sequence's state, read from the source and set on the target.
-type SequenceValue struct {
-	Name      schemas.Name
-	LastValue int64
-	IsCalled  bool
-}
-
-// CopyFormat is the COPY option for the unit's table: binary, or text for the few types
-// that cannot round-trip through binary.
-func CopyFormat(t *TablePlan) string {
-	if t.TextFormat {
-		return "(FORMAT text)"
-	}
-	return "(FORMAT binary)"
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/understudy-dev/understudy/transforms"
 )
 
 // A key moves the same way whether its column is decoded or carried as wire bytes: a rule
@@ -15,7 +17,7 @@ import (
 func TestRemapNativeAndRawAgree(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	ints := Remap{kind: remapInt8, span: 1000}
+	ints := Remap{kind: transforms.KindInt8, span: 1000}
 	nb := array.NewInt64Builder(mem)
 	nb.AppendValues([]int64{1, 999, -5}, nil)
 	nb.AppendNull()
@@ -55,7 +57,7 @@ func TestRemapNativeAndRawAgree(t *testing.T) {
 		b.Release()
 	}
 
-	u := Remap{kind: remapUUID, subkey: []byte("k")}
+	u := Remap{kind: transforms.KindUUID, subkey: []byte("k")}
 	in := bytes.Repeat([]byte{7}, 16)
 	ub := array.NewFixedSizeBinaryBuilder(mem, &arrow.FixedSizeBinaryType{ByteWidth: 16})
 	ub.Append(in)
