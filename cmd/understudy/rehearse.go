@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/job"
 	"github.com/understudy-dev/understudy/pipeline/rehearse"
 	"github.com/understudy-dev/understudy/pipeline/snapshot"
@@ -62,7 +62,7 @@ func runRehearse(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		Stdout: stdout, Stderr: stderr}
 	if *noRewrite != "" {
 		if o.Budget.NoRewriteOver, err = config.ParseBytes(*noRewrite); err != nil {
-			return pipeline.Errorf(pipeline.ExitUsage, "", "--no-rewrite-over: %v", err)
+			return failure.Errorf(failure.ExitUsage, "", "--no-rewrite-over: %v", err)
 		}
 	}
 	configBudget(&o.Budget, c.cfg, fs)
@@ -86,12 +86,12 @@ func runRehearse(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		rep.WriteSummary(stdout)
 		if *reportPath != "" {
 			if werr := rep.WriteJSON(*reportPath); werr != nil && err == nil {
-				err = pipeline.Errorf(pipeline.ExitFailed, "", "--report: %v", werr)
+				err = failure.Errorf(failure.ExitFailed, "", "--report: %v", werr)
 			}
 		}
 		if *mdPath != "" {
 			if werr := rep.WriteMarkdown(*mdPath); werr != nil && err == nil {
-				err = pipeline.Errorf(pipeline.ExitFailed, "", "--markdown: %v", werr)
+				err = failure.Errorf(failure.ExitFailed, "", "--markdown: %v", werr)
 			}
 		}
 	}
@@ -102,7 +102,7 @@ func runRehearse(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // the existing jobs, and records how the copy was made for the report.
 func buildCopy(ctx context.Context, from, source string, rules job.Rules, dst config.DSN, log *slog.Logger, o *rehearse.Options) error {
 	if from != "" && source != "" {
-		return pipeline.Errorf(pipeline.ExitUsage, "give one of them", "--from and --source exclude each other")
+		return failure.Errorf(failure.ExitUsage, "give one of them", "--from and --source exclude each other")
 	}
 	cfg, scale := rules.Config, rules.Scale
 	r := job.Running{Jobs: firstPositive(cfg.Jobs, max(runtime.NumCPU(), 2)), Log: log, ProgressInterval: 10 * time.Second, SummaryTo: io.Discard}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
-	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 )
 
 // A plain CREATE INDEX under traffic breaks --max-lock-wait: exit 6, the violation in the
@@ -29,7 +29,7 @@ ANALYZE orders;`)
 	})
 	code, out, errOut := runCLI(t, "rehearse", "--target", dsn, "--migrations", dir, "--max-lock-wait", "50ms",
 		"--report", jsonPath, "--markdown", mdPath, "--reset")
-	if code != pipeline.ExitBudget {
+	if code != failure.ExitBudget {
 		t.Fatalf("want exit 6, got %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	if !strings.Contains(errOut, "max-lock-wait") || !strings.Contains(out, "ShareLock") {
@@ -85,7 +85,7 @@ func TestRehearseConfigBudget(t *testing.T) {
 	os.WriteFile(cfg, []byte("# budgets for this repository\nbudget:\n  max_statement: 100ms\n  no_rewrite_over: 1GiB\n"), 0o644)
 
 	code, out, errOut := runCLI(t, "rehearse", "--target", dsn, "--migrations", migs, "--traffic", "off", "--config", cfg)
-	if code != pipeline.ExitBudget {
+	if code != failure.ExitBudget {
 		t.Fatalf("config budget: want exit 6, got %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	if !strings.Contains(errOut, "pg_sleep") || !strings.Contains(errOut, "max_statement 100ms ("+cfg+":3)") {
@@ -102,7 +102,7 @@ func TestRehearseConfigBudget(t *testing.T) {
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("budget:\n  max_statment: 1s\n"), 0o644)
 	code, _, errOut = runCLI(t, "rehearse", "--target", dsn2, "--migrations", migs, "--config", bad)
-	if code != pipeline.ExitUsage || !strings.Contains(errOut, bad+`:2: budget: unknown key "max_statment" (did you mean "max_statement"?)`) {
+	if code != failure.ExitUsage || !strings.Contains(errOut, bad+`:2: budget: unknown key "max_statment" (did you mean "max_statement"?)`) {
 		t.Errorf("bad budget key: exit %d, stderr:\n%s", code, errOut)
 	}
 }

@@ -11,8 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/rehearse/proxy"
 )
 
@@ -52,7 +51,7 @@ func (s *session) runCommand(ctx context.Context) error {
 	cr := &commandRun{s: s, ctx: ctx, byText: map[string]*StmtResult{}, conns: map[uint32]*connState{}}
 	px, err := proxy.Listen(s.o.Target.Value(), cr)
 	if err != nil {
-		return pipeline.WithCode(pipeline.ExitFailed, "", err)
+		return failure.WithCode(failure.ExitFailed, "", err)
 	}
 	res := &Result{Name: s.o.Command, Statements: []*StmtResult{}}
 	s.rep.Migrations = append(s.rep.Migrations, res)
@@ -87,7 +86,7 @@ func (s *session) runCommand(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return pipeline.Errorf(pipeline.ExitFailed, "the migration fails on this copy's data (or the tool failed): see its output above",
+		return failure.Errorf(failure.ExitFailed, "the migration fails on this copy's data (or the tool failed): see its output above",
 			"migration command %q failed: %s", s.o.Command, why)
 	}
 	res.OK = true

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 )
 
 func psqlCommand(t *testing.T, dir string) string {
@@ -88,8 +88,8 @@ func TestCommandFailsOnData(t *testing.T) {
 		"0001_unique.sql": "CREATE UNIQUE INDEX orders_status_key ON orders (status);",
 	})
 	rep, err := rehearse(t, dsn, Options{Command: psqlCommand(t, dir), Traffic: "off"})
-	var ue *pipeline.UserError
-	if !errors.As(err, &ue) || ue.Code != pipeline.ExitFailed || !strings.Contains(err.Error(), "could not create unique index") {
+	var ue *failure.UserError
+	if !errors.As(err, &ue) || ue.Code != failure.ExitFailed || !strings.Contains(err.Error(), "could not create unique index") {
 		t.Fatalf("want exit 1 with PostgreSQL's error; got %v", err)
 	}
 	if rep.Migrations[0].OK || rep.Migrations[0].Error == nil || rep.Migrations[0].Error.SQLState != "23505" {

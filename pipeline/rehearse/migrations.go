@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 )
 
 // Migration is one file of a migrations directory, cut into statements.
@@ -29,7 +29,7 @@ type Migration struct {
 func LoadDir(dir string, serverVersion int) ([]Migration, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, pipeline.Errorf(pipeline.ExitUsage, "", "--migrations: %v", err)
+		return nil, failure.Errorf(failure.ExitUsage, "", "--migrations: %v", err)
 	}
 	var names []string
 	for _, e := range entries {
@@ -41,14 +41,14 @@ func LoadDir(dir string, serverVersion int) ([]Migration, error) {
 	}
 	sort.Strings(names)
 	if len(names) == 0 {
-		return nil, pipeline.Errorf(pipeline.ExitUsage, "put the migrations in .sql files; they run in lexical order", "--migrations %s: no .sql files", dir)
+		return nil, failure.Errorf(failure.ExitUsage, "put the migrations in .sql files; they run in lexical order", "--migrations %s: no .sql files", dir)
 	}
 	var out []Migration
 	for _, n := range names {
 		p := filepath.Join(dir, n)
 		data, err := os.ReadFile(p)
 		if err != nil {
-			return nil, pipeline.Errorf(pipeline.ExitUsage, "", "migration %s: %v", p, err)
+			return nil, failure.Errorf(failure.ExitUsage, "", "migration %s: %v", p, err)
 		}
 		out = append(out, ParseMigration(n, p, string(data), serverVersion))
 	}

@@ -22,14 +22,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"golang.org/x/sync/errgroup"
-
-	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
+	"golang.org/x/sync/errgroup"
 )
 
 // ExitBudget is the exit code of a rehearsal that broke a budget.
-const ExitBudget = pipeline.ExitBudget
+const ExitBudget = failure.ExitBudget
 
 // Options configure a rehearsal.
 type Options struct {
@@ -80,14 +79,14 @@ func (o *Options) defaults() {
 func (o *Options) Validate() error {
 	switch {
 	case o.Target == "":
-		return pipeline.Errorf(pipeline.ExitUsage, "give --target DSN (the copy to rehearse on)", "missing target DSN")
+		return failure.Errorf(failure.ExitUsage, "give --target DSN (the copy to rehearse on)", "missing target DSN")
 	case o.Migrations == "" && o.Command == "":
-		return pipeline.Errorf(pipeline.ExitUsage, "give --migrations DIR or --command 'tool …'", "nothing to rehearse")
+		return failure.Errorf(failure.ExitUsage, "give --migrations DIR or --command 'tool …'", "nothing to rehearse")
 	case o.Migrations != "" && o.Command != "":
-		return pipeline.Errorf(pipeline.ExitUsage, "give one of them", "--migrations and --command exclude each other")
+		return failure.Errorf(failure.ExitUsage, "give one of them", "--migrations and --command exclude each other")
 	case o.Traffic != "" && o.Traffic != "auto" && o.Traffic != "off":
 		if _, err := os.Stat(o.Traffic); err != nil {
-			return pipeline.Errorf(pipeline.ExitUsage, "--traffic takes auto, off, or a file of your own statements (docs/rehearse.md)",
+			return failure.Errorf(failure.ExitUsage, "--traffic takes auto, off, or a file of your own statements (docs/rehearse.md)",
 				"--traffic %q: %v", o.Traffic, err)
 		}
 	}
@@ -147,7 +146,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		for _, v := range rep.Budget.Violations {
 			lines = append(lines, v.Message)
 		}
-		err = pipeline.Errorf(ExitBudget, "see the report's advice; raise the budget only if production can take it",
+		err = failure.Errorf(ExitBudget, "see the report's advice; raise the budget only if production can take it",
 			"%d budget violation(s):\n  %s", len(lines), strings.Join(lines, "\n  "))
 	}
 	return rep, err
@@ -250,7 +249,7 @@ func run(ctx context.Context, o Options, rep *Report) error {
 		return runErr
 	}
 	if bgErr != nil && ctx.Err() == nil {
-		return pipeline.WithCode(pipeline.ExitFailed, "", fmt.Errorf("rehearse: %w", bgErr))
+		return failure.WithCode(failure.ExitFailed, "", fmt.Errorf("rehearse: %w", bgErr))
 	}
 	return ctx.Err()
 }
@@ -267,7 +266,7 @@ func (s *session) describeTarget(ctx context.Context) error {
 		return fmt.Errorf("target: %w", err)
 	}
 	if marker {
-		return pipeline.Errorf(pipeline.ExitUnsafe, "finish the copy first (sync/restore --resume), or rebuild it",
+		return failure.Errorf(failure.ExitUnsafe, "finish the copy first (sync/restore --resume), or rebuild it",
 			"target %s is an unfinished copy (schema _understudy_incomplete is there): its timings would mean nothing", t.Database)
 	}
 	t.Copy, t.CopySubset = s.o.Copy, s.o.CopySubset
@@ -350,7 +349,7 @@ func (s *session) runMigration(ctx context.Context, mig *pgx.Conn, m Migration) 
 		if m.InTransaction {
 			_, _ = mig.Exec(context.Background(), "ROLLBACK")
 		}
-		return res, pipeline.Errorf(pipeline.ExitFailed, "the migration fails on this copy's data: it would fail in production too",
+		return res, failure.Errorf(failure.ExitFailed, "the migration fails on this copy's data: it would fail in production too",
 			"migration %s failed%s: %s", m.Name, where, e)
 	}
 	s.catWrites = 0 // a new transaction has written nothing yet

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 )
 
 func rehearse(t *testing.T, dsn string, o Options) (*Report, error) {
@@ -157,8 +157,8 @@ func TestFailsOnData(t *testing.T) {
 		"0003_never.sql":  "ALTER TABLE orders ADD COLUMN never int;",
 	})
 	rep, err := rehearse(t, dsn, Options{Migrations: dir, Traffic: "off"})
-	var ue *pipeline.UserError
-	if !errors.As(err, &ue) || ue.Code != pipeline.ExitFailed {
+	var ue *failure.UserError
+	if !errors.As(err, &ue) || ue.Code != failure.ExitFailed {
 		t.Fatalf("want exit 1, got %v", err)
 	}
 	for _, want := range []string{"0002_unique.sql", "statement 2", "line 3", "could not create unique index", "23505"} {

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/failure"
+	"github.com/understudy-dev/understudy/pipeline/postgres"
 )
 
 // resetter keeps a template of the copy (CREATE DATABASE … TEMPLATE) and puts the copy back
@@ -36,14 +36,14 @@ func templateName(db string) string {
 func prepareReset(ctx context.Context, dsn string, log *slog.Logger) (*resetter, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, pipeline.Errorf(pipeline.ExitUsage, "", "target DSN: cannot parse it")
+		return nil, failure.Errorf(failure.ExitUsage, "", "target DSN: cannot parse it")
 	}
 	r := &resetter{db: cfg.Database, tpl: templateName(cfg.Database), log: log}
 	r.info.Template = r.tpl
 	if r.adminDSN, err = withDatabase(dsn, "postgres"); err != nil {
 		return nil, err
 	}
-	admin, err := pipeline.Connect(ctx, r.adminDSN, "target (database postgres, for --reset)")
+	admin, err := postgres.Connect(ctx, r.adminDSN, "target (database postgres, for --reset)")
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func prepareReset(ctx context.Context, dsn string, log *slog.Logger) (*resetter,
 	}
 	start := time.Now()
 	if err := copyDatabase(ctx, admin, r.tpl, r.db); err != nil {
-		return nil, pipeline.WithCode(pipeline.ExitFailed, "--reset needs no other session on the copy while it takes the template", err)
+		return nil, failure.WithCode(failure.ExitFailed, "--reset needs no other session on the copy while it takes the template", err)
 	}
 	if _, err := admin.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS 'understudy rehearse --reset template of %s'", quoteIdent(r.tpl), strings.ReplaceAll(r.db, "'", "''"))); err != nil {
 		return nil, err
@@ -76,7 +76,7 @@ func prepareReset(ctx context.Context, dsn string, log *slog.Logger) (*resetter,
 
 // restore puts the copy back from the template.
 func (r *resetter) restore(ctx context.Context) error {
-	admin, err := pipeline.Connect(ctx, r.adminDSN, "target (database postgres, for --reset)")
+	admin, err := postgres.Connect(ctx, r.adminDSN, "target (database postgres, for --reset)")
 	if err != nil {
 		return err
 	}
@@ -93,10 +93,10 @@ func (r *resetter) restore(ctx context.Context) error {
 // recreate drops db and creates it again from tpl.
 func (r *resetter) recreate(ctx context.Context, admin *pgx.Conn, db, tpl string) error {
 	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+quoteIdent(db)+" WITH (FORCE)"); err != nil {
-		return pipeline.WithCode(pipeline.ExitFailed, "", fmt.Errorf("--reset: drop %s: %w", db, err))
+		return failure.WithCode(failure.ExitFailed, "", fmt.Errorf("--reset: drop %s: %w", db, err))
 	}
 	if err := copyDatabase(ctx, admin, db, tpl); err != nil {
-		return pipeline.WithCode(pipeline.ExitFailed, "the template "+tpl+" is intact: CREATE DATABASE "+db+" TEMPLATE "+tpl+" puts the copy back", err)
+		return failure.WithCode(failure.ExitFailed, "the template "+tpl+" is intact: CREATE DATABASE "+db+" TEMPLATE "+tpl+" puts the copy back", err)
 	}
 	return nil
 }
@@ -122,7 +122,7 @@ func withDatabase(dsn, db string) (string, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)
 		if err != nil {
-			return "", pipeline.Errorf(pipeline.ExitUsage, "", "target DSN: cannot parse it")
+			return "", failure.Errorf(failure.ExitUsage, "", "target DSN: cannot parse it")
 		}
 		u.Path = "/" + db
 		return u.String(), nil

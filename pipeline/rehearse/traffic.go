@@ -13,9 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/understudy-dev/understudy/pipeline/postgres"
 	"golang.org/x/sync/errgroup"
-
-	"github.com/understudy-dev/understudy/pipeline"
 )
 
 // traffic is synthetic production load on the tables the migrations touch: each client
@@ -544,10 +543,10 @@ func (t *traffic) result(i int) *Traffic {
 	return out
 }
 
-// connect opens a connection to the copy; pipeline.Connect words a failure for the user
+// connect opens a connection to the copy; postgres.Connect words a failure for the user
 // (never with the password).
 func connect(ctx context.Context, dsn, app string) (*pgx.Conn, error) {
-	c, err := pipeline.Connect(ctx, dsn, "target")
+	c, err := postgres.Connect(ctx, dsn, "target")
 	if err != nil {
 		return nil, err
 	}

@@ -10,11 +10,10 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"gopkg.in/yaml.v3"
-
-	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/config"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/transforms"
+	"gopkg.in/yaml.v3"
 )
 
 // trafficQuery is one statement of a --traffic file: the team's own SQL, its $n parameters
@@ -67,11 +66,11 @@ func parseTrafficFile(file string) ([]*trafficQuery, error) {
 		if n != nil {
 			e.Line = n.Line
 		}
-		return pipeline.WithCode(pipeline.ExitUsage, "see docs/rehearse.md, --traffic FILE", e)
+		return failure.WithCode(failure.ExitUsage, "see docs/rehearse.md, --traffic FILE", e)
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, pipeline.Errorf(pipeline.ExitUsage, "", "--traffic: %v", err)
+		return nil, failure.Errorf(failure.ExitUsage, "", "--traffic: %v", err)
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -164,7 +163,7 @@ func (t *traffic) prepareFile(ctx context.Context, file string, queries []*traff
 	t.setupMu.Lock()
 	defer t.setupMu.Unlock()
 	failAt := func(line int, path, format string, args ...any) error {
-		return pipeline.WithCode(pipeline.ExitUsage, "see docs/rehearse.md, --traffic FILE",
+		return failure.WithCode(failure.ExitUsage, "see docs/rehearse.md, --traffic FILE",
 			&config.Error{File: file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 	fail := func(q *trafficQuery, path, format string, args ...any) error {

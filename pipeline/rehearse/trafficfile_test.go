@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
-	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/failure"
 )
 
 // --traffic FILE runs the team's own statements, with parameters drawn from the named
@@ -67,8 +67,8 @@ func TestTrafficFileErrors(t *testing.T) {
 		file := filepath.Join(t.TempDir(), "traffic.yaml")
 		os.WriteFile(file, []byte(c.src), 0o644)
 		_, err := rehearse(t, dsn, Options{Migrations: dir, Traffic: file})
-		var ue *pipeline.UserError
-		if !errors.As(err, &ue) || ue.Code != pipeline.ExitUsage || !strings.Contains(err.Error(), file+c.want) {
+		var ue *failure.UserError
+		if !errors.As(err, &ue) || ue.Code != failure.ExitUsage || !strings.Contains(err.Error(), file+c.want) {
 			t.Errorf("%q: want exit 2 with %q; got %v", c.src, file+c.want, err)
 		}
 	}
