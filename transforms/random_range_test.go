@@ -306,6 +306,11 @@ func TestRandomRangeNumericScaleWithoutRoom(t *testing.T) {
 	if !strings.Contains(err.Error(), "not a numeric") {
 		t.Errorf("error %q for a malformed numeric", err)
 	}
+	// The value that could not be read is production's: the error says where, never what.
+	err = shapeRunErr(t, tr, mem, arrow.BinaryTypes.String, []any{"0.55", "4111-1111-1111-1111"})
+	if strings.Contains(err.Error(), "4111") || !strings.Contains(err.Error(), "row 1") {
+		t.Errorf("error %q: want row 1 named and the value left out", err)
+	}
 }
 
 func TestRandomRangeRefusals(t *testing.T) {
