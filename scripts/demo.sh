@@ -83,3 +83,18 @@ bin/understudy restore --from "$pgdir/snap" --target "$(db ci_scaled)" --config 
 echo "customers: $(psql -X -At "$(db restored)" -c "SELECT count(*) FROM customers") in the snapshot, $(psql -X -At "$(db ci_scaled)" -c "SELECT count(*) FROM customers") restored"
 names="SELECT count(DISTINCT (first_name, last_name, street)) FROM customers"
 echo "distinct (name, street): $(psql -X -At "$(db restored)" -c "$names") in the snapshot, $(psql -X -At "$(db ci_scaled)" -c "$names") restored (each copy gets fresh fake values from the snapshot's rules)"
+
+echo
+echo "== understudy rehearse: two migrations on the scaled copy, with traffic on the tables they touch"
+mkdir -p "$pgdir/migrations"
+cat >"$pgdir/migrations/0001_orders_status.sql" <<'SQL'
+CREATE INDEX orders_status_idx ON orders (status);
+SQL
+cat >"$pgdir/migrations/0002_items_product.sql" <<'SQL'
+-- +goose NO TRANSACTION
+CREATE INDEX CONCURRENTLY order_items_product_idx ON order_items (product_id);
+SQL
+# --reset puts the copy back afterwards, so the next variant starts from the same data.
+bin/understudy rehearse --target "$(db scaled)" --migrations "$pgdir/migrations" --reset \
+  --markdown "$pgdir/rehearsal.md" 2>"$pgdir/rehearse.log" || { cat "$pgdir/rehearse.log" >&2; exit 1; }
+echo "(a pull-request comment was written to $pgdir/rehearsal.md; docs/rehearse.md explains every figure)"
