@@ -119,15 +119,6 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 	for _, t := range progress.Tables() {
 		tables[t] = true
 	}
-	m.Shape = &snapshot.Shape{Scale: max(1, o.Scale)}
-	if o.Config != nil {
-		if sc := scaleOf(o.Config, o.Scale); sc != nil && sc.Factor > 1 {
-			m.Shape.Scale = sc.Factor
-		}
-		for _, tr := range o.Config.Tables {
-			m.Shape.Subset = m.Shape.Subset || tr.Seed()
-		}
-	}
 	if old != nil {
 		for _, t := range snapshot.ManifestTables(old) {
 			tables[t] = true

@@ -142,30 +142,21 @@ func readCatalog(ctx context.Context, q querier) (map[uint32]relInfo, error) {
 
 // relationSizes reads pg_relation_size of each oid (0 for one that is gone).
 func relationSizes(ctx context.Context, q querier, oids []uint32) (map[uint32]int64, error) {
-	out := map[uint32]int64{}
 	if len(oids) == 0 {
-		return out, nil
+		return map[uint32]int64{}, nil
 	}
-	rows, err := q.Query(ctx, "SELECT o, COALESCE(pg_relation_size(o), 0) FROM unnest($1::oid[]) AS o", oids)
-	if err != nil {
-		return nil, fmt.Errorf("read relation sizes: %w", err)
-	}
-	for rows.Next() {
-		var oid uint32
-		var n int64
-		if err := rows.Scan(&oid, &n); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out[oid] = n
-	}
-	return out, rows.Err()
+	return readSizes(ctx, q, "SELECT o, COALESCE(pg_relation_size(o), 0) FROM unnest($1::oid[]) AS o", oids)
 }
 
 // allSizes reads the size of every user relation with storage, once, before the migrations.
 func allSizes(ctx context.Context, q querier) (map[uint32]int64, error) {
-	rows, err := q.Query(ctx, `SELECT c.oid, pg_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	return readSizes(ctx, q, `SELECT c.oid, pg_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%' AND c.relkind IN ('r', 'i', 'm')`)
+}
+
+// readSizes runs a query of (oid, size) rows into a map.
+func readSizes(ctx context.Context, q querier, sql string, args ...any) (map[uint32]int64, error) {
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read relation sizes: %w", err)
 	}
