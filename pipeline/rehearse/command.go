@@ -171,6 +171,23 @@ func (cr *commandRun) End(c *proxy.Conn, sql string, tag pgconn.CommandTag, pgEr
 	cr.hookMu.Lock()
 	defer cr.hookMu.Unlock()
 	seen, waited := cr.s.sampler.take()
+	if pgErr == nil && changesSchema(sql) {
+		// The sampler sees a lock only if it is held at one of its ticks, and a short schema
+		// change inside a transaction can take one between two. The client has not seen the
+		// result yet, so in a transaction the locks are still held: read them now. (In
+		// autocommit they are gone with the commit; then the sampler's view is what there is.)
+		if held, err := backendLocks(cr.ctx, cr.s.meta, c.PID); err == nil {
+			if seen == nil {
+				seen = map[lockKey]time.Time{}
+			}
+			start := time.Now().Add(-time.Duration(seconds * float64(time.Second)))
+			for _, k := range held {
+				if _, ok := seen[k]; !ok {
+					seen[k] = start
+				}
+			}
+		}
+	}
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
 	st := cr.entry(sql)

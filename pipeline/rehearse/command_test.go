@@ -116,3 +116,30 @@ func TestCommandAggregatesImport(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// A schema change inside a tool's transaction that takes well under the sampler's 5 ms
+// still has its locks reported, with their modes: they are read when its result comes back,
+// before the tool sees it and goes on to COMMIT.
+func TestCommandReportsLocksOfQuickStatementsInATransaction(t *testing.T) {
+	dsn := shopCopy(t)
+	dir := migrationsDir(t, map[string]string{
+		"0001_quick.sql": "BEGIN;\nCREATE TABLE tags (id int PRIMARY KEY, name text);\nALTER TABLE tags ADD COLUMN note text;\nCREATE INDEX tags_name ON tags (name);\nCOMMIT;",
+	})
+	rep, err := rehearse(t, dsn, Options{Command: psqlCommand(t, dir), Traffic: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ sql, relation, mode string }{
+		{"ALTER TABLE tags ADD COLUMN note", "public.tags", "AccessExclusiveLock"},
+		{"CREATE INDEX tags_name", "public.tags", "ShareLock"},
+	} {
+		st := stmtBySQL(t, rep, tc.sql)
+		found := false
+		for _, l := range st.Locks {
+			found = found || l.Relation == tc.relation && l.Mode == tc.mode
+		}
+		if !found {
+			t.Errorf("%s: locks %+v, want %s on %s", tc.sql, st.Locks, tc.mode, tc.relation)
+		}
+	}
+}

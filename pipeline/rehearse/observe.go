@@ -173,6 +173,26 @@ func readSizes(ctx context.Context, q querier, sql string, args ...any) (map[uin
 	return out, rows.Err()
 }
 
+// backendLocks reads the relation locks backend pid holds on the database's user relations.
+func backendLocks(ctx context.Context, q querier, pid uint32) ([]lockKey, error) {
+	rows, err := q.Query(ctx, `SELECT relation, mode FROM pg_locks
+WHERE pid = $1 AND locktype = 'relation' AND granted AND relation >= 16384
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, int32(pid))
+	if err != nil {
+		return nil, fmt.Errorf("read locks: %w", err)
+	}
+	var out []lockKey
+	for rows.Next() {
+		var k lockKey
+		if err := rows.Scan(&k.oid, &k.mode); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
 // counters are the cluster's WAL position and the database's temp bytes.
 type counters struct{ wal, temp int64 }
 
