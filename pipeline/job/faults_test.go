@@ -155,6 +155,7 @@ func TestSyncLostCoordinatorFails(t *testing.T) {
 	if !errors.As(err, &ue) || ue.Code != failure.ExitFailed {
 		t.Errorf("exit code: want %d, got %v", failure.ExitFailed, err)
 	}
+	t.Log(err, "; hint: ", ue.Hint)
 	msg := err.Error() + " " + ue.Hint
 	for _, want := range []string{"snapshot", "--replace", pgsink.MarkerSchema} {
 		if !strings.Contains(msg, want) {
