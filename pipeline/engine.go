@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
@@ -76,6 +78,9 @@ type RunOptions struct {
 	// DecodeAll sends every table through decode → transform → encode, even one without
 	// rules (tests use it to prove that path lossless).
 	DecodeAll bool
+	// Log receives a warning for every unit copied again after a transient fault; nil
+	// logs nothing.
+	Log *slog.Logger
 }
 
 // PipeBuffer is the size of each buffer between a source, the transform stage and a sink.
@@ -91,6 +96,9 @@ func Run(ctx context.Context, plan *Plan, src Source, dst Sink, opts RunOptions)
 	if opts.Mem == nil {
 		opts.Mem = memory.NewGoAllocator()
 	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
 	s := newScheduler(plan.Units, nil)
 	return s.work(ctx, opts.Jobs, func(ctx context.Context) (*worker, error) {
 		r, err := src.NewReader(ctx)
@@ -104,11 +112,35 @@ func Run(ctx context.Context, plan *Plan, src Source, dst Sink, opts RunOptions)
 		}
 		wk := &worker{w: w}
 		wk.copy = func(ctx context.Context, u Unit) ([]Task, error) {
-			err := copyUnit(ctx, r, w, u, opts)
-			for tries := 0; err != nil && retryable(err) && tries < maxUnitRetries; tries++ {
-				// The sink will write the unit another way: read it again, on a fresh
-				// connection (the failed read left the old one unusable), in the same
-				// snapshot of the source.
+			err := copyUnit(ctx, r, wk.w, u, opts)
+			for fixes, faults := 0, 0; err != nil; {
+				switch {
+				case retryable(err) && fixes < maxUnitRetries:
+					// The sink will write the unit another way, on the same writer.
+					fixes++
+				case Transient(err) && faults < maxFaultRetries && ctx.Err() == nil:
+					// A connection died under the unit (or its transaction lost to another):
+					// the target side rolled back, so copy it again from the start, on fresh
+					// connections at both ends.
+					faults++
+					opts.Progress.retried(u.Table.Name)
+					wait := faultBackoff(faults)
+					opts.Log.Warn("copying a unit again after a transient fault", "unit", u.String(), "retry", faults, "of", maxFaultRetries, "wait", wait.Round(time.Millisecond), "error", err)
+					wk.w.Close()
+					wk.w = nil
+					if serr := sleepCtx(ctx, wait); serr != nil {
+						return nil, err
+					}
+					nw, werr := dst.NewWriter(ctx)
+					if werr != nil {
+						return nil, fmt.Errorf("copy %s again: %w (after %w)", u, werr, err)
+					}
+					wk.w = nw
+				default:
+					return nil, err
+				}
+				// Read the unit again on a fresh connection (the failed read left the old one
+				// unusable), in the same snapshot of the source.
 				r.Close()
 				r = nil
 				nr, rerr := src.NewReader(ctx)
@@ -116,10 +148,7 @@ func Run(ctx context.Context, plan *Plan, src Source, dst Sink, opts RunOptions)
 					return nil, fmt.Errorf("copy %s again: %w", u, rerr)
 				}
 				r = nr
-				err = copyUnit(ctx, r, w, u, opts)
-			}
-			if err != nil {
-				return nil, err
+				err = copyUnit(ctx, r, wk.w, u, opts)
 			}
 			if t := s.lastOfTable(u); t != nil {
 				opts.Progress.tableDone(t.Name)
@@ -128,8 +157,10 @@ func Run(ctx context.Context, plan *Plan, src Source, dst Sink, opts RunOptions)
 			return nil, nil
 		}
 		wk.close = func() {
-			w.Close()
-			if r != nil { // r may be nil if reopening it for a retry failed
+			if wk.w != nil { // nil if reopening it for a retry failed
+				wk.w.Close()
+			}
+			if r != nil { // likewise
 				r.Close()
 			}
 		}

@@ -35,6 +35,7 @@ type tableProgress struct {
 	rows       atomic.Int64
 	started    atomic.Int64 // unix nanos of the first byte
 	finished   atomic.Int64 // unix nanos when the last unit landed
+	retries    atomic.Int64 // units copied again after a transient fault
 	unitsTotal int
 }
 
@@ -72,6 +73,13 @@ func (p *Progress) tableDone(n schemas.Name) {
 	}
 }
 
+// retried counts a unit of table n copied again after a transient fault.
+func (p *Progress) retried(n schemas.Name) {
+	if t := p.table(n); t != nil {
+		t.retries.Add(1)
+	}
+}
+
 func (t *tableProgress) addBytes(n int64) {
 	if t == nil {
 		return
@@ -94,13 +102,16 @@ type TableStats struct {
 	Bytes        int64    `json:"bytes"`
 	Seconds      float64  `json:"seconds"`
 	Transformers []string `json:"transformers"`
+	// Retries counts the units of the table copied again after a transient fault (a
+	// connection lost, a backend terminated, a serialization failure or deadlock).
+	Retries int `json:"retries,omitempty"`
 }
 
 // Stats returns per-table figures, biggest first.
 func (p *Progress) Stats() []TableStats {
 	var out []TableStats
 	for _, t := range p.order {
-		s := TableStats{Table: t.name.String(), Rows: t.rows.Load(), Bytes: t.bytes.Load(), Transformers: t.rules}
+		s := TableStats{Table: t.name.String(), Rows: t.rows.Load(), Bytes: t.bytes.Load(), Transformers: t.rules, Retries: int(t.retries.Load())}
 		if s.Transformers == nil {
 			s.Transformers = []string{}
 		}

@@ -50,7 +50,7 @@ func (r *Running) run(ctx context.Context, plan *pipeline.Plan, src pipeline.Sou
 		}
 	}()
 	err := pipeline.Run(ctx, plan, src, dst, pipeline.RunOptions{Jobs: r.Jobs, Mem: r.Mem, Progress: r.progress,
-		BatchRows: r.BatchRows, BatchBytes: r.BatchBytes, DecodeAll: r.DecodeAll})
+		BatchRows: r.BatchRows, BatchBytes: r.BatchBytes, DecodeAll: r.DecodeAll, Log: r.Log})
 	if err == nil && finish != nil {
 		err = finish(ctx)
 	}

@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -155,6 +157,67 @@ func (s *Source) SequenceOwners(ctx context.Context) (map[schemas.Name][]string,
 		return nil, fmt.Errorf("source: %w", err)
 	}
 	return out, nil
+}
+
+// SnapshotLostError says the coordinator connection, which holds the exported snapshot, is
+// gone: no worker can join the snapshot again, and what was read can no longer be finished
+// at one point in time.
+type SnapshotLostError struct{ Err error }
+
+func (e *SnapshotLostError) Error() string {
+	return fmt.Sprintf("source: lost the connection that holds the exported snapshot, so the snapshot is gone: %v", e.Err)
+}
+func (e *SnapshotLostError) Unwrap() error { return e.Err }
+
+// Watch checks the coordinator connection every interval until the function it returns is
+// called (as often as one likes), and calls lost once if the connection is gone (terminated, reset, the server
+// restarted). Between Watch and its stop nothing else may use the coordinator (Querier,
+// Sequences): workers copying is the time to watch. Stop waits for a check under way, which
+// is never cancelled (a cancelled query could close the connection it checks).
+func (s *Source) Watch(interval time.Duration, lost func(error)) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			err := s.coord.PgConn().Ping(ctx)
+			cancel()
+			if err != nil {
+				lost(&SnapshotLostError{Err: err})
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		<-finished
+	}
+}
+
+// Check returns a SnapshotLostError if the coordinator connection is gone, or nil.
+func (s *Source) Check(ctx context.Context) error {
+	if err := s.coord.PgConn().Ping(ctx); err != nil {
+		return &SnapshotLostError{Err: err}
+	}
+	return nil
+}
+
+// Lost returns a SnapshotLostError if the coordinator connection is known to be closed, or
+// nil; unlike Check it does not talk to the server.
+func (s *Source) Lost() error {
+	if s.coord.PgConn().IsClosed() {
+		return &SnapshotLostError{Err: fmt.Errorf("connection closed")}
+	}
+	return nil
 }
 
 // Close ends the snapshot transaction.
