@@ -21,6 +21,10 @@ func Transient(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
+	var u *OutcomeUnknown
+	if errors.As(err, &u) {
+		return false
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
@@ -39,6 +43,18 @@ func Transient(err error) bool {
 	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED)
 }
+
+// OutcomeUnknown wraps a fault after which the sink cannot tell whether its write took
+// effect: a connection lost after the whole of a unit's COPY was sent, while its commit's
+// answer was awaited. Copying the unit again could load its rows twice, so it is never
+// retried (Transient says no): the run fails and the target stays marked incomplete.
+type OutcomeUnknown struct{ Err error }
+
+func (e *OutcomeUnknown) Error() string {
+	return e.Err.Error() + " (the connection was lost after all the unit's rows were sent: whether they were committed cannot be known, so the unit is not copied again)"
+}
+
+func (e *OutcomeUnknown) Unwrap() error { return e.Err }
 
 // maxFaultRetries bounds the copies of one unit after transient faults.
 const maxFaultRetries = 5

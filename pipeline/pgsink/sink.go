@@ -532,7 +532,8 @@ func (w *writer) CopyIn(ctx context.Context, u pipeline.Unit, r io.Reader) (int6
 		}
 	}
 	sql := "COPY " + u.Table.Name.Quoted() + " (" + postgres.QuotedColumns(u.Table.Columns) + ") FROM STDIN " + format
-	tag, err := w.conn.PgConn().CopyFrom(ctx, r, sql)
+	src := &readToEnd{r: r}
+	tag, err := w.conn.PgConn().CopyFrom(ctx, src, sql)
 	if err == nil && freeze {
 		_, err = w.conn.Exec(ctx, "COMMIT")
 	}
@@ -544,9 +545,29 @@ func (w *writer) CopyIn(ctx context.Context, u pipeline.Unit, r io.Reader) (int6
 			w.conn.Exec(rctx, "ROLLBACK")
 			cancel()
 		}
-		return 0, fmt.Errorf("write to target: %w", err)
+		err = fmt.Errorf("write to target: %w", err)
+		if !freeze && src.done {
+			// The COPY commits on its own once all of it is in: lost now, it may have. A frozen
+			// load is safe to redo (its TRUNCATE comes first); this one is not.
+			err = &pipeline.OutcomeUnknown{Err: err}
+		}
+		return 0, err
 	}
 	return tag.RowsAffected(), nil
+}
+
+// readToEnd notes whether the reader's end was reached: all of a unit's rows were sent.
+type readToEnd struct {
+	r    io.Reader
+	done bool
+}
+
+func (e *readToEnd) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF {
+		e.done = true
+	}
+	return n, err
 }
 
 // prelude runs the post-data preamble, once per connection.
