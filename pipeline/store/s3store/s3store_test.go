@@ -303,7 +303,7 @@ func TestErrorsNameBucketAndKey(t *testing.T) {
 
 // TestRetries puts a proxy that fails requests in front of the real server: a real server
 // cannot be made to throttle on demand. The first two requests get 503 SlowDown and 500
-// InternalError; the write and the read succeed anyway.
+// InternalError; the write and the read succeed anyway, and the store counts two retries.
 func TestRetries(t *testing.T) {
 	bucket := s3test.Bucket(t)
 	target, err := url.Parse(s3test.Get(t).Endpoint)
@@ -349,6 +349,9 @@ func TestRetries(t *testing.T) {
 	defer r.Close()
 	if b, _ := io.ReadAll(r); string(b) != "retried" || failed.Load() != 2 {
 		t.Errorf("read %q after %d failed requests; want %q after 2", b, failed.Load(), "retried")
+	}
+	if n := s.Retries(); n != 2 {
+		t.Errorf("Retries() = %d after 2 failed requests", n)
 	}
 }
 
