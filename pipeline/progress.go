@@ -261,6 +261,12 @@ type RunReport struct {
 	Rows           int64        `json:"rows"`
 	Bytes          int64        `json:"bytes"`
 	Tables         []TableStats `json:"tables"`
+	// S3Retries counts the requests to an S3 store that were sent again (throttling, 5xx,
+	// dropped connections); absent without an S3 store.
+	S3Retries *int64 `json:"s3_retries,omitempty"`
+	// PartsRefetched counts the snapshot parts a restore fetched a second time because the
+	// first download was cut or failed its checksum.
+	PartsRefetched int64 `json:"parts_refetched,omitempty"`
 }
 
 // WriteReport writes r as indented JSON to path, mode 0600 (see WritePrivateFile).

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/store"
 	"github.com/understudy-dev/understudy/transforms"
 )
 
@@ -19,6 +20,9 @@ func (r *Running) begin(rep pipeline.RunReport) (started time.Time, end func(*er
 	started = time.Now()
 	return started, func(err *error) {
 		rep.Status, rep.Started, rep.Seconds = "ok", started, time.Since(started).Seconds()
+		for _, count := range r.counters {
+			count(&rep)
+		}
 		*err = r.report(rep, *err)
 	}
 }
@@ -76,6 +80,23 @@ func (r *Running) report(rep pipeline.RunReport, err error) error {
 		return fmt.Errorf("write report %s: %w", r.ReportPath, werr)
 	}
 	return err
+}
+
+// countRetries makes the run count, log and report the requests to s that were sent again,
+// from now on, when s is a store that retries (S3).
+func (r *Running) countRetries(s store.Store) {
+	rs, ok := s.(interface{ Retries() int64 })
+	if !ok {
+		return
+	}
+	base := rs.Retries()
+	r.counters = append(r.counters, func(rep *pipeline.RunReport) {
+		n := rs.Retries() - base
+		rep.S3Retries = &n
+		if n > 0 {
+			r.Log.Info("S3 requests retried", "store", s.String(), "retries", n)
+		}
+	})
 }
 
 // summary prints the final table.

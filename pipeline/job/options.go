@@ -94,4 +94,5 @@ type Running struct {
 	SummaryTo        io.Writer     // final summary table, or nil
 	ReportPath       string        // JSON run report, or ""
 	progress         *pipeline.Progress
+	counters         []func(*pipeline.RunReport) // fill in the report's counts at the end
 }

@@ -44,6 +44,7 @@ type SnapshotOptions struct {
 func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err error) {
 	started, end := o.begin(pipeline.RunReport{Command: "snapshot", Source: o.Source.String(), Target: o.To.String(), KeyFingerprint: fingerprint(o.Key)})
 	defer end(&err)
+	o.countRetries(o.To)
 
 	pgDump := findPgDump(o.PgDump)
 	// Nothing is written into a location that is not understudy's: not even the lock.
@@ -353,6 +354,7 @@ type RestoreOptions struct {
 func Restore(ctx context.Context, o RestoreOptions) (err error) {
 	started, end := o.begin(pipeline.RunReport{Command: "restore", Source: o.From.String(), Target: o.Target.String()})
 	defer end(&err)
+	o.countRetries(o.From)
 	m, err := snapshot.ReadSignedManifest(ctx, o.From, o.SignKey)
 	if ue := (*snapshot.UnfinishedError)(nil); errors.As(err, &ue) {
 		return failure.WithCode(failure.ExitUnsafe, "finish it with 'understudy snapshot --resume', or restore another snapshot ('understudy snapshots list')", err)
@@ -388,6 +390,8 @@ func Restore(ctx context.Context, o RestoreOptions) (err error) {
 	} else if err != nil {
 		return failure.WithCode(failure.ExitUsage, "", err) // --tables
 	}
+	src.Log = o.Log
+	o.counters = append(o.counters, func(rep *pipeline.RunReport) { rep.PartsRefetched = src.Refetched() })
 	if sc := o.scale(); sc != nil && sc.Factor > 1 {
 		if err := plan.ApplyScale(ctx, pipeline.StreamStats{Src: src, Plan: plan}, o.config(), sc, pipeline.PlanOptions{Key: o.Key}); err != nil {
 			return err

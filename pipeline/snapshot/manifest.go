@@ -257,6 +257,9 @@ func (e *CorruptError) Error() string {
 	return fmt.Sprintf("%s/%s: %s", e.Location, e.Path, e.Problem)
 }
 
+// Missing says the file is not in the store at all (rather than not what was recorded).
+func (e *CorruptError) Missing() bool { return e.Problem == "missing" }
+
 // ReadFile reads a file of the snapshot whole (a schema file or one part: their size is
 // bounded) and checks its size and SHA-256 against f.
 func ReadFile(ctx context.Context, s store.Store, f File) ([]byte, error) {

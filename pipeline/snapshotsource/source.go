@@ -1,16 +1,20 @@
 // Package snapshotsource is the pipeline.Source that restores a snapshot: each unit is one
 // Parquet part, read from the store, checked against the manifest's SHA-256, and written out
-// as the COPY stream it was made from. It plans the restore from the manifest; it knows
+// as the COPY stream it was made from; a part that fails to arrive whole and unchanged is
+// fetched once more before the restore fails. It plans the restore from the manifest; it knows
 // nothing of the target.
 package snapshotsource
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/parquetpart"
@@ -21,9 +25,13 @@ import (
 
 // Source reads the parts of a snapshot.
 type Source struct {
-	store store.Store
-	opts  parquetpart.Options
-	parts map[*pipeline.TablePlan][]snapshot.Part
+	// Log, when set, gets a warning for each part fetched again.
+	Log *slog.Logger
+
+	store     store.Store
+	opts      parquetpart.Options
+	parts     map[*pipeline.TablePlan][]snapshot.Part
+	refetched atomic.Int64
 }
 
 var _ pipeline.Source = (*Source)(nil)
@@ -141,7 +149,7 @@ type reader struct{ s *Source }
 // writes its rows as one COPY stream.
 func (r *reader) CopyOut(ctx context.Context, u pipeline.Unit, w io.Writer) (int64, error) {
 	part := r.s.parts[u.Table][u.Seq]
-	data, err := snapshot.ReadFile(ctx, r.s.store, part.File)
+	data, err := r.s.fetch(ctx, part.File)
 	if err != nil {
 		return 0, err
 	}
@@ -156,3 +164,21 @@ func (r *reader) CopyOut(ctx context.Context, u pipeline.Unit, w io.Writer) (int
 }
 
 func (r *reader) Close() error { return nil }
+
+// Refetched returns how many parts were fetched a second time.
+func (s *Source) Refetched() int64 { return s.refetched.Load() }
+
+// fetch reads and checks f; when that fails for any reason but the file's absence or the
+// run's end (a connection cut mid-download, a byte damaged on the wire: the checksum
+// mismatches), it reads it once more. A file damaged in the store fails twice.
+func (s *Source) fetch(ctx context.Context, f snapshot.File) ([]byte, error) {
+	data, err := snapshot.ReadFile(ctx, s.store, f)
+	if ce := (*snapshot.CorruptError)(nil); err == nil || ctx.Err() != nil || errors.As(err, &ce) && ce.Missing() {
+		return data, err
+	}
+	s.refetched.Add(1)
+	if s.Log != nil {
+		s.Log.Warn("fetching a part once more", "file", s.store.String()+"/"+f.Path, "error", err)
+	}
+	return snapshot.ReadFile(ctx, s.store, f)
+}

@@ -15,7 +15,9 @@
 // a failed write or a cancelled context aborts it, leaving no parts behind. An object smaller
 // than one part is sent with a single PutObject at Close. Requests are retried with the
 // SDK's standard retryer (exponential backoff with jitter on throttling, 5xx and connection
-// errors), up to MaxAttempts.
+// errors), up to MaxAttempts, without its client-side retry quota (which, under sustained
+// throttling, would fail a long run's requests before their attempts were spent); Retries
+// counts them.
 //
 // It is not a general S3 client: no versioning, no server-side copy, no presigning, no
 // bucket management. A process killed mid-upload leaves its parts on the server; a bucket
@@ -36,9 +38,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -76,6 +80,7 @@ type Store struct {
 	uploader *manager.Uploader
 	bucket   string
 	prefix   string // "" or ending in "/"
+	retries  *atomic.Int64
 }
 
 var (
@@ -113,13 +118,17 @@ func NewFromConfig(cfg aws.Config, rawURL string) (*Store, error) {
 		}
 		forcePathStyle = &b
 	}
+	retries := new(atomic.Int64)
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		// BaseEndpoint is already resolved here, from the config or AWS_ENDPOINT_URL[_S3].
 		o.UsePathStyle = o.BaseEndpoint != nil
 		if forcePathStyle != nil {
 			o.UsePathStyle = *forcePathStyle
 		}
-		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) { so.MaxAttempts = MaxAttempts })
+		o.Retryer = countingRetryer{retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = MaxAttempts
+			so.RateLimiter = ratelimit.None
+		}), retries}
 	})
 	return &Store{
 		client: client,
@@ -128,9 +137,26 @@ func NewFromConfig(cfg aws.Config, rawURL string) (*Store, error) {
 			u.Concurrency = Concurrency
 			u.LeavePartsOnError = false
 		}),
-		bucket: bucket,
-		prefix: prefix,
+		bucket:  bucket,
+		prefix:  prefix,
+		retries: retries,
 	}, nil
+}
+
+// Retries returns how many requests the SDK has sent again since the store was made (a
+// request tried three times counts two).
+func (s *Store) Retries() int64 { return s.retries.Load() }
+
+// countingRetryer counts the retries its retryer decides on: the SDK asks RetryDelay once
+// before each new attempt.
+type countingRetryer struct {
+	aws.RetryerV2
+	n *atomic.Int64
+}
+
+func (c countingRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
+	c.n.Add(1)
+	return c.RetryerV2.RetryDelay(attempt, err)
 }
 
 // ParseURL splits s3://bucket/prefix into the bucket and a key prefix that is empty or ends

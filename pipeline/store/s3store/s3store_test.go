@@ -29,6 +29,34 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t, "s3://"+s3test.Bucket(t)+"/snap/one") })
 }
 
+// Every promise of a Store holds through an endpoint that throttles, fails and drops
+// connections every few requests (the SDK retries them), exclusive creation included: a
+// refused request never reached the server.
+func TestConformanceThroughFaults(t *testing.T) {
+	var mu sync.Mutex
+	var answered, faulted int // over all subtests
+	var retries int64
+	t.Cleanup(func() { // after the parallel subtests
+		if answered == 0 || faulted == 0 || retries < int64(answered) {
+			t.Errorf("%d faults (%d of them 503 or 500), %d retries: want faults, each error answered retried", faulted, answered, retries)
+		}
+	})
+	storetest.Run(t, func(t *testing.T) store.Store {
+		proxy := s3test.StartFaultProxy(t, s3test.Faults{SlowDownEvery: 5, InternalEvery: 7, DropEvery: 11})
+		s, err := NewFromConfig(proxy.Config(t), "s3://"+s3test.Bucket(t)+"/snap/one")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			c := proxy.Counts()
+			mu.Lock()
+			defer mu.Unlock()
+			answered, faulted, retries = answered+c.SlowDown+c.Internal, faulted+c.Faulted(), retries+s.Retries()
+		})
+		return s
+	})
+}
+
 func newStore(t *testing.T, rawURL string) *Store {
 	t.Helper()
 	s, err := NewFromConfig(s3test.Config(t), rawURL)
@@ -303,7 +331,7 @@ func TestErrorsNameBucketAndKey(t *testing.T) {
 
 // TestRetries puts a proxy that fails requests in front of the real server: a real server
 // cannot be made to throttle on demand. The first two requests get 503 SlowDown and 500
-// InternalError; the write and the read succeed anyway.
+// InternalError; the write and the read succeed anyway, and the store counts two retries.
 func TestRetries(t *testing.T) {
 	bucket := s3test.Bucket(t)
 	target, err := url.Parse(s3test.Get(t).Endpoint)
@@ -349,6 +377,9 @@ func TestRetries(t *testing.T) {
 	defer r.Close()
 	if b, _ := io.ReadAll(r); string(b) != "retried" || failed.Load() != 2 {
 		t.Errorf("read %q after %d failed requests; want %q after 2", b, failed.Load(), "retried")
+	}
+	if n := s.Retries(); n != 2 {
+		t.Errorf("Retries() = %d after 2 failed requests", n)
 	}
 }
 
