@@ -353,8 +353,9 @@ func TestSyncRefusesUnsafeTargets(t *testing.T) {
 	}
 }
 
-// A connection dropped mid-copy fails the run, leaves the target marked incomplete, the next
-// run refuses it, and --replace recovers.
+// A connection dropped mid-copy every time the unit is tried (a dropped one alone is retried:
+// TestSyncRetriesTerminatedCopy) fails the run once the retries are spent, leaves the target
+// marked incomplete, the next run refuses it, and --replace recovers.
 func TestSyncFailureLeavesTargetMarkedIncomplete(t *testing.T) {
 	src := pgtest.NewDB(t)
 	if err := fixtures.CreateShop(context.Background(), src, 300000, 2); err != nil {
@@ -375,8 +376,7 @@ func TestSyncFailureLeavesTargetMarkedIncomplete(t *testing.T) {
 			err := admin.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 WHERE datname = $1 AND application_name = 'understudy' AND query LIKE 'COPY %FROM STDIN%'`, dbName).Scan(&n)
 			if err == nil && n > 0 {
-				killed.Store(true)
-				return
+				killed.Store(true) // and on: every retry of the unit is dropped too
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
