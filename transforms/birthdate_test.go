@@ -9,6 +9,8 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/understudy-dev/understudy/schemas/pgdate"
 )
 
 // bdAge is the age in full years on asOf of someone born on born, computed with the time
@@ -117,9 +119,9 @@ func TestBirthdateCoversTheBand(t *testing.T) {
 	in := make([]any, 20000)
 	for i := range in {
 		day := first + int64(i)%(last-first+1)
-		in[i] = day*shapeDayMicros + int64(i)*1_000_003%shapeDayMicros
+		in[i] = day*pgdate.DayMicros + int64(i)*1_000_003%pgdate.DayMicros
 	}
-	in[0] = shapeDay("2020-02-29")*shapeDayMicros + 12*3600*1000000 // born on the 29th: 3 on 2023-02-28
+	in[0] = shapeDay("2020-02-29")*pgdate.DayMicros + 12*3600*1000000 // born on the 29th: 3 on 2023-02-28
 	for _, c := range []struct {
 		col Column
 		dt  arrow.DataType
@@ -128,11 +130,11 @@ func TestBirthdateCoversTheBand(t *testing.T) {
 		counts := map[int64]int{}
 		for i, o := range out {
 			v, w := in[i].(int64), o.(int64)
-			day := shapeFloorDiv(w, shapeDayMicros)
+			day := floorDiv(w, pgdate.DayMicros)
 			if day < first || day > last {
 				t.Errorf("%s: %s became %s, outside the band", c.col.TypeName, tsShow(v), tsShow(w))
 			}
-			if v-shapeFloorDiv(v, shapeDayMicros)*shapeDayMicros != w-day*shapeDayMicros {
+			if v-floorDiv(v, pgdate.DayMicros)*pgdate.DayMicros != w-day*pgdate.DayMicros {
 				t.Errorf("%s: %s became %s: the time of day changed", c.col.TypeName, tsShow(v), tsShow(w))
 			}
 			counts[day]++

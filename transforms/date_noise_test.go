@@ -8,6 +8,8 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/understudy-dev/understudy/schemas/pgdate"
 )
 
 // dnYear is the year of a day (days since 1970), by the time package.
@@ -27,7 +29,7 @@ func TestDateNoiseMovesDatesWithinMax(t *testing.T) {
 		in = append(in, d)
 	}
 	// 100 BC, the first days PostgreSQL holds (4714-11-24 BC) and the infinities.
-	in = append(in, shapeDaysFromCivil(-99, 12, 31), shapeDaysFromCivil(-99, 1, 1), int64(shapeMinDay), int64(shapeMinDay+1), nil, int64(math.MaxInt32), int64(math.MinInt32))
+	in = append(in, pgdate.DaysFromCivil(-99, 12, 31), pgdate.DaysFromCivil(-99, 1, 1), int64(pgdate.MinDay), int64(pgdate.MinDay+1), nil, int64(math.MaxInt32), int64(math.MinInt32))
 
 	for _, tc := range []struct {
 		p        string
@@ -57,7 +59,7 @@ func TestDateNoiseMovesDatesWithinMax(t *testing.T) {
 				continue
 			}
 			v, w := in[i].(int64), o.(int64)
-			if w < shapeMinDay {
+			if w < pgdate.MinDay {
 				t.Errorf("%s: %d moved to %d, before the first date PostgreSQL holds", tc.p, v, w)
 			}
 			if d := w - v; d > tc.max || d < -tc.max {
@@ -90,7 +92,7 @@ func TestDateNoiseMovesTimestampsWithinMax(t *testing.T) {
 	for us := shapeMicrosOf("2020-12-31 20:00:00"); us < shapeMicrosOf("2021-01-01 04:00:00"); us += 15 * 1000000 {
 		in = append(in, us)
 	}
-	in = append(in, nil, int64(math.MaxInt64), int64(math.MinInt64), int64(shapeMinMicros), int64(shapeMaxMicros))
+	in = append(in, nil, int64(math.MaxInt64), int64(math.MinInt64), int64(pgdate.MinMicros), int64(pgdate.MaxMicros))
 	hour := int64(3600 * 1000000)
 	for _, tc := range []struct {
 		col      Column
@@ -121,10 +123,10 @@ func TestDateNoiseMovesTimestampsWithinMax(t *testing.T) {
 				continue
 			}
 			v, w := in[i].(int64), o.(int64)
-			if w < shapeMinMicros || w > shapeMaxMicros {
+			if w < pgdate.MinMicros || w > pgdate.MaxMicros {
 				t.Errorf("%s: %d moved to %d, outside PostgreSQL's range", tc.p, v, w)
 			}
-			if v == shapeMinMicros || v == shapeMaxMicros {
+			if v == pgdate.MinMicros || v == pgdate.MaxMicros {
 				continue // clamped at the edge
 			}
 			if d := w - v; d > tc.max || d < -tc.max {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/understudy-dev/understudy/schemas/pgdate"
 )
 
 // tdDay is days since 1970 of a civil date, by the time package (proleptic Gregorian; year
@@ -39,7 +41,7 @@ func TestTruncateDates(t *testing.T) {
 		tdDay(2024, 1, 1), tdDay(2024, 1, 1), tdDay(2023, 1, 1), tdDay(1970, 1, 1), tdDay(1969, 1, 1),
 		tdDay(1900, 1, 1), tdDay(0, 1, 1), tdDay(-44, 1, 1),
 		// 4714-01-01 BC is before the first date PostgreSQL holds (4714-11-24 BC): clamped.
-		int64(shapeMinDay), nil,
+		int64(pgdate.MinDay), nil,
 		int64(math.MaxInt32), int64(math.MinInt32), tdDay(5874897, 1, 1),
 	}
 	for _, tc := range []struct {
@@ -54,8 +56,8 @@ func TestTruncateDates(t *testing.T) {
 		}
 	}
 	// The first date PostgreSQL holds stays within its range.
-	got := shapeRun(t, shapeNew(t, "truncate", shapeDateCol, nil, params(t, "{to: month}")), mem, arrow.FixedWidthTypes.Date32, []any{int64(shapeMinDay)})
-	if got[0] != int64(shapeMinDay) {
+	got := shapeRun(t, shapeNew(t, "truncate", shapeDateCol, nil, params(t, "{to: month}")), mem, arrow.FixedWidthTypes.Date32, []any{int64(pgdate.MinDay)})
+	if got[0] != int64(pgdate.MinDay) {
 		t.Errorf("4714-11-24 BC to month became %v", tdShow(got[0]))
 	}
 }
@@ -108,9 +110,9 @@ func TestTruncateTimestamps(t *testing.T) {
 		t.Errorf("timestamptz 2024-01-01 00:30+02 to year became %v, want 2023-01-01 00:00 UTC", tsShow(got[0]))
 	}
 	// The first instant PostgreSQL holds (4714-11-24 BC) cut to a year stays inside the range.
-	got = shapeRun(t, shapeNew(t, "truncate", shapeTSCol, nil, params(t, "{to: year}")), mem, shapeTSType, []any{int64(shapeMinMicros + 5)})
-	if got[0] != int64(shapeMinMicros) {
-		t.Errorf("4714-11-24 BC to year became %v, want %v", tsShow(got[0]), tsShow(int64(shapeMinMicros)))
+	got = shapeRun(t, shapeNew(t, "truncate", shapeTSCol, nil, params(t, "{to: year}")), mem, shapeTSType, []any{int64(pgdate.MinMicros + 5)})
+	if got[0] != int64(pgdate.MinMicros) {
+		t.Errorf("4714-11-24 BC to year became %v, want %v", tsShow(got[0]), tsShow(int64(pgdate.MinMicros)))
 	}
 }
 

@@ -3,7 +3,6 @@ package transforms
 import (
 	"bytes"
 	"fmt"
-	"math"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/understudy-dev/understudy/schemas/pgdate"
-	"github.com/understudy-dev/understudy/schemas/pgnumeric"
 )
 
 // shapeRegistry holds the shape family, null, and shape_upper (a text rule that upper-cases,
@@ -263,35 +261,6 @@ func shapeBenchRec(b *testing.B, tr Transformer, rec arrow.Record, col int) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*int(rec.NumRows())), "ns/value")
 }
 
-// The rule tests name PostgreSQL's calendar by the names it had in this package before it
-// moved to schemas/pgdate.
-const (
-	shapeMinDay    = pgdate.MinDay
-	shapeMinMicros = pgdate.MinMicros
-	shapeMaxMicros = pgdate.MaxMicros
-	shapeDayMicros = pgdate.DayMicros
-)
-
-var (
-	shapeDaysFromCivil = pgdate.DaysFromCivil
-	shapeFloorDiv      = floorDiv
-)
-
-// shapeParseDecimal is pgnumeric.Parse under the name, and with the field and methods,
-// that numeric_noise_test.go reads.
-func shapeParseDecimal(s string) (d shapeTestDecimal, special bool, err error) {
-	pd, kind, err := pgnumeric.Parse(s)
-	return shapeTestDecimal{neg: pd.Neg, d: pd}, kind != pgnumeric.Finite, err
-}
-
-type shapeTestDecimal struct {
-	neg bool
-	d   pgnumeric.Decimal[string]
-}
-
-func (d shapeTestDecimal) scale() int   { return d.d.Scale() }
-func (d shapeTestDecimal) isZero() bool { return d.d.IsZero() }
-
 func TestShapeDiscriminator(t *testing.T) {
 	d := bytes.Repeat([]byte{0xff}, 32)
 	if got := string(shapeAppendDiscriminator(nil, d, 20)); got != strings.Repeat("7", 20) {
@@ -304,5 +273,3 @@ func TestShapeDiscriminator(t *testing.T) {
 		t.Errorf("got %q, want bbb", got)
 	}
 }
-
-var _ = math.MaxInt32
