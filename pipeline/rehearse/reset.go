@@ -2,6 +2,7 @@ package rehearse
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -24,21 +25,34 @@ type resetter struct {
 	info     ResetInfo
 }
 
-// templateName is the template's name for database db.
+// templateName is the template's name for database db: db with a suffix, or, where that
+// would pass PostgreSQL's 63 bytes (and be cut back to db itself), a cut of db with a hash of
+// the whole name.
 func templateName(db string) string {
-	n := db + "_understudy_template"
-	if len(n) > 63 {
-		n = n[:63]
+	const suffix = "_understudy_template"
+	if len(db)+len(suffix) <= 63 {
+		return db + suffix
 	}
-	return n
+	sum := sha256.Sum256([]byte(db))
+	return fmt.Sprintf("%s_%x_understudy_tpl", db[:min(len(db), 30)], sum[:4])
 }
+
+// templateComment marks a template as understudy's, of db: a database of that name without
+// it is somebody else's, and --reset neither trusts nor drops it.
+func templateComment(db string) string { return "understudy rehearse --reset template of " + db }
 
 func prepareReset(ctx context.Context, dsn string, log *slog.Logger) (*resetter, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, failure.Errorf(failure.ExitUsage, "", "target DSN: cannot parse it")
 	}
+	if cfg.Database == "" || len(cfg.Database) > 63 {
+		return nil, failure.Errorf(failure.ExitUsage, "", "--reset: the target DSN must name its database (at most 63 bytes, as PostgreSQL keeps them)")
+	}
 	r := &resetter{db: cfg.Database, tpl: templateName(cfg.Database), log: log}
+	if r.tpl == r.db {
+		return nil, failure.Errorf(failure.ExitUnsafe, "", "--reset: no template name distinct from the database %s", r.db)
+	}
 	r.info.Template = r.tpl
 	if r.adminDSN, err = withDatabase(dsn, "postgres"); err != nil {
 		return nil, err
@@ -49,8 +63,16 @@ func prepareReset(ctx context.Context, dsn string, log *slog.Logger) (*resetter,
 	}
 	defer admin.Close(context.Background())
 	var exists bool
-	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", r.tpl).Scan(&exists); err != nil {
+	var comment *string
+	if err := admin.QueryRow(ctx, `SELECT count(*) > 0, max(shobj_description(oid, 'pg_database'))
+FROM pg_database WHERE datname = $1`, r.tpl).Scan(&exists, &comment); err != nil {
 		return nil, err
+	}
+	if exists && (comment == nil || *comment != templateComment(r.db)) {
+		// Not understudy's template of this database: never copy the target from it, and
+		// never drop the target on its word.
+		return nil, failure.Errorf(failure.ExitUnsafe, "rename or drop that database yourself, or rehearse on a database of another name",
+			"--reset: a database %s exists, and it is not understudy's template of %s (its comment does not say so)", r.tpl, r.db)
 	}
 	if exists {
 		// the copy starts from the template: an earlier variant may have changed it
@@ -65,7 +87,7 @@ func prepareReset(ctx context.Context, dsn string, log *slog.Logger) (*resetter,
 	if err := copyDatabase(ctx, admin, r.tpl, r.db); err != nil {
 		return nil, failure.WithCode(failure.ExitFailed, "--reset needs no other session on the copy while it takes the template", err)
 	}
-	if _, err := admin.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS 'understudy rehearse --reset template of %s'", quoteIdent(r.tpl), strings.ReplaceAll(r.db, "'", "''"))); err != nil {
+	if _, err := admin.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS '%s'", quoteIdent(r.tpl), strings.ReplaceAll(templateComment(r.db), "'", "''"))); err != nil {
 		return nil, err
 	}
 	r.info.TemplateCreated = true
