@@ -228,11 +228,16 @@ func unquoteKeywordValue(raw string) string {
 // AWS_* (credentials for snapshots on S3), and the variables a config file expands (hide),
 // but never one of libpq's PG* variables, which are pg_dump's to read.
 func hiddenFromPgDump(name string, hide []string) bool {
+	return !strings.HasPrefix(name, "PG") && SecretEnvVar(name, hide)
+}
+
+// SecretEnvVar reports whether the environment variable name may hold one of understudy's
+// secrets, which no child process (pg_dump, a migration tool under rehearse) inherits:
+// UNDERSTUDY_* (the key, the sign key, DSNs with passwords), AWS_*, and the variables a
+// config file expands (hide: their values went into DSNs or the key).
+func SecretEnvVar(name string, hide []string) bool {
 	if strings.HasPrefix(name, "UNDERSTUDY_") || strings.HasPrefix(name, "AWS_") {
 		return true
-	}
-	if strings.HasPrefix(name, "PG") {
-		return false
 	}
 	for _, h := range hide {
 		if h == name {

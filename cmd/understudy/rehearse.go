@@ -59,7 +59,7 @@ func runRehearse(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	o := rehearse.Options{Target: dst, Migrations: *migrations, Command: *command, Traffic: *traffic, TrafficClients: *clients,
 		Budget: rehearse.Budget{MaxLockWait: *maxWait, MaxStatement: *maxStmt, MaxMigration: *maxMig}, Reset: *reset, Log: log,
-		Stdout: stdout, Stderr: stderr}
+		Stdout: stdout, Stderr: stderr, HideEnv: c.cfg.Env}
 	if *noRewrite != "" {
 		if o.Budget.NoRewriteOver, err = config.ParseBytes(*noRewrite); err != nil {
 			return failure.Errorf(failure.ExitUsage, "", "--no-rewrite-over: %v", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/rehearse/proxy"
+	"github.com/understudy-dev/understudy/schemas"
 )
 
 // commandRun is the state of a --command rehearsal: statements aggregated by their
@@ -59,7 +60,7 @@ func (s *session) runCommand(ctx context.Context) error {
 		s.prog.migration(0, 0, shorten(s.o.Command, 40), 0)
 	}
 	cmd := exec.CommandContext(ctx, "sh", "-c", s.o.Command)
-	cmd.Env = append(withoutPG(os.Environ()), px.Env()...)
+	cmd.Env = append(childEnv(os.Environ(), s.o.HideEnv), px.Env()...)
 	cmd.Stdout, cmd.Stderr = s.o.Stdout, s.o.Stderr
 	start := time.Now()
 	runErr := cmd.Run()
@@ -93,12 +94,15 @@ func (s *session) runCommand(ctx context.Context) error {
 	return nil
 }
 
-// withoutPG drops the caller's PG* and DATABASE_URL variables: the tool must reach the
-// copy through the proxy only.
-func withoutPG(env []string) []string {
+// childEnv is the tool's environment: the caller's, without its PG* and DATABASE_URL
+// variables (the tool must reach the copy through the proxy only) and without understudy's
+// secrets (schemas.SecretEnvVar: the key, the sign key, the production DSN of --source, AWS
+// credentials, the variables the config expands).
+func childEnv(env, hide []string) []string {
 	var out []string
 	for _, e := range env {
-		if strings.HasPrefix(e, "PG") || strings.HasPrefix(e, "DATABASE_URL=") {
+		name, _, _ := strings.Cut(e, "=")
+		if strings.HasPrefix(name, "PG") || name == "DATABASE_URL" || schemas.SecretEnvVar(name, hide) {
 			continue
 		}
 		out = append(out, e)

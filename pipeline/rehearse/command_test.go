@@ -2,6 +2,7 @@ package rehearse
 
 import (
 	"errors"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -141,5 +142,36 @@ func TestCommandReportsLocksOfQuickStatementsInATransaction(t *testing.T) {
 		if !found {
 			t.Errorf("%s: locks %+v, want %s on %s", tc.sql, st.Locks, tc.mode, tc.relation)
 		}
+	}
+}
+
+// The migration tool inherits none of understudy's secrets: not the key or the sign key, not
+// a production DSN, not AWS credentials, not a variable the config expands — and no PG*
+// variable but the proxy's own.
+func TestCommandInheritsNoSecret(t *testing.T) {
+	dsn := shopCopy(t)
+	for name, value := range map[string]string{
+		"UNDERSTUDY_KEY": "k-0123456789abcdef0123456789", "UNDERSTUDY_SIGN_KEY": "s-0123456789abcdef0123456789",
+		"UNDERSTUDY_SOURCE": "postgres://reader:prod-pw-4711@prod/shop", "AWS_SECRET_ACCESS_KEY": "aws-secret-0815",
+		"CONFIG_EXPANDED_SECRET": "cfg-secret-1234", "PGPASSWORD": "pg-pw-9999",
+	} {
+		t.Setenv(name, value)
+	}
+	out := t.TempDir() + "/env.txt"
+	if _, err := rehearse(t, dsn, Options{Command: "env > " + out, Traffic: "off", HideEnv: []string{"CONFIG_EXPANDED_SECRET"}}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := string(data)
+	for _, secret := range []string{"k-0123456789", "s-0123456789", "prod-pw-4711", "aws-secret-0815", "cfg-secret-1234", "pg-pw-9999"} {
+		if strings.Contains(env, secret) {
+			t.Errorf("the tool's environment holds %q", secret)
+		}
+	}
+	if !strings.Contains(env, "DATABASE_URL=postgres://") {
+		t.Error("the tool was not given the proxy's DATABASE_URL")
 	}
 }

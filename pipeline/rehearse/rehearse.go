@@ -40,6 +40,9 @@ type Options struct {
 	TrafficClients int    // default 4
 	Budget         Budget
 	Reset          bool // template the copy first; put it back afterwards
+	// HideEnv names environment variables the --command tool must not inherit besides
+	// understudy's own secrets: those the config file expands (config.Config.Env).
+	HideEnv []string
 	// Copy, when set, says how the copy was built ("restored from snapshot …, scaled ×4"):
 	// the database cannot tell. CopyScale (0: unknown) and CopySubset (nil: unknown) say
 	// whether it is scaled or a subset.
