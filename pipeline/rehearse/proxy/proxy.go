@@ -12,6 +12,7 @@ package proxy
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -188,7 +189,7 @@ func (p *Proxy) serve(client net.Conn) error {
 	_, _ = rand.Read(key[:])
 	ourPID, ourSecret := binary.BigEndian.Uint32(key[:4])|1, binary.BigEndian.Uint32(key[4:])
 	p.mu.Lock()
-	p.keys[ourPID] = upstreamKey{pid: hj.PID, secret: hj.SecretKey}
+	p.keys[ourPID] = upstreamKey{pid: hj.PID, secret: hj.SecretKey, ours: binary.BigEndian.AppendUint32(nil, ourSecret)}
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
@@ -229,7 +230,9 @@ func (p *Proxy) cancel(m *pgproto3.CancelRequest) {
 	p.mu.Lock()
 	k, ok := p.keys[m.ProcessID]
 	p.mu.Unlock()
-	if ok {
+	// As the server does: a cancel request names the backend and proves it was told of it by
+	// its secret, so nobody else on the machine can cancel the migration by guessing a pid.
+	if ok && subtle.ConstantTimeCompare(k.ours, m.SecretKey) == 1 {
 		p.cancelUpstream(k)
 	}
 }
@@ -256,6 +259,7 @@ func (p *Proxy) cancelUpstream(k upstreamKey) {
 type upstreamKey struct {
 	pid    uint32
 	secret []byte
+	ours   []byte // the secret the client was given with our pid: a cancel must bring it
 }
 
 // inflight is a statement sent and not yet answered.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/understudy-dev/understudy/fixtures/pgtest"
 )
@@ -249,4 +251,44 @@ func TestFlushRequestAnswered(t *testing.T) {
 	pl.SendPipelineSync()
 	pl.Flush()
 	pl.Close()
+}
+
+// A cancel request reaches the server only with the secret the proxy gave that client: one
+// that merely names the right backend is ignored, as PostgreSQL ignores it, so nobody else
+// on the machine can cancel a migration by guessing a pid.
+func TestCancelNeedsTheClientsSecret(t *testing.T) {
+	p, _, _ := listen(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, proxyURL(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+
+	sleep := func() <-chan error {
+		done := make(chan error, 1)
+		go func() { _, err := conn.Exec(ctx, "SELECT pg_sleep(1.5)"); done <- err }()
+		time.Sleep(300 * time.Millisecond)
+		return done
+	}
+	done := sleep()
+	forged, _ := (&pgproto3.CancelRequest{ProcessID: conn.PgConn().PID(), SecretKey: []byte{1, 2, 3, 4}}).Encode(nil)
+	raw, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p.Port()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Write(forged)
+	raw.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("a cancel request with a forged secret cancelled the query: %v", err)
+	}
+
+	done = sleep()
+	if err := conn.PgConn().CancelRequest(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; pgErrCode(err) != "57014" {
+		t.Fatalf("the client's own cancel request: %v, want query_canceled (57014)", err)
+	}
 }
