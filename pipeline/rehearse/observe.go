@@ -360,7 +360,9 @@ func sqlError(err error, st Statement) *SQLError {
 	if !errors.As(err, &pgErr) {
 		return &SQLError{Message: err.Error()}
 	}
-	e := &SQLError{Message: pgErr.Message, SQLState: pgErr.Code, Detail: pgErr.Detail, Hint: pgErr.Hint, Position: int(pgErr.Position)}
+	// Not pgErr.Detail: it quotes the rows' values ("Key (email)=(…) already exists",
+	// "Failing row contains (…)"), and the copy's values do not go into a report.
+	e := &SQLError{Message: pgErr.Message, SQLState: pgErr.Code, Hint: pgErr.Hint, Position: int(pgErr.Position)}
 	if e.Position > 0 && st.Line > 0 {
 		r := []rune(st.SQL)
 		p := min(e.Position-1, len(r))

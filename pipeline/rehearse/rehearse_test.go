@@ -3,6 +3,8 @@ package rehearse
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -168,6 +170,19 @@ func TestFailsOnData(t *testing.T) {
 	}
 	if len(rep.Migrations) != 2 || rep.Migrations[1].OK || rep.Migrations[1].Error == nil || rep.Migrations[1].Error.SQLState != "23505" {
 		t.Fatalf("want the report to end at the failed migration with its error; got %+v", rep.Migrations)
+	}
+	// PostgreSQL's detail names the repeating value ("Key (status)=(…) is duplicated"): the
+	// copy's values stay out of the error and of the report files, which only their owner reads.
+	path := filepath.Join(t.TempDir(), "r.json")
+	if err := rep.WriteJSON(path); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if strings.Contains(err.Error(), "Key (") || strings.Contains(string(data), "Key (") {
+		t.Errorf("a value of the copy is in the error or the report:\n%s\n%s", err, data)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("report file mode %v (%v), want 0600", fi.Mode().Perm(), err)
 	}
 }
 

@@ -3,7 +3,6 @@ package rehearse
 import (
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -257,7 +256,7 @@ func (r *Report) WriteMarkdown(path string) error {
 		b.WriteString("\n")
 	}
 	b.WriteString("</details>\n")
-	return os.WriteFile(path, []byte(b.String()), 0o644)
+	return pipeline.WritePrivateFile(path, []byte(b.String()))
 }
 
 func mdCell(s string) string {

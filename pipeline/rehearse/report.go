@@ -3,8 +3,9 @@ package rehearse
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"time"
+
+	"github.com/understudy-dev/understudy/pipeline"
 )
 
 // Report is what a rehearsal measured; docs/rehearse.md documents its JSON form (a contract).
@@ -190,5 +191,5 @@ func (r *Report) WriteJSON(path string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
+	return pipeline.WritePrivateFile(path, append(data, '\n'))
 }
