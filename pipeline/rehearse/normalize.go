@@ -47,6 +47,10 @@ func normalize(sql string, constants bool) string {
 		if constants && (t.kind == tkString || t.kind == tkNumber) {
 			n++
 			text = "$" + strconv.Itoa(n)
+		} else if t.kind == tkString && strings.EqualFold(prev, "PASSWORD") {
+			// CREATE/ALTER ROLE … PASSWORD '…': a secret, never shown (a migration tool may
+			// fill it in at run time).
+			text = "'***'"
 		}
 		if t.kind == tkWord {
 			// keywords read the same in any case; unquoted identifiers fold to lower case

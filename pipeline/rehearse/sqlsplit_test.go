@@ -89,6 +89,14 @@ func TestFingerprint(t *testing.T) {
 	if d := Display(strings.Repeat("SELECT 1, ", 100)); len([]rune(d)) != maxSQL || !strings.HasSuffix(d, "…") {
 		t.Errorf("Display not shortened: %d runes", len([]rune(d)))
 	}
+	// A role's password is a secret: neither shown nor part of what statements are grouped by.
+	for _, sql := range []string{"CREATE ROLE app LOGIN PASSWORD 'hunter2-secret'", "alter role app with password 'hunter2-secret' valid until 'infinity'"} {
+		for _, got := range []string{Display(sql), Fingerprint(sql)} {
+			if strings.Contains(got, "hunter2") || !strings.Contains(strings.ToUpper(got), "PASSWORD '***'") {
+				t.Errorf("%q shows as %q", sql, got)
+			}
+		}
+	}
 }
 
 func FuzzSplit(f *testing.F) {
