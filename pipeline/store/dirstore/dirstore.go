@@ -78,15 +78,28 @@ func (s *Store) Create(_ context.Context, name string) (store.Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Dir(target)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("dirstore: create %s: %w", target, unwrapPath(err))
-	}
-	f, err := os.CreateTemp(dir, tempPrefix+filepath.Base(target)+"-*")
+	f, err := tempBeside(target)
 	if err != nil {
 		return nil, fmt.Errorf("dirstore: create %s: %w", target, unwrapPath(err))
 	}
 	return &writer{f: f, target: target}, nil
+}
+
+// tempBeside creates a temporary file in target's folder, making the folder first. A Delete
+// of the folder's last object removes the folder (see Delete) and may do so between the two
+// steps: then the folder is made again. Once the temporary file is in it, the folder holds
+// something and stays.
+func tempBeside(target string) (f *os.File, err error) {
+	dir := filepath.Dir(target)
+	for try := 0; try < 10; try++ {
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			f, err = os.CreateTemp(dir, tempPrefix+filepath.Base(target)+"-*")
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return f, err
+		}
+	}
+	return nil, err
 }
 
 // Open implements store.Store. A directory is not an object: opening one is fs.ErrNotExist.
@@ -201,10 +214,7 @@ func (s *Store) CreateExclusive(_ context.Context, name string, data []byte) err
 		return err
 	}
 	dir := filepath.Dir(target)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("dirstore: create %s: %w", target, unwrapPath(err))
-	}
-	f, err := os.CreateTemp(dir, tempPrefix+filepath.Base(target)+"-*")
+	f, err := tempBeside(target)
 	if err != nil {
 		return fmt.Errorf("dirstore: create %s: %w", target, unwrapPath(err))
 	}

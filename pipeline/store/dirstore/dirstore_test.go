@@ -264,3 +264,51 @@ func files(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// Delete removes a folder with its last object while another writer may be creating an object
+// in the same folder: the writer must never fail for it (a part deleted after a failed attempt
+// while another unit of the table writes its first part; a lock released while another run
+// takes one).
+func TestCreateSurvivesTheFolderGoingAway(t *testing.T) {
+	s := newStore(t, t.TempDir())
+	ctx := context.Background()
+	put := func(name string) error {
+		w, err := s.Create(ctx, name)
+		if err != nil {
+			return err
+		}
+		io.WriteString(w, "x")
+		return w.Close()
+	}
+	done := make(chan error, 2)
+	for _, name := range []string{"data/t/a", "data/t/b"} {
+		go func() {
+			for i := 0; i < 400; i++ {
+				if err := put(name); err != nil {
+					done <- err
+					return
+				}
+				if err := s.Delete(ctx, name); err != nil {
+					done <- err
+					return
+				}
+				if i%2 == 0 {
+					if err := s.CreateExclusive(ctx, name+".lock", []byte("l")); err != nil {
+						done <- err
+						return
+					}
+					if err := s.Delete(ctx, name+".lock"); err != nil {
+						done <- err
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatalf("a write beside a delete failed: %v", err)
+		}
+	}
+}
