@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/understudy-dev/understudy/pipeline"
+	"github.com/understudy-dev/understudy/pipeline/pgsource"
 	"github.com/understudy-dev/understudy/pipeline/store"
 	"github.com/understudy-dev/understudy/transforms"
 )
@@ -60,6 +62,39 @@ func (r *Running) run(ctx context.Context, plan *pipeline.Plan, src pipeline.Sou
 	}
 	stop()
 	<-done
+	return err
+}
+
+// runInSnapshot is run for a copy read from src's exported snapshot. The workers'
+// connections hold the snapshot they imported, but a worker that must reconnect (a retry)
+// imports it from the coordinator's: while rows copy, the coordinator is watched, and its
+// loss stops the run at once; and every row was read in the snapshot only if it lived to the
+// end, which is checked before finish. A lost snapshot is the error returned, with what it
+// broke.
+func (r *Running) runInSnapshot(ctx context.Context, plan *pipeline.Plan, src *pgsource.Source, dst pipeline.Sink, finish func(context.Context) error) error {
+	runCtx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+	unwatch := src.Watch(500*time.Millisecond, stopRun)
+	err := r.run(runCtx, plan, src, dst, func(ctx context.Context) error {
+		unwatch() // the coordinator is the finish step's to use
+		if err := src.Check(ctx); err != nil {
+			return err
+		}
+		if finish == nil {
+			return nil
+		}
+		return finish(ctx)
+	})
+	unwatch() // again, if the copy failed
+	if err == nil {
+		return nil
+	}
+	if lost := context.Cause(runCtx); lost != nil && !errors.Is(lost, context.Canceled) {
+		return lost
+	}
+	if lost := src.Lost(); lost != nil && !errors.As(err, new(*pgsource.SnapshotLostError)) {
+		return fmt.Errorf("%w (%w)", lost, err)
+	}
 	return err
 }
 

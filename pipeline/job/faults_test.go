@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/understudy-dev/understudy/pipeline"
 	"github.com/understudy-dev/understudy/pipeline/failure"
 	"github.com/understudy-dev/understudy/pipeline/pgsink"
+	"github.com/understudy-dev/understudy/pipeline/pgsource"
 )
 
 // faultSource makes a source whose big table takes a while to COPY (a few hundred thousand
@@ -169,5 +171,32 @@ func TestSyncLostCoordinatorFails(t *testing.T) {
 	}
 	if n != 1 {
 		t.Error("the failed sync left the target without its incomplete marker")
+	}
+}
+
+// A snapshot whose source connection holding the exported snapshot is lost stops too: no
+// manifest, so nothing looks finished, and the error says the snapshot is gone.
+func TestSnapshotLostCoordinatorFails(t *testing.T) {
+	src := faultSource(t)
+	dir := t.TempDir()
+	o := snapshotOpts(src, dirStore(t, dir))
+	o.Jobs = 1
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	killCtx, stopKill := context.WithCancel(ctx)
+	killed := terminateMidCopy(t, killCtx, src, "COPY%TO STDOUT%", true)
+	_, err := Snapshot(ctx, o)
+	stopKill()
+	if killed() == 0 {
+		t.Fatal("the test terminated no backend")
+	}
+	if err == nil {
+		t.Fatal("the snapshot finished though the connection holding its snapshot was terminated")
+	}
+	if !strings.Contains(err.Error(), "snapshot") || !errors.As(err, new(*pgsource.SnapshotLostError)) {
+		t.Errorf("the error does not say the snapshot was lost: %v", err)
+	}
+	if _, statErr := os.Stat(filepath.Join(dir, "manifest.json")); !errors.Is(statErr, fs.ErrNotExist) {
+		t.Errorf("a failed snapshot left a manifest (%v)", statErr)
 	}
 }

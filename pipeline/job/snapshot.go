@@ -168,10 +168,7 @@ func Snapshot(ctx context.Context, o SnapshotOptions) (m *snapshot.Manifest, err
 		}
 	}
 	o.Log.Info("planned", "tables", len(plan.Tables), "units", len(plan.Units), "skipped", len(plan.Skipped), "jobs", o.Jobs, "to", o.To.String())
-	if err := o.run(ctx, plan, src, sink, nil); err != nil {
-		if lost := context.Cause(ctx); lost != nil && !errors.Is(lost, context.Canceled) {
-			err = lost
-		}
+	if err := o.runInSnapshot(ctx, plan, src, sink, nil); err != nil {
 		return nil, unfinished(o.To, err)
 	}
 	seqs, err := sourceSequences(ctx, src, plan)

@@ -85,17 +85,7 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 	}
 
 	o.Log.Info("target prepared", "seconds", since(started))
-	// The workers' connections hold the snapshot they imported, but a worker that must
-	// reconnect (a retry) needs the coordinator's: if it is lost, stop at once.
-	runCtx, stopRun := context.WithCancelCause(ctx)
-	defer stopRun(nil)
-	unwatch := src.Watch(500*time.Millisecond, stopRun)
-	err = o.run(runCtx, plan, src, dst, func(ctx context.Context) error {
-		unwatch()
-		// Every row was read in the snapshot only if its holder lived to the end.
-		if err := src.Check(ctx); err != nil {
-			return err
-		}
+	err = o.runInSnapshot(ctx, plan, src, dst, func(ctx context.Context) error {
 		o.Log.Info("rows copied", "seconds", since(started))
 		o.progress.SetPhase("all rows copied; adding foreign keys, triggers, sequences, materialized views")
 		seqs, err := sourceSequences(ctx, src, plan)
@@ -107,13 +97,7 @@ func Sync(ctx context.Context, o SyncOptions) (res *Result, err error) {
 		}
 		return dst.Finish(ctx, seqs)
 	})
-	unwatch() // again, if the copy failed
 	if err != nil {
-		if lost := context.Cause(runCtx); lost != nil && !errors.Is(lost, context.Canceled) {
-			err = lost
-		} else if lost := src.Lost(); lost != nil && !errors.As(err, new(*pgsource.SnapshotLostError)) {
-			err = fmt.Errorf("%w (%w)", lost, err)
-		}
 		return nil, incomplete(err)
 	}
 	res = &Result{Plan: plan, Tables: o.progress.Stats()}
