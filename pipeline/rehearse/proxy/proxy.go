@@ -314,6 +314,10 @@ func (s *state) clientToServer(be *pgproto3.Backend, fe *pgproto3.Frontend) erro
 		case *pgproto3.Bind:
 			s.mu.Lock()
 			s.portals[m.DestinationPortal] = s.prepared[m.PreparedStatement]
+			// A statement prepared in an earlier round trip can fail at Bind (planning with
+			// the parameters folds 7 / 0): its error may come back before the Execute that
+			// follows is seen here, and must still be told under its SQL.
+			s.lastSQL = s.prepared[m.PreparedStatement]
 			s.mu.Unlock()
 		case *pgproto3.Close:
 			s.mu.Lock()
