@@ -40,14 +40,22 @@ const KeyHint = "make one with: openssl rand -hex 32"
 // NewKey wraps a secret of at least MinKeyLength bytes; a shorter one is a
 // *KeyTooShortError.
 func NewKey(secret string) (*Key, error) {
-	n, hexDigits := len(secret), 0
-	if isHex(secret) {
-		n, hexDigits = len(secret)/2, len(secret)
-	}
+	n, hexDigits := SecretBytes(secret)
 	if n < MinKeyLength {
 		return nil, &KeyTooShortError{Bytes: n, HexDigits: hexDigits}
 	}
 	return &Key{secret: []byte(secret)}, nil
+}
+
+// SecretBytes is how much key material secret holds, the rule every secret of understudy's
+// is measured by (the key, the snapshot sign key): a secret of hex digits alone counts half a
+// byte a digit (openssl rand -hex 32 is 32 bytes), any other its bytes. hexDigits is its
+// length when it is hex, else 0.
+func SecretBytes(secret string) (bytes, hexDigits int) {
+	if isHex(secret) {
+		return len(secret) / 2, len(secret)
+	}
+	return len(secret), 0
 }
 
 func isHex(s string) bool {

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 
 	"github.com/understudy-dev/understudy/pipeline/store"
+	"github.com/understudy-dev/understudy/transforms"
 )
 
 // A snapshot is code that restore runs (its schema SQL): whoever can write the location could
@@ -35,8 +36,11 @@ type SignKey struct{ secret []byte }
 // NewSignKey returns the key secret, refusing one shorter than MinSignKeyBytes. Its errors
 // never repeat the secret.
 func NewSignKey(secret []byte) (*SignKey, error) {
-	if len(secret) < MinSignKeyBytes {
-		return nil, fmt.Errorf("a sign key needs at least %d bytes, this one has %d", MinSignKeyBytes, len(secret))
+	if n, hexDigits := transforms.SecretBytes(string(secret)); n < MinSignKeyBytes {
+		if hexDigits > 0 {
+			return nil, fmt.Errorf("a sign key needs at least %d bytes (%d hex digits), this one is %d hex digits, %d bytes", MinSignKeyBytes, 2*MinSignKeyBytes, hexDigits, n)
+		}
+		return nil, fmt.Errorf("a sign key needs at least %d bytes, this one has %d", MinSignKeyBytes, n)
 	}
 	return &SignKey{secret: append([]byte(nil), secret...)}, nil
 }

@@ -19,6 +19,10 @@ func TestSignKeyIsASecret(t *testing.T) {
 	if _, err := NewSignKey([]byte(secret[:15])); err == nil || strings.Contains(err.Error(), secret[:15]) {
 		t.Errorf("a 15-byte key: %v; want it refused without being repeated", err)
 	}
+	// Measured as the anonymization key is: 16 hex digits are 8 bytes, not 16.
+	if _, err := NewSignKey([]byte("0123456789abcdef")); err == nil || !strings.Contains(err.Error(), "8 bytes") {
+		t.Errorf("a 16-hex-digit key: %v; want it refused as 8 bytes", err)
+	}
 	k, err := NewSignKey([]byte(secret))
 	if err != nil {
 		t.Fatal(err)
