@@ -219,13 +219,7 @@ func (s *Store) CreateExclusive(_ context.Context, name string, data []byte) err
 		return fmt.Errorf("dirstore: create %s: %w", target, unwrapPath(err))
 	}
 	defer os.Remove(f.Name())
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if e := f.Close(); err == nil {
-		err = e
-	}
+	err = writeSynced(f, data)
 	if err != nil {
 		return fmt.Errorf("dirstore: write %s: %w", target, unwrapPath(err))
 	}
@@ -242,19 +236,25 @@ func (s *Store) CreateExclusive(_ context.Context, name string, data []byte) err
 	return nil
 }
 
-// createExcl writes data into a new file, failing if it exists.
-func createExcl(target string, data []byte) error {
-	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
+// writeSynced writes data to f, fsyncs and closes it, and returns the first error.
+func writeSynced(f *os.File, data []byte) error {
+	_, err := f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
 	if e := f.Close(); err == nil {
 		err = e
 	}
+	return err
+}
+
+// createExcl writes data into a new file, failing if it exists.
+func createExcl(target string, data []byte) error {
+	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	err = writeSynced(f, data)
 	if err != nil {
 		os.Remove(target)
 	}
