@@ -150,15 +150,6 @@ func (s *Source) Sequences(ctx context.Context) ([]pipeline.SequenceValue, error
 	return out, nil
 }
 
-// SequenceOwners maps each sequence to the columns it feeds (see schemas.SequenceOwners).
-func (s *Source) SequenceOwners(ctx context.Context) (map[schemas.Name][]string, error) {
-	out, err := schemas.SequenceOwners(ctx, s.coord)
-	if err != nil {
-		return nil, fmt.Errorf("source: %w", err)
-	}
-	return out, nil
-}
-
 // SnapshotLostError says the coordinator connection, which holds the exported snapshot, is
 // gone: no worker can join the snapshot again, and what was read can no longer be finished
 // at one point in time.
